@@ -1,0 +1,1 @@
+//! pos-resilience: exactly-once writes for browser point-of-sale apps.
