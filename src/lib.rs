@@ -1,1 +1,13 @@
 //! pos-resilience: exactly-once writes for browser point-of-sale apps.
+//!
+//! The policy modules (`backoff`, `retry_after`, `classify`, `retry`,
+//! `dedup`, `options`, `error`) are pure Rust and tested with plain
+//! `cargo test`; the browser glue is compiled for `wasm32` only.
+
+pub mod backoff;
+pub mod classify;
+pub mod dedup;
+pub mod error;
+pub mod options;
+pub mod retry;
+pub mod retry_after;
