@@ -1,0 +1,87 @@
+# pos-resilience: build and test entry points. `make test` on a fresh machine
+# installs what it needs (see `make tools`) and runs every test; CI runs it
+# through .ci/run. The scripts behind each target live in scripts/.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.NOTPARALLEL:
+.DEFAULT_GOAL := help
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# The wasm tests call this test server; its URL is compiled into them.
+export TEST_SERVER_PORT ?= 8787
+export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
+# Some wasm tests wait on timeouts and backoff (seconds per test binary).
+export WASM_BINDGEN_TEST_TIMEOUT ?= 120
+
+.PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
+        test-wasm-firefox test-wasm-webkit test-pkg demo bench-server clean distclean
+
+help:
+	@echo "make demo          build the package and start the demo (server + page)"
+	@echo "make test          every test: native, test-server self-test, wasm (Chromium + Firefox), package smoke"
+	@echo "make tools         install what is missing (rust target, browsers, wasm-bindgen-cli, geckodriver, npm ci)"
+	@echo "make pkg           build the npm package into pkg/"
+	@echo "make size          print the package's wasm and JS sizes (raw, gzip -9); writes target/size.txt"
+	@echo "make test-native   cargo tests on the host (SDK pure modules, server)"
+	@echo "make test-wasm     wasm-bindgen tests in headless Chromium and Firefox (test-wasm-chrome, test-wasm-firefox)"
+	@echo "make test-wasm-webkit  the same in WebKitGTK (optional, needs webkit2gtk-driver and xvfb)"
+	@echo "make test-pkg      npm pack pkg/, install the tarball, load it in headless Chromium"
+	@echo "make bench-server  load test of the reference server"
+	@echo "make clean         remove pkg/ and target/ (distclean: node_modules/ too)"
+
+tools:
+	scripts/tools.sh
+
+pkg: tools
+	scripts/build-pkg.sh
+
+size: pkg
+	scripts/size.sh
+
+test: tools test-native test-support test-wasm test-pkg
+	@echo "make test: all suites passed"
+
+test-native:
+	cargo test -p pos-resilience
+	@if [ -x www-example/scripts/test-server.sh ]; then \
+	  www-example/scripts/test-server.sh; \
+	else \
+	  echo "test-native: www-example/scripts/test-server.sh not found; running cargo test -p pos-server"; \
+	  cargo test -p pos-server; \
+	fi
+
+test-support:
+	node --test tests/support/
+
+test-wasm: tools
+	scripts/test-wasm.sh chrome firefox
+
+test-wasm-chrome: tools
+	scripts/test-wasm.sh chrome
+
+test-wasm-firefox: tools
+	scripts/test-wasm.sh firefox
+
+test-wasm-webkit: tools
+	@command -v WebKitWebDriver >/dev/null && command -v xvfb-run >/dev/null || \
+	  { echo "test-wasm-webkit: needs 'apt-get install webkit2gtk-driver xvfb xauth'" >&2; exit 1; }
+	scripts/test-wasm.sh webkit
+
+test-pkg: pkg
+	node tests/e2e/pkg-smoke.mjs
+
+demo: tools pkg
+	@[ -x www-example/scripts/demo.sh ] || { echo "demo: www-example/scripts/demo.sh does not exist yet" >&2; exit 1; }
+	www-example/scripts/demo.sh
+
+bench-server:
+	@[ -x www-example/scripts/bench-server.sh ] || { echo "bench-server: www-example/scripts/bench-server.sh does not exist yet" >&2; exit 1; }
+	www-example/scripts/bench-server.sh
+
+clean:
+	rm -rf pkg
+	cargo clean
+
+distclean: clean
+	rm -rf node_modules

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, skipping whatever is already there:
+#   rustup target wasm32-unknown-unknown
+#   Debian packages chromium, chromium-driver, firefox-esr (apt-get)
+#   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
+#   geckodriver (cargo install)
+#   node_modules (npm ci) when missing or older than package-lock.json
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { echo "tools: $*"; }
+die() { echo "tools: $*" >&2; exit 1; }
+for t in cargo rustup node npm; do
+  command -v "$t" >/dev/null || die "'$t' is not installed: this project needs Rust (rustup) and Node.js 20+ with npm"
+done
+
+# 1. Rust target.
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "rust target wasm32-unknown-unknown: present"
+else
+  say "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. Browsers and their drivers (Debian packages).
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+if [ "${#missing[@]}" -eq 0 ]; then
+  say "chromium, chromedriver, firefox-esr: present"
+else
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  say "apt-get install ${missing[*]}"
+  "${sudo[@]}" apt-get update
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# 3. wasm-bindgen-cli: must be exactly the version of the wasm-bindgen crate.
+want=$(scripts/wasm-bindgen-version.sh)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" = "$want" ] && command -v wasm-bindgen-test-runner >/dev/null; then
+  say "wasm-bindgen-cli $want: present"
+else
+  say "cargo install wasm-bindgen-cli --version $want${have:+ (found $have)}"
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+# 4. geckodriver (Debian has no package for it).
+if command -v geckodriver >/dev/null; then
+  say "geckodriver: present ($(geckodriver --version | head -n 1))"
+else
+  say "cargo install geckodriver"
+  cargo install geckodriver
+fi
+
+# 5. npm packages (binaryen's wasm-opt, playwright-core).
+if [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] \
+   && [ ! package.json -nt node_modules/.package-lock.json ]; then
+  say "node_modules: up to date"
+else
+  say "npm ci"
+  npm ci --no-audit --no-fund
+  touch node_modules/.package-lock.json
+fi
