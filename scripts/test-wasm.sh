@@ -16,7 +16,7 @@ export WASM_BINDGEN_USE_BROWSER=1
 browsers=("$@")
 [ "${#browsers[@]}" -gt 0 ] || browsers=(chrome firefox)
 
-cargo_test=(cargo test --target wasm32-unknown-unknown -p pos-resilience --lib --tests)
+cargo_test=(cargo test --target wasm32-unknown-unknown -p pos-resilience --lib --tests --no-fail-fast)
 
 run_in() {
   local browser=$1
