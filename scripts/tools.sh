@@ -35,7 +35,7 @@ else
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   say "apt-get install ${missing[*]}"
   "${sudo[@]}" apt-get update
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y "${missing[@]}"
 fi
 
 # 3. wasm-bindgen-cli: must be exactly the version of the wasm-bindgen crate.
