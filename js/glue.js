@@ -42,3 +42,86 @@ export function sleep(ms, signal) {
     if (signal) signal.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+// The largest delay setTimeout honours; longer ones fire at once.
+const MAX_TIMER_MS = 2147483647;
+
+/**
+ * One HTTP attempt under its own AbortSignal timeout. Never rejects: it
+ * resolves with `{outcome: "response", status, headers, text}` (a plain
+ * object of lowercased header names), or `{outcome: "timeout"}`,
+ * `{outcome: "aborted"}` (the caller's signal fired) or
+ * `{outcome: "network", message}`. The timer and the listener on the
+ * caller's signal are always removed, so nothing outlives the attempt.
+ */
+export async function attempt(url, method, headers, body, timeoutMs, callerSignal) {
+  if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
+  const controller = new AbortController();
+  let timedOut = false;
+  const onAbort = () => controller.abort(callerSignal.reason);
+  if (callerSignal) callerSignal.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException("per-attempt timeout", "TimeoutError"));
+  }, Math.min(timeoutMs, MAX_TIMER_MS));
+  try {
+    const init = { method, headers, signal: controller.signal };
+    if (body !== undefined) init.body = body;
+    const response = await globalThis.fetch(url, init);
+    const text = await response.text();
+    const plain = {};
+    response.headers.forEach((value, name) => { plain[name] = value; });
+    return { outcome: "response", status: response.status, headers: plain, text };
+  } catch (e) {
+    if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
+    if (timedOut) return { outcome: "timeout" };
+    return { outcome: "network", message: e && e.message ? String(e.message) : String(e) };
+  } finally {
+    clearTimeout(timer);
+    if (callerSignal) callerSignal.removeEventListener("abort", onAbort);
+  }
+}
+
+// Objects JSON.stringify would turn into `{}` or a key-per-byte object:
+// sending those would silently lose the caller's data.
+function lossyKind(value) {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return "binary buffer";
+  const kinds = ["Map", "Set", "WeakMap", "WeakSet", "Promise", "RegExp", "Error", "Blob", "FormData", "URLSearchParams"];
+  for (const k of kinds) {
+    const ctor = globalThis[k];
+    if (typeof ctor === "function" && value instanceof ctor) return k;
+  }
+  return null;
+}
+
+/**
+ * JSON text of a request body, or throws a TypeError naming the first part
+ * JSON cannot hold faithfully: functions, symbols, BigInt, NaN/Infinity
+ * (which JSON.stringify would silently turn into `null` or drop), cycles.
+ */
+export function serializeBody(body) {
+  const paths = new Map();
+  const seen = [];
+  return JSON.stringify(body, function (key, value) {
+    const parent = paths.get(this);
+    const path = parent === undefined ? "body" : Array.isArray(this) ? `${parent}[${key}]` : `${parent}.${key}`;
+    const type = typeof value;
+    if (type === "function" || type === "symbol" || type === "bigint") {
+      throw new TypeError(`${path} is a ${type}, which JSON cannot hold`);
+    }
+    if (type === "number" && !Number.isFinite(value)) {
+      throw new TypeError(`${path} is ${value}, which JSON cannot hold`);
+    }
+    if (value !== null && type === "object") {
+      const lossy = lossyKind(value);
+      if (lossy) throw new TypeError(`${path} is a ${lossy}, which JSON cannot hold (send plain objects and arrays)`);
+      // `this` is the holder; the replacer runs depth first, so the holders
+      // still open are exactly the ancestors of `value`.
+      while (seen.length && seen[seen.length - 1] !== this) seen.pop();
+      if (seen.includes(value)) throw new TypeError(`${path} refers back to an enclosing object (a cycle), which JSON cannot hold`);
+      seen.push(value);
+      paths.set(value, path);
+    }
+    return value;
+  });
+}

@@ -11,3 +11,19 @@ pub mod error;
 pub mod options;
 pub mod retry;
 pub mod retry_after;
+
+#[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
+mod config;
+#[cfg(target_arch = "wasm32")]
+mod events;
+#[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod transport;
+#[cfg(target_arch = "wasm32")]
+mod typescript;
+
+#[cfg(target_arch = "wasm32")]
+pub use client::{api_post, ApiClient};

@@ -1,0 +1,125 @@
+//! Bindings to the JavaScript side: the helpers in `js/glue.js` and the few
+//! platform calls the SDK makes (clock, randomness, property access).
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::error::ErrorKind;
+use crate::options::Raw;
+
+#[wasm_bindgen(module = "/js/glue.js")]
+extern "C" {
+    /// `makeApiError(kind, message, fields)` from glue.js.
+    #[wasm_bindgen(js_name = makeApiError)]
+    fn make_api_error(kind: &str, message: &str, fields: &JsValue) -> JsValue;
+
+    /// One fetch attempt under a timeout; never rejects.
+    #[wasm_bindgen(js_name = attempt)]
+    pub fn fetch_attempt(url: &str, method: &str, headers: &web_sys::Headers, body: Option<String>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
+
+    /// JSON text of a body, or throws a TypeError naming the offending part.
+    #[wasm_bindgen(js_name = serializeBody, catch)]
+    pub fn serialize_body(body: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// Resolves after `ms`, rejects when `signal` aborts first.
+    #[wasm_bindgen(js_name = sleep)]
+    fn sleep_promise(ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
+}
+
+/// Waits `ms` milliseconds; `Err(())` when the caller's signal aborts first.
+pub async fn sleep(ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<(), ()> {
+    wasm_bindgen_futures::JsFuture::from(sleep_promise(ms, signal.cloned())).await.map(|_| ()).map_err(|_| ())
+}
+
+/// Milliseconds since the Unix epoch (`Date.now()`).
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A uniform number in `[0, 1)` for jitter (not for keys: those come from
+/// the CSPRNG through `uuid`).
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// Property `name` of `obj`, `undefined` when absent or `obj` is not an object.
+pub fn get(obj: &JsValue, name: &str) -> JsValue {
+    if obj.is_object() {
+        Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// Sets property `name` on `obj` (a plain object we created).
+pub fn set(obj: &Object, name: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(obj, &JsValue::from_str(name), &value.into());
+}
+
+/// Classifies a JavaScript value for option validation.
+pub fn raw(value: &JsValue) -> Raw {
+    if value.is_undefined() {
+        Raw::Missing
+    } else if let Some(n) = value.as_f64() {
+        Raw::Number(n)
+    } else if let Some(b) = value.as_bool() {
+        Raw::Bool(b)
+    } else if let Some(s) = value.as_string() {
+        Raw::Text(s)
+    } else if value.is_null() {
+        Raw::Other("null")
+    } else if value.is_function() {
+        Raw::Other("function")
+    } else if value.is_bigint() {
+        Raw::Other("bigint")
+    } else if value.is_symbol() {
+        Raw::Other("symbol")
+    } else {
+        Raw::Other("object")
+    }
+}
+
+/// The message of a thrown JavaScript value.
+pub fn message_of(thrown: &JsValue) -> String {
+    get(thrown, "message").as_string().or_else(|| thrown.as_string()).unwrap_or_else(|| "unknown error".into())
+}
+
+/// The fields of an `ApiError` besides its kind and message.
+#[derive(Default)]
+pub struct ErrorFields {
+    pub status: Option<u16>,
+    pub body: Option<JsValue>,
+    pub idempotency_key: Option<String>,
+    pub attempts: Option<u32>,
+    pub queue_id: Option<f64>,
+    pub cause: Option<JsValue>,
+}
+
+/// A JavaScript `ApiError` (a real `Error` subclass, defined in glue.js).
+pub fn api_error(kind: ErrorKind, message: &str, fields: ErrorFields) -> JsValue {
+    let f = Object::new();
+    if let Some(s) = fields.status {
+        set(&f, "status", s);
+    }
+    if let Some(b) = fields.body {
+        set(&f, "body", b);
+    }
+    if let Some(k) = fields.idempotency_key {
+        set(&f, "idempotencyKey", k);
+    }
+    if let Some(a) = fields.attempts {
+        set(&f, "attempts", a);
+    }
+    if let Some(q) = fields.queue_id {
+        set(&f, "queueId", q);
+    }
+    if let Some(c) = fields.cause {
+        set(&f, "cause", c);
+    }
+    make_api_error(kind.as_str(), message, &f)
+}
+
+/// An `invalid-input` ApiError with `message`.
+pub fn invalid_input(message: &str) -> JsValue {
+    api_error(ErrorKind::InvalidInput, message, ErrorFields::default())
+}
