@@ -176,6 +176,8 @@ export function startTestServer({ port = 8787, host = "127.0.0.1", staticDir } =
         "access-control-allow-methods": ALLOW_METHODS,
         "access-control-allow-headers": allow,
         "access-control-max-age": MAX_AGE,
+        // Chromium's Private Network Access asks this of loopback targets.
+        ...(req.headers["access-control-request-private-network"] ? { "access-control-allow-private-network": "true" } : {}),
       });
       res.end();
       return;
