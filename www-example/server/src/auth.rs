@@ -1,0 +1,101 @@
+//! Bearer-token cashiers: `Authorization: Bearer <token>` resolves to a
+//! [`Caller`] (business and cashier). Tokens are stored only as SHA-256 hashes.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use rusqlite::OptionalExtension as _;
+use sha2::{Digest, Sha256};
+
+use crate::problem::Problem;
+use crate::routes::AppState;
+
+/// The authenticated cashier a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The business (tenant) every query is scoped to.
+    pub business_id: i64,
+    /// The cashier (user) within the business.
+    pub cashier_id: i64,
+    /// The cashier's display name.
+    pub name: String,
+}
+
+/// Hex SHA-256 of a bearer token, as stored in `cashiers.token_sha256`.
+pub fn token_sha256(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Extracts the token from an `Authorization` value: `Bearer <token>`, the
+/// scheme case-insensitive (RFC 9110 §11.1).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn unauthorized(detail: &str) -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
+        .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"pos\""))
+}
+
+/// Middleware: resolves the bearer token to a [`Caller`] and stores it in the
+/// request's extensions, or answers 401.
+pub async fn require_cashier(State(state): State<AppState>, mut request: Request, next: Next) -> Result<Response, Problem> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <token> (demo tokens: demo-cashier-1, demo-cashier-2, demo-cashier-3)"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(bearer_token)
+        .ok_or_else(|| unauthorized("the Authorization header is not of the form Bearer <token>"))?;
+    let hash = token_sha256(token);
+    let caller = state
+        .db
+        .read(move |conn| {
+            Ok(conn
+                .query_row("SELECT business_id, id, name FROM cashiers WHERE token_sha256 = ?1", [hash], |r| {
+                    Ok(Caller { business_id: r.get(0)?, cashier_id: r.get(1)?, name: r.get(2)? })
+                })
+                .optional()?)
+        })
+        .await?
+        .ok_or_else(|| unauthorized("the bearer token is not a known cashier's"))?;
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Problem::internal("authentication", "route is missing the require_cashier middleware"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bearer_case_insensitively() {
+        assert_eq!(bearer_token("Bearer demo-cashier-1"), Some("demo-cashier-1"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer"), None);
+    }
+
+    #[test]
+    fn token_hash_is_hex_sha256() {
+        assert_eq!(token_sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

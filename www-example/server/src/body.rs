@@ -1,0 +1,135 @@
+//! JSON request bodies: `Content-Type: application/json` (else 415), at most the
+//! configured size (else 413), well-formed and of the expected shape (else 400
+//! naming the offending field). Every rejection is problem+json.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, StatusCode};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use serde::de::DeserializeOwned;
+
+use crate::problem::Problem;
+use crate::routes::AppState;
+
+/// 413 for a body over `limit` bytes.
+pub fn too_large(limit: usize) -> Problem {
+    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", "Request body too large", format!("the request body exceeds the limit of {limit} bytes"))
+}
+
+/// Reads a whole body, refusing more than `limit` bytes (413) without buffering
+/// the excess; a declared `Content-Length` over the limit is refused up front.
+pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
+        Err(e) => Err(Problem::invalid_input(format!("the request body could not be read: {e}"))),
+    }
+}
+
+/// Whether a `Content-Type` value is JSON (`application/json` or `application/*+json`).
+pub fn is_json_content_type(value: &str) -> bool {
+    match value.parse::<mime::Mime>() {
+        Ok(m) => m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)),
+        Err(_) => false,
+    }
+}
+
+/// Parses `bytes` as JSON of type `T`; the error names the field path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+                Problem::invalid_input(format!("the body is not valid JSON: {inner}"))
+            }
+            serde_json::error::Category::Data if path.is_empty() || path == "." || path == "?" => {
+                Problem::invalid_input(format!("the body does not have the expected shape: {inner}"))
+            }
+            serde_json::error::Category::Data => Problem::invalid_input(format!("{path}: {inner}")),
+        }
+    })?;
+    de.end().map_err(|e| Problem::invalid_input(format!("the body has trailing data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+/// Extractor for a JSON body of type `T`, with problem+json rejections.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type = request.headers().get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        match content_type {
+            Some(ct) if is_json_content_type(&ct) => {}
+            Some(ct) => {
+                return Err(Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    format!("the body must be sent as Content-Type: application/json, not {ct:?}"),
+                ))
+            }
+            None => {
+                return Err(Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    "the request has no Content-Type; send the body as application/json",
+                ))
+            }
+        }
+        let (parts, body) = request.into_parts();
+        let bytes = read_limited(&parts.headers, body, state.max_body_bytes).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Line {
+        #[allow(dead_code)]
+        product_id: i64,
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json_content_type("application/json"));
+        assert!(is_json_content_type("application/json; charset=utf-8"));
+        assert!(is_json_content_type("application/merge-patch+json"));
+        assert!(!is_json_content_type("text/plain"));
+        assert!(!is_json_content_type("application/x-www-form-urlencoded"));
+        assert!(!is_json_content_type("garbage"));
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let e = parse_json::<Vec<Line>>(br#"[{"productId": 1}, {"productId": "x"}]"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.detail.starts_with("[1].productId:"), "{}", e.detail);
+        let e = parse_json::<Line>(b"{").unwrap_err();
+        assert!(e.detail.contains("not valid JSON"), "{}", e.detail);
+        let e = parse_json::<Line>(br#"{"productId": 1} x"#).unwrap_err();
+        assert!(e.detail.contains("trailing"), "{}", e.detail);
+    }
+
+    #[tokio::test]
+    async fn read_limited_refuses_oversized_bodies() {
+        let headers = HeaderMap::new();
+        let ok = read_limited(&headers, Body::from(vec![b'a'; 10]), 10).await.unwrap();
+        assert_eq!(ok.len(), 10);
+        let e = read_limited(&headers, Body::from(vec![b'a'; 11]), 10).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+}

@@ -1,0 +1,81 @@
+//! Command-line flags and environment variables of `pos-server`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// How `pos-server` is configured. Every flag has a default that suits `make demo`,
+/// run from the repository root.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "pos-server", version, about = "Reference point-of-sale server for pos-resilience")]
+pub struct Config {
+    /// TCP port to listen on (on 127.0.0.1). 0 picks a free port; the chosen one is
+    /// printed on stdout as `pos-server listening on http://127.0.0.1:PORT`.
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// The SQLite database file. Created, migrated and seeded with demo data if new.
+    #[arg(long = "db", env = "POS_DB", default_value = "pos.db")]
+    pub db: PathBuf,
+
+    /// Directory with the demo page, served at `/`.
+    #[arg(long, env = "POS_WWW", default_value = "www-example")]
+    pub www: PathBuf,
+
+    /// Directory with the built npm package, served at `/pkg/`.
+    #[arg(long, env = "POS_PKG", default_value = "pkg")]
+    pub pkg: PathBuf,
+
+    /// How long a completed idempotency key is kept and replayed (e.g. `24h`, `90s`).
+    #[arg(long, env = "POS_KEY_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub key_ttl: Duration,
+
+    /// How often the background task deletes expired idempotency keys.
+    #[arg(long, env = "POS_PURGE_INTERVAL", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub purge_interval: Duration,
+
+    /// Largest request body accepted, in bytes; a larger one gets 413.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// SQLite `synchronous` setting: `full` makes every committed sale survive a
+    /// power cut; `normal` survives a process crash (SIGKILL) but may lose the last
+    /// commits on power loss.
+    #[arg(long, env = "POS_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
+    pub sqlite_synchronous: String,
+
+    /// Turn the idempotency layer off. For the overhead benchmark ONLY: without it
+    /// a retried sale is recorded twice.
+    #[arg(long)]
+    pub no_idempotency: bool,
+
+    /// Enable fault injection and the `GET/PUT /api/chaos` control endpoint.
+    /// Without this flag there is no chaos code path and `/api/chaos` is 404.
+    #[arg(long)]
+    pub chaos: bool,
+
+    /// With `--chaos`: share of API requests answered 503 with `Retry-After`.
+    #[arg(long, default_value_t = 0.1, requires = "chaos")]
+    pub chaos_error503_rate: f64,
+
+    /// With `--chaos`: share of API requests whose connection is dropped before
+    /// they are processed.
+    #[arg(long, default_value_t = 0.05, requires = "chaos")]
+    pub chaos_drop_before_rate: f64,
+
+    /// With `--chaos`: share of successful writes whose connection is dropped after
+    /// the commit, with no response (the client cannot know the sale was recorded).
+    #[arg(long, default_value_t = 0.05, requires = "chaos")]
+    pub chaos_drop_after_commit_rate: f64,
+
+    /// With `--chaos`: share of API requests delayed by up to `--chaos-latency-ms`.
+    #[arg(long, default_value_t = 0.1, requires = "chaos")]
+    pub chaos_latency_rate: f64,
+
+    /// With `--chaos`: the largest added delay, in milliseconds (the delay is drawn
+    /// uniformly from 0 to this). Set it above the client's timeout to make some
+    /// attempts time out.
+    #[arg(long, default_value_t = 3000, requires = "chaos")]
+    pub chaos_latency_ms: u64,
+}

@@ -1,0 +1,97 @@
+//! The SQLite store: one file in WAL mode, one writer connection (the process is
+//! the single writer, so writes are serialised here rather than by SQLite's busy
+//! loop) and a small pool of read-only connections. All SQLite work runs on
+//! tokio's blocking threads, never on the async workers.
+
+pub mod schema;
+mod seed;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::problem::Problem;
+
+pub use seed::DEMO_TOKENS;
+
+/// Number of read-only connections in the pool.
+const READERS: u32 = 4;
+
+/// How long a connection waits for a lock held by another connection (WAL
+/// checkpoints, or a second process opening the file) before giving up.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    writer: Arc<Mutex<Connection>>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file, switches it to WAL, applies
+    /// pending migrations and seeds a new file with the demo businesses,
+    /// cashiers and products.
+    pub fn open(path: &Path, synchronous: &str) -> anyhow::Result<Self> {
+        let mut writer = Connection::open(path).with_context(|| format!("opening SQLite database {}", path.display()))?;
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "SQLite refused WAL mode (got {mode}) for {}", path.display());
+        let synchronous = match synchronous {
+            "full" => "FULL",
+            "normal" => "NORMAL",
+            other => anyhow::bail!("unknown synchronous setting {other:?}"),
+        };
+        writer.execute_batch(&format!(
+            "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"
+        ))?;
+        schema::migrate(&mut writer).context("migrating the database schema")?;
+        seed::seed_if_empty(&mut writer).context("seeding the demo data")?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
+            .with_init(|c| c.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;")));
+        let readers = r2d2::Pool::builder().max_size(READERS).build(manager).context("opening the read connections")?;
+        Ok(Self { writer: Arc::new(Mutex::new(writer)), readers })
+    }
+
+    /// Runs `f` on a read-only connection, on a blocking thread.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(|e| Problem::internal("getting a read connection", e))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| Problem::internal("read task", e))?
+    }
+
+    /// Runs `f` with the single writer connection, on a blocking thread. `f` owns
+    /// the connection for its whole run, so it can open a transaction, roll it
+    /// back and open another without anyone writing in between.
+    ///
+    /// The closure runs to completion even if the caller's future is dropped (a
+    /// client that disconnects cannot interrupt a commit half-way).
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, Problem> + Send + 'static,
+    {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock poisons it; the connection itself is
+            // still consistent (SQLite rolls back an unfinished transaction when
+            // the Transaction guard is dropped), so keep using it.
+            let mut conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Problem::internal("write task", e))?
+    }
+}

@@ -1,0 +1,83 @@
+//! The in-flight guard: at most one request per idempotency scope executes at a
+//! time. It lives in memory because this process is the only writer of its
+//! database; a crash frees every key with the process, so no key can stay
+//! stuck (a lease in the database would need expiry to get the same property).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// The idempotency scope of CONTRACT §3: one tenant's and one user's key space.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    /// The caller's business.
+    pub business_id: i64,
+    /// The caller's cashier (user).
+    pub cashier_id: i64,
+    /// The `Idempotency-Key` value.
+    pub key: String,
+}
+
+/// The set of scopes with a request in progress.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    scopes: Mutex<HashSet<Scope>>,
+}
+
+/// Proof that a scope is held; dropping it releases the scope.
+#[derive(Debug)]
+pub struct InFlightGuard {
+    registry: Arc<InFlight>,
+    scope: Scope,
+}
+
+impl InFlight {
+    /// Claims `scope`, or returns `None` if a request with it is in progress.
+    pub fn try_acquire(self: &Arc<Self>, scope: Scope) -> Option<InFlightGuard> {
+        let mut scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
+        scopes.insert(scope.clone()).then(|| InFlightGuard { registry: Arc::clone(self), scope })
+    }
+
+    /// Number of scopes held now.
+    pub fn len(&self) -> usize {
+        self.scopes.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether no scope is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl InFlightGuard {
+    /// The scope this guard holds.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.registry.scopes.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.scope);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(business_id: i64, cashier_id: i64, key: &str) -> Scope {
+        Scope { business_id, cashier_id, key: key.into() }
+    }
+
+    #[test]
+    fn one_holder_per_scope_until_dropped() {
+        let registry = Arc::new(InFlight::default());
+        let first = registry.try_acquire(scope(1, 1, "k")).expect("free");
+        assert!(registry.try_acquire(scope(1, 1, "k")).is_none());
+        assert!(registry.try_acquire(scope(2, 1, "k")).is_some(), "other business, other scope");
+        assert!(registry.try_acquire(scope(1, 2, "k")).is_some(), "other cashier, other scope");
+        drop(first);
+        assert!(registry.try_acquire(scope(1, 1, "k")).is_some());
+        assert!(registry.is_empty());
+    }
+}

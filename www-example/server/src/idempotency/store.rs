@@ -1,0 +1,132 @@
+//! The `idempotency_keys` table: completed responses kept for replay.
+
+use rusqlite::{params, Connection, OptionalExtension as _};
+
+use super::fingerprint::Fingerprint;
+use super::inflight::Scope;
+
+/// A completed request's response, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// Fingerprint of the request that produced it.
+    pub fingerprint: Vec<u8>,
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` of the body.
+    pub content_type: String,
+    /// The body bytes.
+    pub body: Vec<u8>,
+    /// When the key stops being replayed (Unix ms).
+    pub expires_at_ms: i64,
+}
+
+impl StoredResponse {
+    /// Whether the record is still replayable at `now_ms`.
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.expires_at_ms > now_ms
+    }
+}
+
+/// The stored response for `scope`, live or expired.
+pub fn find(conn: &Connection, scope: &Scope) -> rusqlite::Result<Option<StoredResponse>> {
+    conn.query_row(
+        "SELECT fingerprint, status, content_type, body, expires_at_ms FROM idempotency_keys
+         WHERE business_id = ?1 AND cashier_id = ?2 AND key = ?3",
+        params![scope.business_id, scope.cashier_id, scope.key],
+        |r| {
+            Ok(StoredResponse {
+                fingerprint: r.get(0)?,
+                status: r.get(1)?,
+                content_type: r.get(2)?,
+                body: r.get(3)?,
+                expires_at_ms: r.get(4)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// Stores a completed response. Must run in the transaction that wrote the
+/// request's effects. Fails (and so fails that transaction) if the scope already
+/// has a record: the primary key is the last line of defence against a double
+/// execution.
+pub fn insert(
+    conn: &Connection,
+    scope: &Scope,
+    fingerprint: &Fingerprint,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    now_ms: i64,
+    ttl_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO idempotency_keys
+           (business_id, cashier_id, key, fingerprint, status, content_type, body, created_at_ms, expires_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            scope.business_id,
+            scope.cashier_id,
+            scope.key,
+            &fingerprint[..],
+            status,
+            content_type,
+            body,
+            now_ms,
+            now_ms.saturating_add(ttl_ms)
+        ],
+    )?;
+    Ok(())
+}
+
+/// Deletes the record of `scope` (used for an expired record found before the
+/// purge task got to it).
+pub fn delete(conn: &Connection, scope: &Scope) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM idempotency_keys WHERE business_id = ?1 AND cashier_id = ?2 AND key = ?3",
+        params![scope.business_id, scope.cashier_id, scope.key],
+    )?;
+    Ok(())
+}
+
+/// Deletes every record expired at `now_ms`; returns how many.
+pub fn purge_expired(conn: &Connection, now_ms: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM idempotency_keys WHERE expires_at_ms <= ?1", [now_ms])
+}
+
+/// Number of live records of a business.
+pub fn count_live(conn: &Connection, business_id: i64, now_ms: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM idempotency_keys WHERE business_id = ?1 AND expires_at_ms > ?2",
+        params![business_id, now_ms],
+        |r| r.get(0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn insert_find_expire_purge() {
+        let conn = db();
+        let scope = Scope { business_id: 1, cashier_id: 2, key: "k".into() };
+        insert(&conn, &scope, &[7; 32], 201, "application/json", b"{}", 1_000, 500).unwrap();
+        let found = find(&conn, &scope).unwrap().unwrap();
+        assert_eq!((found.status, found.body.as_slice(), found.expires_at_ms), (201, &b"{}"[..], 1_500));
+        assert!(found.is_live(1_499) && !found.is_live(1_500));
+        assert!(insert(&conn, &scope, &[7; 32], 201, "application/json", b"{}", 1_000, 500).is_err(), "one record per scope");
+        let other_tenant = Scope { business_id: 2, ..scope.clone() };
+        assert!(find(&conn, &other_tenant).unwrap().is_none());
+        assert_eq!(count_live(&conn, 1, 1_000).unwrap(), 1);
+        assert_eq!(purge_expired(&conn, 1_499).unwrap(), 0);
+        assert_eq!(purge_expired(&conn, 1_500).unwrap(), 1);
+        assert!(find(&conn, &scope).unwrap().is_none());
+    }
+}

@@ -1,0 +1,36 @@
+//! The reference point-of-sale server for `pos-resilience`.
+//!
+//! It is the other half of exactly-once: the SDK sends every write with an
+//! `Idempotency-Key`, and this server honours it (one execution per key, the stored
+//! response replayed on every retry), draws invoice numbers that are unique and
+//! gapless per business and month, and never lets stock go negative. See
+//! `www-example/README.md` for the design and `shared/CONTRACT.md` §2–3 for the
+//! wire rules it implements.
+//!
+//! Module map, one concept each:
+//! - [`config`]: command-line flags and environment.
+//! - [`problem`]: RFC 9457 `application/problem+json` errors.
+//! - [`db`]: the SQLite store (one writer, a pool of readers), schema and seed data.
+//! - [`auth`]: bearer-token cashiers.
+//! - [`body`]: JSON request bodies (content type, size limit, parse errors).
+//! - [`idempotency`]: the `Idempotency-Key` mechanism shared by every write endpoint.
+//! - [`numbering`]: per-business, per-month invoice and return numbers.
+//! - [`catalog`], [`sales`], [`stats`]: the domain.
+//! - [`chaos`]: opt-in fault injection for tests and the demo.
+//! - [`routes`]: the HTTP API and the static demo files.
+//! - [`server`]: the accept loop (connection dropping, graceful shutdown).
+
+pub mod auth;
+pub mod body;
+pub mod catalog;
+pub mod chaos;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod idempotency;
+pub mod numbering;
+pub mod problem;
+pub mod routes;
+pub mod sales;
+pub mod server;
+pub mod stats;

@@ -1,0 +1,194 @@
+//! The HTTP surface: the API of CONTRACT §3, the chaos control (with `--chaos`
+//! only), and the demo page and built package as static files.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path as UrlPath, RawQuery, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::auth::{self, Caller};
+use crate::body::JsonBody;
+use crate::catalog::{self, Product};
+use crate::chaos::{self, Chaos, ChaosPatch, ChaosSettings};
+use crate::clock;
+use crate::db::Db;
+use crate::idempotency::{self, inflight::InFlight, Idempotency};
+use crate::problem::Problem;
+use crate::sales::{self, NewRefund, NewSale, Sale};
+use crate::stats::{self, Stats, StatsView};
+
+/// Default and largest `limit` of `GET /api/sales`.
+pub const DEFAULT_LIST_LIMIT: i64 = 20;
+/// Largest `limit` of `GET /api/sales`.
+pub const MAX_LIST_LIMIT: i64 = 200;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub db: Db,
+    /// In-memory idempotency counters.
+    pub stats: Arc<Stats>,
+    /// Idempotency scopes in progress.
+    pub inflight: Arc<InFlight>,
+    /// How long a completed key is replayed.
+    pub key_ttl: Duration,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Fault injection, when started with `--chaos`.
+    pub chaos: Option<Arc<Chaos>>,
+}
+
+/// What the router serves besides the API.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Whether write routes go through the idempotency layer.
+    pub idempotency: bool,
+    /// The demo page directory, served at `/` (top-level files only).
+    pub www: std::path::PathBuf,
+    /// The built npm package, served at `/pkg/`.
+    pub pkg: std::path::PathBuf,
+}
+
+/// Builds the whole application.
+pub fn router(state: AppState, options: &Options) -> Router {
+    let mut api = Router::new()
+        .route("/api/products", get(list_products))
+        .route("/api/sales", get(list_sales).post(create_sale))
+        .route("/api/sales/{id}/refund", post(refund_sale))
+        .route("/api/stats", get(get_stats));
+    if options.idempotency {
+        api = api.route_layer(from_fn_with_state(state.clone(), idempotency::middleware));
+    }
+    api = api.route_layer(from_fn_with_state(state.clone(), auth::require_cashier));
+    if let Some(chaos) = &state.chaos {
+        api = api
+            .route_layer(from_fn_with_state(chaos.clone(), chaos::middleware))
+            .route("/api/chaos", get(get_chaos).put(put_chaos));
+    }
+    let api = api
+        .route("/healthz", get(healthz))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+
+    let no_cache = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let www = Router::new()
+        .fallback_service(ServeDir::new(&options.www).append_index_html_on_directories(true))
+        .layer(from_fn(top_level_only));
+    api.nest_service("/pkg", ServeDir::new(&options.pkg)).merge(www).layer(no_cache)
+}
+
+/// Serves only the top-level files of the demo directory (the page, its script
+/// and styles), never the server's sources or scripts beneath it.
+async fn top_level_only(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.trim_start_matches('/').contains('/') || Path::new(path).extension().is_some_and(|e| e == "md" || e == "sh") {
+        return Problem::not_found("not-found", format!("no file at {path}")).into_response();
+    }
+    next.run(request).await
+}
+
+async fn api_not_found(request: Request) -> Problem {
+    Problem::not_found("not-found", format!("there is no API endpoint at {}", request.uri().path()))
+}
+
+async fn method_not_allowed(request: Request) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{} is not allowed on {}", request.method(), request.uri().path()),
+    )
+}
+
+/// `GET /healthz`: 200 when the store answers a query.
+async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
+    state
+        .db
+        .read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM businesses", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .map_err(|_| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "store-unavailable", "Store unavailable", "the database does not answer"))?;
+    Ok(Json(serde_json::json!({ "status": "ok" })))
+}
+
+/// `GET /api/products`.
+async fn list_products(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Product>>, Problem> {
+    Ok(Json(state.db.read(move |conn| Ok(catalog::list(conn, caller.business_id)?)).await?))
+}
+
+/// `POST /api/sales`.
+async fn create_sale(State(state): State<AppState>, caller: Caller, idempotency: Idempotency, JsonBody(body): JsonBody<NewSale>) -> Response {
+    let sale = match body.validate() {
+        Ok(sale) => sale,
+        Err(problem) => return problem.into_response(),
+    };
+    idempotency::execute(&state, idempotency, move |tx| sales::create(tx, &caller, &sale, clock::now())).await
+}
+
+/// `POST /api/sales/{id}/refund`.
+async fn refund_sale(
+    State(state): State<AppState>,
+    caller: Caller,
+    UrlPath(id): UrlPath<String>,
+    idempotency: Idempotency,
+    JsonBody(body): JsonBody<NewRefund>,
+) -> Response {
+    let Ok(sale_id) = id.parse::<i64>() else {
+        return Problem::not_found("sale-not-found", format!("sale {id:?} does not exist")).into_response();
+    };
+    let lines = match sales::validate_lines(&body.items) {
+        Ok(lines) => lines,
+        Err(problem) => return problem.into_response(),
+    };
+    idempotency::execute(&state, idempotency, move |tx| sales::refund(tx, &caller, sale_id, &lines, clock::now())).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<String>,
+}
+
+/// `GET /api/sales?limit=N`: newest first.
+async fn list_sales(State(state): State<AppState>, caller: Caller, RawQuery(query): RawQuery) -> Result<Json<Vec<Sale>>, Problem> {
+    let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| Problem::invalid_input(format!("the query string is not valid: {e}")))?;
+    let limit = match query.limit {
+        None => DEFAULT_LIST_LIMIT,
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if (1..=MAX_LIST_LIMIT).contains(&n) => n,
+            _ => return Err(Problem::invalid_input(format!("limit must be a whole number from 1 to {MAX_LIST_LIMIT}, got {text:?}"))),
+        },
+    };
+    Ok(Json(state.db.read(move |conn| Ok(sales::list(conn, caller.business_id, limit)?)).await?))
+}
+
+/// `GET /api/stats`.
+async fn get_stats(State(state): State<AppState>, caller: Caller) -> Result<Json<StatsView>, Problem> {
+    let counters = state.stats.counters(caller.business_id);
+    let now_ms = clock::unix_ms(clock::now());
+    Ok(Json(state.db.read(move |conn| Ok(stats::view(conn, caller.business_id, counters, now_ms)?)).await?))
+}
+
+fn chaos_of(state: &AppState) -> Result<&Arc<Chaos>, Problem> {
+    state.chaos.as_ref().ok_or_else(|| Problem::not_found("not-found", "chaos mode is off; start the server with --chaos"))
+}
+
+/// `GET /api/chaos` (with `--chaos` only).
+async fn get_chaos(State(state): State<AppState>) -> Result<Json<ChaosSettings>, Problem> {
+    Ok(Json(chaos_of(&state)?.get()))
+}
+
+/// `PUT /api/chaos` (with `--chaos` only): a partial update of the settings.
+async fn put_chaos(State(state): State<AppState>, JsonBody(patch): JsonBody<ChaosPatch>) -> Result<Json<ChaosSettings>, Problem> {
+    Ok(Json(chaos_of(&state)?.update(&patch)?))
+}
