@@ -175,8 +175,7 @@ async fn list_sales(State(state): State<AppState>, caller: Caller, RawQuery(quer
 /// `GET /api/stats`.
 async fn get_stats(State(state): State<AppState>, caller: Caller) -> Result<Json<StatsView>, Problem> {
     let counters = state.stats.counters(caller.business_id);
-    let now_ms = clock::unix_ms(clock::now());
-    Ok(Json(state.db.read(move |conn| Ok(stats::view(conn, caller.business_id, counters, now_ms)?)).await?))
+    Ok(Json(state.db.read(move |conn| Ok(stats::view(conn, caller.business_id, counters)?)).await?))
 }
 
 fn chaos_of(state: &AppState) -> Result<&Arc<Chaos>, Problem> {

@@ -68,12 +68,13 @@ pub struct StatsView {
     /// Invoice and return numbers used more than once. Always 0: the unique
     /// constraints make it impossible; it is counted, not assumed.
     pub duplicate_invoice_numbers: i64,
-    /// Idempotency keys currently stored (not yet expired) for the business.
+    /// Idempotency keys stored for the business, including expired ones the
+    /// purge task has not deleted yet.
     pub stored_keys: i64,
 }
 
 /// Reads the database counts of a business and merges the in-memory counters.
-pub fn view(conn: &Connection, business_id: i64, counters: Counters, now_ms: i64) -> rusqlite::Result<StatsView> {
+pub fn view(conn: &Connection, business_id: i64, counters: Counters) -> rusqlite::Result<StatsView> {
     let count = |sql: &str| conn.query_row(sql, [business_id], |r| r.get::<_, i64>(0));
     Ok(StatsView {
         sales: count("SELECT COUNT(*) FROM sales WHERE business_id = ?1")?,
@@ -87,7 +88,7 @@ pub fn view(conn: &Connection, business_id: i64, counters: Counters, now_ms: i64
                UNION ALL
                SELECT COUNT(*) AS n FROM refunds WHERE business_id = ?1 GROUP BY return_number HAVING n > 1)",
         )?,
-        stored_keys: crate::idempotency::store::count_live(conn, business_id, now_ms)?,
+        stored_keys: crate::idempotency::store::count_stored(conn, business_id)?,
     })
 }
 

@@ -1,0 +1,202 @@
+//! Starts the real `pos-server` binary on a free 127.0.0.1 port with a temporary
+//! SQLite file, and talks to it over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{json, Value};
+
+/// The seeded demo tokens (CONTRACT §3).
+pub const CASHIER_1: &str = "demo-cashier-1";
+pub const CASHIER_2: &str = "demo-cashier-2";
+pub const CASHIER_3: &str = "demo-cashier-3";
+
+/// How long a server gets to start.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    log: PathBuf,
+    /// HTTP client (connection pool) for this server.
+    pub http: reqwest::Client,
+}
+
+/// A temporary directory holding a database file.
+pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("pos.db");
+    (dir, db)
+}
+
+impl Server {
+    /// Starts a server on `db` with extra flags; returns once `/healthz` is 200.
+    pub async fn start(db: &Path, args: &[&str]) -> Server {
+        let log = db.with_extension(format!("log-{}", std::process::id()));
+        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pos-server"))
+            .args(args)
+            .env("PORT", "0")
+            .env("POS_DB", db)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn pos-server");
+        // The server prints its address once it listens; keep draining stdout so
+        // it can never block on a full pipe.
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("pos-server listening on ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let base = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("pos-server did not report its address within {START_TIMEOUT:?}; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+            }
+        };
+        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+        let server = Server { child, base, log, http };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "/healthz never answered 200; log:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The server's stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("wait");
+    }
+
+    /// SIGTERM; returns the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        assert!(ok.success());
+        self.child.wait().expect("wait")
+    }
+
+    /// A POST with bearer token, optional idempotency key and JSON body.
+    pub fn post(&self, token: &str, path: &str, key: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
+        let mut rb = self
+            .http
+            .post(self.url(path))
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header(CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body).unwrap());
+        if let Some(key) = key {
+            rb = rb.header("Idempotency-Key", key);
+        }
+        rb
+    }
+
+    /// GET JSON with a bearer token; panics unless 200.
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let r = self.http.get(self.url(path)).header(AUTHORIZATION, format!("Bearer {token}")).send().await.expect("GET");
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.expect("JSON")
+    }
+
+    /// `GET /api/stats`.
+    pub async fn stats(&self, token: &str) -> Value {
+        self.get_json(token, "/api/stats").await
+    }
+
+    /// The stock of the caller's product named `name`, and its id.
+    pub async fn product(&self, token: &str, name: &str) -> (i64, i64) {
+        let products = self.get_json(token, "/api/products").await;
+        let p = products.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("no product {name:?} in {products}"));
+        (p["id"].as_i64().unwrap(), p["stock"].as_i64().unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("---- pos-server log ({}) ----\n{}", self.base, self.log());
+        }
+    }
+}
+
+/// A sale body of `quantity` × `product_id`.
+pub fn sale(product_id: i64, quantity: i64) -> Value {
+    json!({ "locationId": "till-1", "items": [{ "productId": product_id, "quantity": quantity }] })
+}
+
+/// A fresh UUID v4 key.
+pub fn new_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Whether a response was replayed from the idempotency store.
+pub fn replayed(r: &reqwest::Response) -> bool {
+    r.headers().get("idempotent-replayed").is_some_and(|v| v == "true")
+}
+
+/// Asserts an RFC 9457 body of the given status whose `type` ends with `slug`.
+pub async fn expect_problem(r: reqwest::Response, status: u16, slug: &str) -> Value {
+    assert_eq!(r.status(), status, "status");
+    assert_eq!(r.headers()[CONTENT_TYPE], "application/problem+json");
+    let body: Value = r.json().await.expect("problem JSON");
+    assert!(body["type"].as_str().is_some_and(|t| t.ends_with(slug)), "type {} should end with {slug}", body["type"]);
+    assert_eq!(body["status"], status);
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    body
+}
+
+/// Checks that invoice numbers are `PREFIX-YYYYMM-NNNN` and, per month,
+/// exactly 1..=n.
+pub fn assert_gapless(prefix: &str, numbers: &[String]) {
+    let mut by_period = std::collections::BTreeMap::<String, Vec<u64>>::new();
+    for n in numbers {
+        let parts: Vec<&str> = n.split('-').collect();
+        assert_eq!(parts.len(), 3, "{n}");
+        assert_eq!(parts[0], prefix, "{n}");
+        assert!(parts[1].len() == 6 && parts[1].bytes().all(|b| b.is_ascii_digit()), "{n}");
+        assert!(parts[2].len() >= 4, "{n}");
+        by_period.entry(parts[1].to_owned()).or_default().push(parts[2].parse().unwrap());
+    }
+    for (period, mut seqs) in by_period {
+        seqs.sort_unstable();
+        let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+        assert_eq!(seqs, expected, "numbers of {period} are not exactly 1..={}", expected.len());
+    }
+}

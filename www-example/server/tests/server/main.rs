@@ -1,0 +1,11 @@
+//! Integration tests: each starts the real `pos-server` binary on a temporary
+//! SQLite file and talks HTTP to it on 127.0.0.1.
+
+mod harness;
+
+mod chaos;
+mod crash;
+mod idempotency;
+mod input;
+mod numbering;
+mod stock;
