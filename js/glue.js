@@ -125,3 +125,17 @@ export function serializeBody(body) {
     return value;
   });
 }
+
+/** Whether this browser has the Web Locks API. */
+export function hasWebLocks() {
+  return typeof navigator !== "undefined" && !!navigator.locks && typeof navigator.locks.request === "function";
+}
+
+/**
+ * Runs `callback` (which returns a Promise) while holding the origin-wide
+ * Web Lock `name`, if nobody else holds it; resolves with its result, or
+ * with `null` at once when the lock is taken (another tab is draining).
+ */
+export function withLock(name, callback) {
+  return navigator.locks.request(name, { ifAvailable: true }, (lock) => (lock ? callback() : null));
+}

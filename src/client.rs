@@ -18,6 +18,11 @@ use crate::js::{self, api_error, get, invalid_input, set, ErrorFields};
 use crate::options::Settings;
 use crate::retry::{AttemptOutcome, Decision, GiveUp};
 use crate::retry_after::parse_retry_after;
+use crate::outbox::drain::{storage_error, Drainer};
+use crate::outbox::policy::first_replay_delay;
+use crate::outbox::queue::Outbox;
+use crate::outbox::record::QueuedRequest;
+use crate::outbox::store::StorageError;
 use crate::transport::{self, Attempt, HttpResponse, Outgoing};
 
 /// A call that is in flight, shared by every identical call made meanwhile.
@@ -28,13 +33,16 @@ struct InFlight {
     body: RefCell<Option<Promise>>,
 }
 
-/// The state behind one `ApiClient` (shared with its running calls).
-struct ClientState {
-    config: ClientConfig,
-    events: Events,
+/// The state behind one `ApiClient` (shared with its running calls and
+/// its outbox drains).
+pub(crate) struct ClientState {
+    pub(crate) config: ClientConfig,
+    pub(crate) events: Rc<Events>,
     in_flight: RefCell<HashMap<String, Rc<InFlight>>>,
-    /// The `online`/`offline` listeners on the global object, removed by `close`.
-    connectivity_listeners: RefCell<Vec<(&'static str, Closure<dyn FnMut()>)>>,
+    /// The global listeners (`online`, `offline`, `visibilitychange`), removed by `close`.
+    global_listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Closure<dyn FnMut()>)>>,
+    pub(crate) outbox: Outbox,
+    pub(crate) drainer: Drainer,
 }
 
 /// One validated logical operation, ready to send.
@@ -49,11 +57,42 @@ struct Operation {
     signal: Option<web_sys::AbortSignal>,
 }
 
+/// What one attempt sends; shared by live calls and queue replays.
+pub(crate) struct Request<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub body: Option<&'a str>,
+    pub key: Option<&'a str>,
+    /// Headers stored with a queued request (the client's current ones win over them).
+    pub stored_headers: &'a [(String, String)],
+    /// The call's own headers (they win over the client's).
+    pub call_headers: &'a [(String, String)],
+}
+
+/// How one attempt ended, as the retry loop and the drain read it.
+pub(crate) struct Sent {
+    pub outcome: AttemptOutcome,
+    pub response: Option<HttpResponse>,
+    /// "timeout", "network: …" or "status N".
+    pub reason: String,
+    /// The caller's signal fired.
+    pub aborted: bool,
+}
+
 /// A resilient HTTP client: idempotency keys, retries with backoff, per-attempt
 /// timeouts, in-flight deduplication and events.
 #[wasm_bindgen]
 pub struct ApiClient {
     state: Rc<ClientState>,
+}
+
+impl Operation {
+    /// Whether this operation may wait in the offline queue: a write (it has
+    /// a key to replay with), `queueIfOffline` on, and no caller signal
+    /// (an abortable call is the caller's to finish, never ours).
+    fn queueable(&self) -> bool {
+        self.key.is_some() && self.settings.queue_if_offline && self.signal.is_none()
+    }
 }
 
 fn is_write(method: &str) -> bool {
@@ -126,29 +165,51 @@ impl ClientState {
         Ok((op, dedup))
     }
 
-    /// The headers of one attempt: the client's (calling its function anew),
-    /// the call's, `Content-Type` for JSON, and the operation's key last so
-    /// nothing can overwrite it.
-    async fn attempt_headers(&self, op: &Operation) -> Result<web_sys::Headers, JsValue> {
+    /// The headers of one attempt, layered: `first`, then the client's
+    /// (its function is called anew each time), then `then`; `Content-Type`
+    /// for a JSON body; the operation's key last, so nothing overwrites it.
+    async fn attempt_headers(&self, first: &[(String, String)], then: &[(String, String)], req: &Request<'_>) -> Result<web_sys::Headers, JsValue> {
         let headers = web_sys::Headers::new()?;
         let client_pairs = match &self.config.headers {
             HeaderSource::None => Vec::new(),
             HeaderSource::Fixed(pairs) => pairs.clone(),
             HeaderSource::Function(f) => call_header_function(f).await?,
         };
-        for (name, value) in client_pairs.iter().chain(op.headers.iter()) {
+        for (name, value) in first.iter().chain(client_pairs.iter()).chain(then.iter()) {
             headers.set(name, value).map_err(|_| invalid_input(&["invalid header: ", name].concat()))?;
         }
-        if op.body.is_some() && !headers.has("content-type").unwrap_or(false) {
+        if req.body.is_some() && !headers.has("content-type").unwrap_or(false) {
             headers.set("content-type", "application/json")?;
         }
-        if let Some(key) = &op.key {
+        if let Some(key) = req.key {
             headers.set("idempotency-key", key)?;
         }
         Ok(headers)
     }
 
-    fn emit(&self, kind: &str, detail: &JsValue) {
+    /// Sends one attempt of `req` and reads what came back. `Err` only when
+    /// the headers function failed (nothing was sent).
+    pub(crate) async fn send_once(&self, req: &Request<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<Sent, JsValue> {
+        let headers = self.attempt_headers(req.stored_headers, req.call_headers, req).await?;
+        let outgoing = Outgoing { url: req.url, method: req.method, headers: &headers, body: req.body };
+        Ok(match transport::send(&outgoing, timeout_ms, signal).await {
+            Attempt::Aborted => Sent { outcome: AttemptOutcome::Network, response: None, reason: "aborted".into(), aborted: true },
+            Attempt::Timeout => Sent { outcome: AttemptOutcome::Timeout, response: None, reason: "timeout".into(), aborted: false },
+            Attempt::Network(message) => Sent { outcome: AttemptOutcome::Network, response: None, reason: ["network: ", &message].concat(), aborted: false },
+            Attempt::Response(resp) => {
+                let header = resp.header("retry-after");
+                let outcome = AttemptOutcome::Response {
+                    status: resp.status,
+                    has_retry_after: header.is_some(),
+                    retry_after_ms: header.as_deref().and_then(|h| parse_retry_after(h, js::now_ms())),
+                };
+                let reason = ["status ", &resp.status.to_string()].concat();
+                Sent { outcome, response: Some(resp), reason, aborted: false }
+            }
+        })
+    }
+
+    pub(crate) fn emit(&self, kind: &str, detail: &JsValue) {
         self.events.emit(kind, detail);
     }
 
@@ -189,59 +250,57 @@ fn describe_status(resp: &HttpResponse) -> String {
     }
 }
 
+fn message(op: &Operation, what: &str, attempts: u32) -> String {
+    let plural = if attempts == 1 { " attempt)" } else { " attempts)" };
+    [op.method.as_str(), " ", &op.url, " ", what, " (", &attempts.to_string(), plural].concat()
+}
+
+fn failure_fields(op: &Operation, attempts: u32, resp: Option<&HttpResponse>) -> ErrorFields {
+    ErrorFields {
+        status: resp.map(|r| r.status),
+        body: resp.map(HttpResponse::body),
+        idempotency_key: op.key.clone(),
+        attempts: Some(attempts),
+        ..ErrorFields::default()
+    }
+}
+
 /// The error a finished operation rejects with.
 fn failure(kind: ErrorKind, op: &Operation, what: &str, attempts: u32, resp: Option<&HttpResponse>) -> JsValue {
-    let plural = if attempts == 1 { " attempt)" } else { " attempts)" };
-    let message = [op.method.as_str(), " ", &op.url, " ", what, " (", &attempts.to_string(), plural].concat();
-    api_error(
-        kind,
-        &message,
-        ErrorFields {
-            status: resp.map(|r| r.status),
-            body: resp.map(HttpResponse::body),
-            idempotency_key: op.key.clone(),
-            attempts: Some(attempts),
-            ..ErrorFields::default()
-        },
-    )
+    api_error(kind, &message(op, what, attempts), failure_fields(op, attempts, resp))
 }
 
 fn aborted(op: &Operation, attempts: u32) -> JsValue {
     failure(ErrorKind::Aborted, op, "was aborted by the caller's signal", attempts, None)
 }
 
-/// Runs one operation to its end: attempts, retry decisions, waits.
+/// Runs one operation to its end: attempts, retry decisions, waits, and
+/// the offline queue when it cannot be delivered now.
 async fn run(state: &ClientState, op: &Operation) -> Result<JsValue, JsValue> {
+    if op.queueable() && !navigator_online() {
+        return Err(enqueue(state, op, 0, "offline").await);
+    }
     let started = js::now_ms();
     let remaining = || op.settings.total_timeout_ms.map(|t| t - (js::now_ms() - started));
+    let req = Request {
+        method: &op.method,
+        url: &op.url,
+        body: op.body.as_deref(),
+        key: op.key.as_deref(),
+        stored_headers: &[],
+        call_headers: &op.headers,
+    };
     let mut attempts = 0u32;
     loop {
         attempts += 1;
-        let headers = state.attempt_headers(op).await?;
-        let left = remaining();
-        if left.is_some_and(|l| l <= 0.0) {
-            return Err(failure(ErrorKind::Timeout, op, "ran out of its totalTimeout", attempts - 1, None));
+        let timeout = remaining().map_or(op.settings.timeout_ms, |l| l.min(op.settings.timeout_ms));
+        let sent = state.send_once(&req, timeout, op.signal.as_ref()).await?;
+        if sent.aborted {
+            return Err(aborted(op, attempts));
         }
-        let timeout = left.map_or(op.settings.timeout_ms, |l| l.min(op.settings.timeout_ms));
-        let outgoing = Outgoing { url: &op.url, method: &op.method, headers: &headers, body: op.body.as_deref() };
-        let (outcome, response, reason) = match transport::send(&outgoing, timeout, op.signal.as_ref()).await {
-            Attempt::Aborted => return Err(aborted(op, attempts)),
-            Attempt::Timeout => (AttemptOutcome::Timeout, None, "timeout".to_string()),
-            Attempt::Network(message) => (AttemptOutcome::Network, None, ["network: ", &message].concat()),
-            Attempt::Response(resp) => {
-                let header = resp.header("retry-after");
-                let outcome = AttemptOutcome::Response {
-                    status: resp.status,
-                    has_retry_after: header.is_some(),
-                    retry_after_ms: header.as_deref().and_then(|h| parse_retry_after(h, js::now_ms())),
-                };
-                let reason = ["status ", &resp.status.to_string()].concat();
-                (outcome, Some(resp), reason)
-            }
-        };
-        match op.settings.retry.decide(attempts, &outcome, js::random(), remaining()) {
+        match op.settings.retry.decide(attempts, &sent.outcome, js::random(), remaining()) {
             Decision::Finish => {
-                let resp = response.expect("only responses finish");
+                let resp = sent.response.expect("only responses finish");
                 return if (200..300).contains(&resp.status) {
                     Ok(response_object(&resp, op, attempts))
                 } else {
@@ -252,10 +311,10 @@ async fn run(state: &ClientState, op: &Operation) -> Result<JsValue, JsValue> {
                 let detail = Object::new();
                 set(&detail, "attempt", attempts);
                 set(&detail, "delay", delay);
-                set(&detail, "reason", reason);
+                set(&detail, "reason", sent.reason.clone());
                 set(&detail, "url", op.url.clone());
                 set(&detail, "idempotencyKey", op.key.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
-                if let Some(r) = &response {
+                if let Some(r) = &sent.response {
                     set(&detail, "status", r.status);
                 }
                 state.emit("retry", &detail.into());
@@ -264,16 +323,72 @@ async fn run(state: &ClientState, op: &Operation) -> Result<JsValue, JsValue> {
                 }
             }
             Decision::GiveUp(why) => {
-                let (kind, what) = match (why, &outcome) {
+                if op.queueable() {
+                    return Err(enqueue(state, op, attempts, &sent.reason).await);
+                }
+                let (kind, what) = match (why, &sent.outcome) {
                     (GiveUp::TotalTimeout, _) => (ErrorKind::Timeout, "ran out of its totalTimeout".to_string()),
                     (_, AttemptOutcome::Timeout) => (ErrorKind::Timeout, ["timed out after ", &op.settings.timeout_ms.to_string(), " ms"].concat()),
-                    (_, AttemptOutcome::Network) => (ErrorKind::Network, ["failed: ", &reason].concat()),
-                    (_, AttemptOutcome::Response { .. }) => (ErrorKind::Http, describe_status(response.as_ref().expect("a response"))),
+                    (_, AttemptOutcome::Network) => (ErrorKind::Network, ["failed: ", &sent.reason].concat()),
+                    (_, AttemptOutcome::Response { .. }) => (ErrorKind::Http, describe_status(sent.response.as_ref().expect("a response"))),
                 };
-                return Err(failure(kind, op, &what, attempts, response.as_ref()));
+                return Err(failure(kind, op, &what, attempts, sent.response.as_ref()));
             }
         }
     }
+}
+
+/// Writes an operation that cannot be delivered now to the offline queue
+/// and returns the error its promise rejects with: `queued` once the record
+/// is committed, `storage` (with the key, so the caller can retry safely)
+/// when IndexedDB failed.
+async fn enqueue(state: &ClientState, op: &Operation, attempts: u32, reason: &str) -> JsValue {
+    let now = js::now_ms();
+    let record = QueuedRequest {
+        id: None,
+        idempotency_key: op.key.clone().expect("queueable operations have a key"),
+        method: op.method.clone(),
+        url: op.url.clone(),
+        body: op.body.clone(),
+        headers: persisted_headers(&op.headers, &state.config.persist_headers),
+        created_at: now,
+        attempts,
+        next_attempt_at: if attempts == 0 { now } else { now + first_replay_delay(attempts, js::random()) },
+        last_error: Some(reason.to_string()),
+    };
+    match state.outbox.enqueue(&record, &state.events).await {
+        Ok(id) => {
+            let detail = Object::new();
+            set(&detail, "queueId", id);
+            set(&detail, "idempotencyKey", record.idempotency_key.clone());
+            set(&detail, "method", op.method.clone());
+            set(&detail, "url", op.url.clone());
+            set(&detail, "reason", reason.to_string());
+            state.emit("queued", &detail.into());
+            state.drainer.schedule(record.next_attempt_at);
+            let what = ["could not be delivered now (", reason, "); queued as #", &id.to_string(), " and will be sent when the connection returns"].concat();
+            let mut e = failure_fields(op, attempts, None);
+            e.queue_id = Some(id);
+            api_error(ErrorKind::Queued, &message(op, &what, attempts), e)
+        }
+        Err(StorageError(detail)) => {
+            let what = ["could not be delivered now (", reason, ") nor stored in the offline queue: ", &detail].concat();
+            api_error(ErrorKind::Storage, &message(op, &what, attempts), failure_fields(op, attempts, None))
+        }
+    }
+}
+
+/// The call headers allowed into the queue: `Content-Type`, and the names
+/// listed in `persistHeaders`. Credentials stay in memory unless listed.
+fn persisted_headers(headers: &[(String, String)], allowed: &[String]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let lower = name.to_ascii_lowercase();
+            lower == "content-type" || allowed.contains(&lower)
+        })
+        .cloned()
+        .collect()
 }
 
 impl ApiClient {
@@ -312,17 +427,23 @@ impl ApiClient {
 #[wasm_bindgen]
 impl ApiClient {
     /// Creates a client. Throws an `invalid-input` ApiError naming the bad
-    /// field when `config` is malformed.
+    /// field when `config` is malformed. Starts draining requests an
+    /// earlier page left in this namespace's queue.
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(unchecked_param_type = "ClientConfig")] config: JsValue) -> Result<ApiClient, JsValue> {
         let config = ClientConfig::from_js(&config).map_err(|m| invalid_input(&m))?;
+        let events = Rc::new(Events::new());
         let state = Rc::new(ClientState {
+            outbox: Outbox::new(&config.namespace, events.clone()),
             config,
-            events: Events::new(),
+            events,
             in_flight: RefCell::new(HashMap::new()),
-            connectivity_listeners: RefCell::new(Vec::new()),
+            global_listeners: RefCell::new(Vec::new()),
+            drainer: Drainer::new(),
         });
-        watch_connectivity(&state);
+        state.drainer.attach(&state);
+        watch_globals(&state);
+        let _ = state.drainer.drain(true);
         Ok(ApiClient { state })
     }
 
@@ -384,31 +505,137 @@ impl ApiClient {
         self.state.events.remove_listener(kind, listener, options);
     }
 
-    /// Stops listening to the browser's connectivity events. Calls in
-    /// flight still finish.
+    /// How many requests wait in this namespace's offline queue.
+    #[wasm_bindgen(js_name = queueSize, unchecked_return_type = "Promise<number>")]
+    pub fn queue_size(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let n = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
+            Ok(n.into())
+        })
+    }
+
+    /// The queued requests, oldest (next to be sent) first.
+    #[wasm_bindgen(js_name = listQueue, unchecked_return_type = "Promise<QueuedRequest[]>")]
+    pub fn list_queue(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let all = store.queued().await.map_err(|e| storage_error("cannot read the offline queue", e))?;
+            Ok(all.into_iter().collect::<js_sys::Array>().into())
+        })
+    }
+
+    /// Sends the queued requests now, in order, ignoring their backoff.
+    /// Resolves with `{sent, deadLettered, remaining, skipped}`; `skipped`
+    /// is true when another tab is draining this queue.
+    #[wasm_bindgen(js_name = drainQueue, unchecked_return_type = "Promise<DrainReport>")]
+    pub fn drain_queue(&self) -> Promise {
+        self.state.drainer.drain(true)
+    }
+
+    /// The requests that can never be delivered as they are, with the reason.
+    #[wasm_bindgen(js_name = deadLetters, unchecked_return_type = "Promise<DeadLetter[]>")]
+    pub fn dead_letters(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let all = store.dead_letters().await.map_err(|e| storage_error("cannot read the dead letters", e))?;
+            Ok(all.into_iter().collect::<js_sys::Array>().into())
+        })
+    }
+
+    /// Puts dead letter `id` back at the tail of the queue, with its original
+    /// idempotency key (so a sale the server already has is replayed, not
+    /// repeated) and a fresh retention period. Resolves with the new queue id.
+    #[wasm_bindgen(js_name = retryDeadLetter, unchecked_return_type = "Promise<number>")]
+    pub fn retry_dead_letter(&self, id: f64) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let letter = store.dead_letter(id).await.map_err(|e| storage_error("cannot read the dead letter", e))?;
+            let letter = letter.ok_or_else(|| invalid_input(&["no dead letter with id ", &id.to_string()].concat()))?;
+            let mut record = QueuedRequest::from_js(&get(&letter, "request"))
+                .map_err(|field| invalid_input(&["dead letter ", &id.to_string(), " cannot be replayed: its request has a malformed ", field].concat()))?;
+            let now = js::now_ms();
+            record.id = None;
+            record.created_at = now;
+            record.next_attempt_at = now;
+            let new_id = store.resurrect(id, &record.to_js()).await.map_err(|e| storage_error("cannot move the dead letter back", e))?;
+            state.outbox.announce_size(&state.events).await;
+            let _ = state.drainer.drain(true);
+            Ok(new_id.into())
+        })
+    }
+
+    /// Deletes dead letter `id` for good.
+    #[wasm_bindgen(js_name = discardDeadLetter, unchecked_return_type = "Promise<void>")]
+    pub fn discard_dead_letter(&self, id: f64) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            store.discard(id).await.map_err(|e| storage_error("cannot delete the dead letter", e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Deletes every queued request (not the dead letters): they will not
+    /// be sent. Resolves with how many were removed.
+    #[wasm_bindgen(js_name = clearQueue, unchecked_return_type = "Promise<number>")]
+    pub fn clear_queue(&self) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let n = store.clear_queue().await.map_err(|e| storage_error("cannot clear the offline queue", e))?;
+            state.outbox.announce_size(&state.events).await;
+            Ok(n.into())
+        })
+    }
+
+    /// Stops listening to the browser (connectivity, visibility, other
+    /// tabs) and cancels the drain timer. Calls in flight still finish;
+    /// queued requests stay queued for the next client.
     pub fn close(&self) {
-        let target: web_sys::EventTarget = js_sys::global().unchecked_into();
-        for (kind, closure) in self.state.connectivity_listeners.borrow_mut().drain(..) {
+        for (target, kind, closure) in self.state.global_listeners.borrow_mut().drain(..) {
             let _ = target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
         }
+        self.state.drainer.stop();
+        self.state.outbox.close();
     }
 }
 
-/// Re-emits the global `online`/`offline` events on the client. The
-/// closures hold the client weakly, so an unclosed client can still be freed.
-fn watch_connectivity(state: &Rc<ClientState>) {
-    let target: web_sys::EventTarget = js_sys::global().unchecked_into();
-    let mut listeners = state.connectivity_listeners.borrow_mut();
-    for kind in ["online", "offline"] {
+/// Listens to the global `online`/`offline` events (re-emitted, and
+/// `online` starts a drain) and to the page becoming visible (a drain of
+/// what is due). The closures hold the client weakly, so an unclosed
+/// client can still be freed.
+fn watch_globals(state: &Rc<ClientState>) {
+    let global: web_sys::EventTarget = js_sys::global().unchecked_into();
+    let document: Option<web_sys::EventTarget> = get(&js_sys::global(), "document").dyn_into().ok();
+    let mut listeners = state.global_listeners.borrow_mut();
+    let mut listen = |target: &web_sys::EventTarget, kind: &'static str, on: fn(&Rc<ClientState>)| {
         let weak: Weak<ClientState> = Rc::downgrade(state);
         let closure = Closure::<dyn FnMut()>::new(move || {
             if let Some(s) = weak.upgrade() {
-                s.emit(kind, &JsValue::NULL);
+                on(&s);
             }
         });
         if target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref()).is_ok() {
-            listeners.push((kind, closure));
+            listeners.push((target.clone(), kind, closure));
         }
+    };
+    listen(&global, "online", |s| {
+        s.emit("online", &JsValue::NULL);
+        let _ = s.drainer.drain(true);
+    });
+    listen(&global, "offline", |s| s.emit("offline", &JsValue::NULL));
+    if let Some(doc) = document {
+        listen(&doc, "visibilitychange", |s| {
+            let visible = get(&get(&js_sys::global(), "document"), "visibilityState").as_string();
+            if visible.as_deref() == Some("visible") {
+                let _ = s.drainer.drain(false);
+            }
+        });
     }
 }
 

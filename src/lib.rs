@@ -9,6 +9,7 @@ pub mod classify;
 pub mod dedup;
 pub mod error;
 pub mod options;
+pub mod outbox;
 pub mod retry;
 pub mod retry_after;
 

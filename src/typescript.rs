@@ -99,11 +99,105 @@ export interface RetryEventDetail {
   idempotencyKey: string | null;
 }
 
+/** A request waiting in the offline queue (`listQueue()`). */
+export interface QueuedRequest {
+  /** Its place in the queue (IndexedDB auto-increment key). */
+  id: number;
+  /** Record schema version. */
+  v: number;
+  idempotencyKey: string;
+  method: string;
+  url: string;
+  /** The JSON text of the body, or null. */
+  body: string | null;
+  /** Only the headers `persistHeaders` allows, plus Content-Type. */
+  headers: HeaderMap;
+  /** When the operation was first attempted (ms since the epoch). */
+  createdAt: number;
+  /** Sends so far, live attempts included. */
+  attempts: number;
+  /** Not replayed before this time except by a forced drain (ms since the epoch). */
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
+/** Why a request was dead-lettered. */
+export type DeadLetterReason = "rejected" | "expired" | "undecodable";
+
+/** A request that can never be delivered as it is (`deadLetters()`). */
+export interface DeadLetter {
+  id: number;
+  reason: DeadLetterReason;
+  /** What happened, in words. */
+  detail: string;
+  /** When it was moved here (ms since the epoch). */
+  deadAt: number;
+  /** Its id in the queue. */
+  queueId: number;
+  idempotencyKey: string | null;
+  /** The status that rejected it, for reason "rejected". */
+  status?: number;
+  /** The response body that rejected it (a problem object where the server sent one). */
+  body?: unknown;
+  /** The stored request as it was (a QueuedRequest, unless undecodable). */
+  request: QueuedRequest | unknown;
+}
+
+/** What one drain did (`drainQueue()`, `drain-end`). */
+export interface DrainReport {
+  sent: number;
+  deadLettered: number;
+  /** Requests still queued. */
+  remaining: number;
+  /** True when another tab held the drain lock, so this drain sent nothing. */
+  skipped: boolean;
+  /** The storage failure that ended the drain, if any (`drain-end` only). */
+  error?: string;
+}
+
+/** `detail` of the `queued` event. */
+export interface QueuedEventDetail {
+  queueId: number;
+  idempotencyKey: string;
+  method: string;
+  url: string;
+  /** Why it could not be delivered now: "offline", "timeout", "network: …", "status N". */
+  reason: string;
+}
+
+/** `detail` of the `sent` event: a queued request was delivered. */
+export interface SentEventDetail {
+  queueId: number;
+  idempotencyKey: string;
+  method: string;
+  url: string;
+  status: number;
+  body: unknown;
+  /** True when the server replayed its stored response. */
+  replayed: boolean;
+}
+
+/** `detail` of the `auth-required` event: a replay got 401 even with fresh headers. */
+export interface AuthRequiredEventDetail {
+  queueId: number;
+  idempotencyKey: string;
+  url: string;
+  status: 401;
+}
+
 /** Event names and the type of their `detail`. */
 export interface ApiClientEventMap {
   retry: RetryEventDetail;
   online: null;
   offline: null;
+  queued: QueuedEventDetail;
+  sent: SentEventDetail;
+  "dead-letter": DeadLetter;
+  "auth-required": AuthRequiredEventDetail;
+  "drain-start": { forced: boolean };
+  "drain-end": DrainReport;
+  /** Fired in every tab of the origin when the queue changes. */
+  "queue-size": { size: number };
 }
 
 export interface ApiClient {

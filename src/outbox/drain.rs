@@ -1,0 +1,321 @@
+//! Draining the outbox: replay queued requests first in first out, one at a
+//! time, one tab at a time, with their stored idempotency key.
+//!
+//! Triggers: the `online` event, client start-up, the page becoming visible,
+//! a backoff timer for the head record, and `drainQueue()`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Object, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use super::policy::{after_replay, is_due, is_expired, DeadReason, Replay, Step};
+use super::record::QueuedRequest;
+use super::store::{database_name, StorageError, Store};
+use crate::client::{ClientState, Request, Sent};
+use crate::error::ErrorKind;
+use crate::js::{self, api_error, get, set, ErrorFields};
+
+#[wasm_bindgen(module = "/js/glue.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = hasWebLocks)]
+    fn has_web_locks() -> bool;
+    #[wasm_bindgen(js_name = withLock)]
+    fn with_lock(name: &str, callback: &JsValue) -> Promise;
+}
+
+/// Extra lease time beyond one replay's timeout (browsers without Web Locks).
+const LEASE_MARGIN_MS: f64 = 30_000.0;
+
+/// Runs a client's drains: at most one at a time per client, and the timer
+/// for the next one.
+pub struct Drainer {
+    state: RefCell<Weak<ClientState>>,
+    current: RefCell<Option<Promise>>,
+    timer: RefCell<Option<Timeout>>,
+    timer_at: Cell<f64>,
+    /// This client's identity for the IndexedDB lease fallback.
+    owner: String,
+}
+
+/// The `ApiError` for a storage failure.
+pub fn storage_error(what: &str, e: StorageError) -> JsValue {
+    api_error(ErrorKind::Storage, &[what, ": ", &e.0].concat(), ErrorFields::default())
+}
+
+impl Drainer {
+    /// A drainer not yet attached to its client (see [`Drainer::attach`]).
+    pub fn new() -> Drainer {
+        Drainer {
+            state: RefCell::new(Weak::new()),
+            current: RefCell::new(None),
+            timer: RefCell::new(None),
+            timer_at: Cell::new(f64::INFINITY),
+            owner: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    /// Connects the drainer to its client (held weakly: no cycle).
+    pub fn attach(&self, state: &Rc<ClientState>) {
+        *self.state.borrow_mut() = Rc::downgrade(state);
+    }
+
+    /// Arranges a drain at `at_ms` (ms since the epoch), unless one is
+    /// already due sooner.
+    pub fn schedule(&self, at_ms: f64) {
+        if self.timer.borrow().is_some() && self.timer_at.get() <= at_ms {
+            return;
+        }
+        let weak = self.state.borrow().clone();
+        let delay = (at_ms - js::now_ms()).clamp(0.0, u32::MAX as f64) as u32;
+        let timer = Timeout::new(delay, move || {
+            if let Some(state) = weak.upgrade() {
+                state.drainer.timer.borrow_mut().take();
+                state.drainer.timer_at.set(f64::INFINITY);
+                let _ = state.drainer.drain(false);
+            }
+        });
+        self.timer_at.set(at_ms);
+        *self.timer.borrow_mut() = Some(timer);
+    }
+
+    /// Starts a drain, or returns the one running. `forced` replays the
+    /// head now even when its backoff has not run out. Resolves with the
+    /// `DrainReport`; rejects with a `storage` ApiError.
+    pub fn drain(&self, forced: bool) -> Promise {
+        if let Some(p) = self.current.borrow().as_ref() {
+            return p.clone();
+        }
+        // A timer or the page becoming visible does not drain while the
+        // browser says it is offline: the `online` event will.
+        if !forced && !crate::client::navigator_online() {
+            return Promise::resolve(&JsValue::NULL);
+        }
+        let Some(state) = self.state.borrow().upgrade() else {
+            return Promise::resolve(&JsValue::NULL);
+        };
+        let promise = future_to_promise(async move {
+            let result = drain_exclusively(state.clone(), forced).await;
+            state.drainer.current.borrow_mut().take();
+            result
+        });
+        *self.current.borrow_mut() = Some(promise.clone());
+        promise
+    }
+
+    /// Cancels the timer.
+    pub fn stop(&self) {
+        self.timer.borrow_mut().take();
+        self.timer_at.set(f64::INFINITY);
+    }
+}
+
+/// Drains while holding the origin-wide lock; when another tab (or client)
+/// holds it, reports what remains without sending anything.
+async fn drain_exclusively(state: Rc<ClientState>, forced: bool) -> Result<JsValue, JsValue> {
+    let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+    if has_web_locks() {
+        let lock_name = database_name(&state.config.namespace);
+        let (st, sto) = (state.clone(), store.clone());
+        let callback = Closure::once_into_js(move || -> Promise { future_to_promise(drain_pass(st, sto, forced, None)) });
+        let result = JsFuture::from(with_lock(&lock_name, &callback)).await?;
+        if !result.is_null() {
+            return Ok(result);
+        }
+    } else {
+        // Fallback: a lease in IndexedDB, renewed before every replay and
+        // long enough to cover one; a crashed tab's lease simply expires.
+        let owner = state.drainer.owner.clone();
+        let now = js::now_ms();
+        let until = now + state.config.defaults.resolve().timeout_ms + LEASE_MARGIN_MS;
+        if store.take_lease(&owner, now, until).await.map_err(|e| storage_error("cannot take the drain lease", e))? {
+            let result = drain_pass(state.clone(), store.clone(), forced, Some(owner.clone())).await;
+            let _ = store.release_lease(&owner).await;
+            return result;
+        }
+    }
+    let remaining = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
+    Ok(report(0, 0, remaining, true))
+}
+
+fn report(sent: u32, dead_lettered: u32, remaining: u32, skipped: bool) -> JsValue {
+    let r = Object::new();
+    set(&r, "sent", sent);
+    set(&r, "deadLettered", dead_lettered);
+    set(&r, "remaining", remaining);
+    set(&r, "skipped", skipped);
+    r.into()
+}
+
+/// One pass over the queue, head first, until it is empty or the head must wait.
+async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, lease: Option<String>) -> Result<JsValue, JsValue> {
+    let start = Object::new();
+    set(&start, "forced", forced);
+    state.emit("drain-start", &start.into());
+    let timeout = state.config.defaults.resolve().timeout_ms;
+    let (mut sent, mut dead) = (0u32, 0u32);
+    let mut failure: Option<StorageError> = None;
+    loop {
+        let raw = match store.head().await {
+            Ok(Some(raw)) => raw,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        let queue_id = get(&raw, "id");
+        let mut record = match QueuedRequest::from_js(&raw) {
+            Ok(r) => r,
+            Err(field) => {
+                let detail = ["stored record has a missing or malformed field: ", field].concat();
+                match bury(&state, &store, &raw, &queue_id, DeadReason::Undecodable, &detail, None).await {
+                    Ok(()) => dead += 1,
+                    Err(e) => failure = Some(e),
+                }
+                if failure.is_some() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let now = js::now_ms();
+        if is_expired(record.created_at, now, state.config.max_retention_ms) {
+            let detail = "waited longer than maxRetention without a response";
+            match bury(&state, &store, &raw, &queue_id, DeadReason::Expired, detail, None).await {
+                Ok(()) => dead += 1,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            continue;
+        }
+        if !is_due(record.next_attempt_at, now, forced) {
+            state.drainer.schedule(record.next_attempt_at);
+            break;
+        }
+        if let Some(owner) = &lease {
+            match store.take_lease(owner, now, now + timeout + LEASE_MARGIN_MS).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        match replay(&state, &store, &mut record, &queue_id, timeout).await {
+            Ok(Some(Step::Delete)) => sent += 1,
+            Ok(Some(Step::DeadLetter(_))) => dead += 1,
+            Ok(_) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let remaining = store.count().await.unwrap_or(0);
+    let result = report(sent, dead, remaining, false);
+    if let Some(e) = &failure {
+        set(result.unchecked_ref(), "error", e.0.clone());
+    }
+    state.emit("drain-end", &result);
+    state.outbox.announce_size(&state.events).await;
+    match failure {
+        Some(e) => Err(storage_error("the offline queue failed while draining", e)),
+        None => Ok(result),
+    }
+}
+
+/// Replays the head record (twice when the first answer is a 401 and fresh
+/// credentials may help) and applies the step the policy decides. Returns
+/// the final step; `Wait` means the drain stops here.
+async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Option<Step>, StorageError> {
+    let mut refreshed = false;
+    loop {
+        record.attempts += 1;
+        let req = Request {
+            method: &record.method,
+            url: &record.url,
+            body: record.body.as_deref(),
+            key: Some(&record.idempotency_key),
+            stored_headers: &record.headers,
+            call_headers: &[],
+        };
+        let sent = match state.send_once(&req, timeout, None).await {
+            Ok(s) => s,
+            Err(e) => Sent {
+                outcome: crate::retry::AttemptOutcome::Network,
+                response: None,
+                reason: ["config.headers function failed: ", &js::message_of(&e)].concat(),
+                aborted: false,
+            },
+        };
+        let step = after_replay(Replay::from_outcome(&sent.outcome), record.attempts, refreshed, js::now_ms(), js::random());
+        match step {
+            Step::Delete => {
+                store.remove(record.id.unwrap_or(f64::NAN)).await?;
+                let resp = sent.response.as_ref().expect("delivered means a response");
+                let detail = Object::new();
+                set(&detail, "queueId", queue_id.clone());
+                set(&detail, "idempotencyKey", record.idempotency_key.clone());
+                set(&detail, "method", record.method.clone());
+                set(&detail, "url", record.url.clone());
+                set(&detail, "status", resp.status);
+                set(&detail, "body", resp.body());
+                set(&detail, "replayed", resp.replayed());
+                state.emit("sent", &detail.into());
+                state.outbox.announce_size(&state.events).await;
+                return Ok(Some(step));
+            }
+            Step::DeadLetter(reason) => {
+                let mut updated = record.clone();
+                updated.last_error = Some(sent.reason.clone());
+                bury(state, store, &updated.to_js(), queue_id, reason, &sent.reason, sent.response.as_ref()).await?;
+                return Ok(Some(step));
+            }
+            Step::RefreshAuth => refreshed = true,
+            Step::Wait { at_ms, auth } => {
+                record.next_attempt_at = at_ms;
+                record.last_error = Some(sent.reason.clone());
+                store.update(&record.to_js()).await?;
+                if auth {
+                    let detail = Object::new();
+                    set(&detail, "queueId", queue_id.clone());
+                    set(&detail, "idempotencyKey", record.idempotency_key.clone());
+                    set(&detail, "url", record.url.clone());
+                    set(&detail, "status", 401);
+                    state.emit("auth-required", &detail.into());
+                }
+                state.drainer.schedule(at_ms);
+                return Ok(Some(step));
+            }
+        }
+    }
+}
+
+/// Moves a record to the dead-letter store with its reason and the
+/// response that condemned it, and tells the listeners.
+async fn bury(state: &ClientState, store: &Store, request: &JsValue, queue_id: &JsValue, reason: DeadReason, detail: &str, response: Option<&crate::transport::HttpResponse>) -> Result<(), StorageError> {
+    let letter = Object::new();
+    set(&letter, "reason", reason.as_str());
+    set(&letter, "detail", detail.to_string());
+    set(&letter, "deadAt", js::now_ms());
+    set(&letter, "queueId", queue_id.clone());
+    let key = get(request, "idempotencyKey");
+    set(&letter, "idempotencyKey", if key.is_string() { key } else { JsValue::NULL });
+    if let Some(resp) = response {
+        set(&letter, "status", resp.status);
+        set(&letter, "body", resp.body());
+    }
+    set(&letter, "request", request.clone());
+    let id = store.bury(queue_id, &letter).await?;
+    set(&letter, "id", id);
+    state.emit("dead-letter", &letter.into());
+    state.outbox.announce_size(&state.events).await;
+    Ok(())
+}

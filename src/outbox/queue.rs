@@ -1,0 +1,105 @@
+//! The outbox of one client: its database handle, enqueueing, the
+//! management calls, and the `queue-size` count shared by every tab.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::task::Poll;
+
+use js_sys::Object;
+use wasm_bindgen::prelude::*;
+
+use super::record::QueuedRequest;
+use super::store::{database_name, StorageError, Store};
+use crate::events::Events;
+use crate::js::{self, set};
+
+/// How long opening the database may take before it counts as blocked.
+const OPEN_TIMEOUT_MS: f64 = 10_000.0;
+
+/// One client's view of its namespace's queue.
+pub struct Outbox {
+    namespace: String,
+    store: RefCell<Option<Rc<Store>>>,
+    /// Tells the other tabs (and other clients of this page) the queue size.
+    channel: Option<web_sys::BroadcastChannel>,
+    on_message: RefCell<Option<Closure<dyn FnMut(web_sys::MessageEvent)>>>,
+}
+
+impl Outbox {
+    /// The outbox of `namespace`; `events` receives the `queue-size` events
+    /// other tabs broadcast.
+    pub fn new(namespace: &str, events: Rc<Events>) -> Outbox {
+        let channel = web_sys::BroadcastChannel::new(&database_name(namespace)).ok();
+        let outbox = Outbox { namespace: namespace.to_string(), store: RefCell::new(None), channel, on_message: RefCell::new(None) };
+        if let Some(ch) = &outbox.channel {
+            let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                events.emit("queue-size", &e.data());
+            });
+            ch.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+            *outbox.on_message.borrow_mut() = Some(listener);
+        }
+        outbox
+    }
+
+    /// The open database, opening it on first use. A failed open is not
+    /// cached: the next call tries again.
+    pub async fn store(&self) -> Result<Rc<Store>, StorageError> {
+        if let Some(s) = self.store.borrow().as_ref() {
+            return Ok(s.clone());
+        }
+        let opened = race_timeout(Store::open(&self.namespace), OPEN_TIMEOUT_MS).await.unwrap_or_else(|| {
+            Err(StorageError("opening IndexedDB took over 10 s: another tab may hold an older version open (blocked), or storage is unresponsive".into()))
+        })?;
+        let store = Rc::new(opened);
+        *self.store.borrow_mut() = Some(store.clone());
+        Ok(store)
+    }
+
+    /// Writes `record` at the tail of the queue and returns its id. The
+    /// write is committed when this returns.
+    pub async fn enqueue(&self, record: &QueuedRequest, events: &Events) -> Result<f64, StorageError> {
+        let store = self.store().await?;
+        let id = store.add(&record.to_js()).await?;
+        self.announce_size(events).await;
+        Ok(id)
+    }
+
+    /// Emits `queue-size` here and broadcasts it to every other tab.
+    pub async fn announce_size(&self, events: &Events) {
+        let Ok(store) = self.store().await else { return };
+        let Ok(size) = store.count().await else { return };
+        let detail = Object::new();
+        set(&detail, "size", size);
+        events.emit("queue-size", &detail);
+        if let Some(ch) = &self.channel {
+            let _ = ch.post_message(&detail);
+        }
+    }
+
+    /// Stops listening to other tabs.
+    pub fn close(&self) {
+        if let Some(ch) = &self.channel {
+            ch.set_onmessage(None);
+            ch.close();
+        }
+        self.on_message.borrow_mut().take();
+    }
+}
+
+/// Runs `fut`, giving up after `ms`: `None` when the time ran out first.
+async fn race_timeout<F: Future>(fut: F, ms: f64) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    let mut timer = pin!(js::sleep(ms, None));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
+}

@@ -1,0 +1,109 @@
+//! The stored shape of a queued request, read and written with
+//! `js_sys::Reflect` (no serde: smaller code, and a foreign or corrupt
+//! record is reported, not trusted).
+
+use js_sys::{Array, Object};
+use wasm_bindgen::prelude::*;
+
+use crate::js::{get, set};
+
+/// The schema version written into each record (`v`). Version 1 records
+/// (no `nextAttemptAt`, no `v`) are still read.
+pub const RECORD_VERSION: u32 = 2;
+
+/// A request waiting in the offline queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueuedRequest {
+    /// The auto-increment key: the FIFO position. `None` before insertion.
+    pub id: Option<f64>,
+    /// The key every attempt and replay of this operation carries.
+    pub idempotency_key: String,
+    pub method: String,
+    /// Absolute URL.
+    pub url: String,
+    /// JSON text, if the request has a body.
+    pub body: Option<String>,
+    /// Only the headers `persistHeaders` allows (and Content-Type).
+    pub headers: Vec<(String, String)>,
+    /// When the operation was first attempted (ms since the epoch).
+    pub created_at: f64,
+    /// Sends so far, live attempts included.
+    pub attempts: u32,
+    /// Not replayed before this time, except by a forced drain.
+    pub next_attempt_at: f64,
+    /// Why the last send failed.
+    pub last_error: Option<String>,
+}
+
+impl QueuedRequest {
+    /// The JavaScript object stored in IndexedDB and shown by `listQueue()`.
+    pub fn to_js(&self) -> JsValue {
+        let o = Object::new();
+        if let Some(id) = self.id {
+            set(&o, "id", id);
+        }
+        set(&o, "v", RECORD_VERSION);
+        set(&o, "idempotencyKey", self.idempotency_key.clone());
+        set(&o, "method", self.method.clone());
+        set(&o, "url", self.url.clone());
+        set(&o, "body", self.body.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        let headers = Object::new();
+        for (name, value) in &self.headers {
+            set(&headers, name, value.clone());
+        }
+        set(&o, "headers", headers);
+        set(&o, "createdAt", self.created_at);
+        set(&o, "attempts", self.attempts);
+        set(&o, "nextAttemptAt", self.next_attempt_at);
+        set(&o, "lastError", self.last_error.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        o.into()
+    }
+
+    /// Reads a stored record; `Err` names the first field that is missing or
+    /// of the wrong type (the record then goes to the dead-letter store).
+    pub fn from_js(v: &JsValue) -> Result<QueuedRequest, &'static str> {
+        if !v.is_object() {
+            return Err("record is not an object");
+        }
+        let text = |name: &'static str| get(v, name).as_string().ok_or(name);
+        let id = get(v, "id").as_f64();
+        let body = match get(v, "body") {
+            b if b.is_null() || b.is_undefined() => None,
+            b => Some(b.as_string().ok_or("body")?),
+        };
+        let headers_value = get(v, "headers");
+        let mut headers = Vec::new();
+        if headers_value.is_object() {
+            for entry in Object::entries(headers_value.unchecked_ref()).iter() {
+                let entry: Array = entry.unchecked_into();
+                match (entry.get(0).as_string(), entry.get(1).as_string()) {
+                    (Some(n), Some(value)) => headers.push((n, value)),
+                    _ => return Err("headers"),
+                }
+            }
+        } else if !headers_value.is_undefined() && !headers_value.is_null() {
+            return Err("headers");
+        }
+        let created_at = get(v, "createdAt").as_f64().ok_or("createdAt")?;
+        let number_or = |name: &'static str, default: f64| -> Result<f64, &'static str> {
+            let x = get(v, name);
+            if x.is_undefined() || x.is_null() {
+                Ok(default)
+            } else {
+                x.as_f64().ok_or(name)
+            }
+        };
+        Ok(QueuedRequest {
+            id,
+            idempotency_key: text("idempotencyKey")?,
+            method: text("method")?,
+            url: text("url")?,
+            body,
+            headers,
+            created_at,
+            attempts: number_or("attempts", 0.0)? as u32,
+            next_attempt_at: number_or("nextAttemptAt", 0.0)?,
+            last_error: get(v, "lastError").as_string(),
+        })
+    }
+}

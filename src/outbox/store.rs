@@ -1,0 +1,199 @@
+//! The queue's IndexedDB database (through rexie): one database per
+//! namespace with a `queue` store (auto-increment keys give the FIFO order),
+//! a `dead` store for dead letters and a `meta` store for the drain lease.
+//!
+//! Every method is one IndexedDB transaction that awaits nothing but
+//! IndexedDB requests, so it cannot go inactive; moves between stores are
+//! one transaction, so a record is never in both stores or in neither.
+
+use std::error::Error as _;
+
+use rexie::{ObjectStore, Rexie, TransactionMode};
+use wasm_bindgen::prelude::*;
+
+/// The database schema version. v1 had only the `queue` store; v2 added
+/// `dead` and `meta`. An upgrade keeps every existing record.
+pub const DB_VERSION: u32 = 2;
+const QUEUE: &str = "queue";
+const DEAD: &str = "dead";
+const META: &str = "meta";
+
+/// An IndexedDB failure, with the browser's own message.
+#[derive(Debug)]
+pub struct StorageError(pub String);
+
+impl From<rexie::Error> for StorageError {
+    fn from(e: rexie::Error) -> Self {
+        // rexie's Display says only "idb error"; the source has the
+        // browser's message (QuotaExceededError, InvalidStateError, …).
+        let detail = e.source().map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+        StorageError(detail)
+    }
+}
+
+/// The database name for a namespace.
+pub fn database_name(namespace: &str) -> String {
+    ["pos-resilience:", namespace].concat()
+}
+
+/// An open queue database.
+pub struct Store {
+    db: Rexie,
+}
+
+type Result<T> = std::result::Result<T, StorageError>;
+
+impl Store {
+    /// Opens (creating or upgrading) the namespace's database.
+    pub async fn open(namespace: &str) -> Result<Store> {
+        let db = Rexie::builder(&database_name(namespace))
+            .version(DB_VERSION)
+            .add_object_store(ObjectStore::new(QUEUE).key_path("id").auto_increment(true))
+            .add_object_store(ObjectStore::new(DEAD).key_path("id").auto_increment(true))
+            .add_object_store(ObjectStore::new(META))
+            .build()
+            .await?;
+        Ok(Store { db })
+    }
+
+    /// Appends a record; returns its id (its FIFO position).
+    pub async fn add(&self, record: &JsValue) -> Result<f64> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
+        let key = tx.store(QUEUE)?.add(record, None).await?;
+        tx.done().await?;
+        Ok(key.as_f64().unwrap_or(f64::NAN))
+    }
+
+    /// The oldest record, if any.
+    pub async fn head(&self) -> Result<Option<JsValue>> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
+        let mut first = tx.store(QUEUE)?.get_all(None, Some(1)).await?;
+        Ok(first.pop())
+    }
+
+    /// Every record of `store_name` (`queue` or `dead`), oldest first.
+    async fn all(&self, store_name: &str) -> Result<Vec<JsValue>> {
+        let tx = self.db.transaction(&[store_name], TransactionMode::ReadOnly)?;
+        let values = tx.store(store_name)?.get_all(None, None).await?;
+        Ok(values)
+    }
+
+    /// Every queued record, oldest first.
+    pub async fn queued(&self) -> Result<Vec<JsValue>> {
+        self.all(QUEUE).await
+    }
+
+    /// Every dead letter, oldest first.
+    pub async fn dead_letters(&self) -> Result<Vec<JsValue>> {
+        self.all(DEAD).await
+    }
+
+    /// How many records wait in the queue.
+    pub async fn count(&self) -> Result<u32> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
+        let n = tx.store(QUEUE)?.count(None).await?;
+        Ok(n)
+    }
+
+    /// Replaces a record (same id), e.g. after a failed replay.
+    pub async fn update(&self, record: &JsValue) -> Result<()> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
+        tx.store(QUEUE)?.put(record, None).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Deletes a delivered record.
+    pub async fn remove(&self, id: f64) -> Result<()> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
+        tx.store(QUEUE)?.delete(JsValue::from_f64(id)).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Moves queue record `queue_id` to the dead-letter store as `letter`,
+    /// atomically. Returns the dead letter's id.
+    pub async fn bury(&self, queue_id: &JsValue, letter: &JsValue) -> Result<f64> {
+        let tx = self.db.transaction(&[QUEUE, DEAD], TransactionMode::ReadWrite)?;
+        tx.store(QUEUE)?.delete(queue_id.clone()).await?;
+        let key = tx.store(DEAD)?.add(letter, None).await?;
+        tx.done().await?;
+        Ok(key.as_f64().unwrap_or(f64::NAN))
+    }
+
+    /// Reads dead letter `id`.
+    pub async fn dead_letter(&self, id: f64) -> Result<Option<JsValue>> {
+        let tx = self.db.transaction(&[DEAD], TransactionMode::ReadOnly)?;
+        let value = tx.store(DEAD)?.get(JsValue::from_f64(id)).await?;
+        Ok(value)
+    }
+
+    /// Moves dead letter `id` back to the tail of the queue as `record`,
+    /// atomically. Returns the new queue id.
+    pub async fn resurrect(&self, id: f64, record: &JsValue) -> Result<f64> {
+        let tx = self.db.transaction(&[QUEUE, DEAD], TransactionMode::ReadWrite)?;
+        tx.store(DEAD)?.delete(JsValue::from_f64(id)).await?;
+        let key = tx.store(QUEUE)?.add(record, None).await?;
+        tx.done().await?;
+        Ok(key.as_f64().unwrap_or(f64::NAN))
+    }
+
+    /// Deletes dead letter `id`.
+    pub async fn discard(&self, id: f64) -> Result<()> {
+        let tx = self.db.transaction(&[DEAD], TransactionMode::ReadWrite)?;
+        tx.store(DEAD)?.delete(JsValue::from_f64(id)).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Deletes every queued record (not the dead letters); returns how many.
+    pub async fn clear_queue(&self) -> Result<u32> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
+        let store = tx.store(QUEUE)?;
+        let n = store.count(None).await?;
+        store.clear().await?;
+        tx.done().await?;
+        Ok(n)
+    }
+
+    /// The drain lease for browsers without Web Locks: takes or renews it
+    /// for `owner` until `until_ms` when it is free, expired or already
+    /// `owner`'s. IndexedDB runs read-write transactions on a store one at a
+    /// time, so this read-then-write is atomic across tabs.
+    pub async fn take_lease(&self, owner: &str, now_ms: f64, until_ms: f64) -> Result<bool> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
+        let store = tx.store(META)?;
+        let key = JsValue::from_str("drain-lease");
+        let current = store.get(key.clone()).await?;
+        let free = match &current {
+            None => true,
+            Some(lease) => {
+                let holder = crate::js::get(lease, "owner").as_string();
+                let until = crate::js::get(lease, "until").as_f64().unwrap_or(0.0);
+                holder.as_deref() == Some(owner) || until <= now_ms
+            }
+        };
+        if free {
+            let lease = js_sys::Object::new();
+            crate::js::set(&lease, "owner", owner);
+            crate::js::set(&lease, "until", until_ms);
+            store.put(&lease.into(), Some(&key)).await?;
+        }
+        tx.done().await?;
+        Ok(free)
+    }
+
+    /// Gives the lease up if `owner` holds it.
+    pub async fn release_lease(&self, owner: &str) -> Result<()> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
+        let store = tx.store(META)?;
+        let key = JsValue::from_str("drain-lease");
+        if let Some(lease) = store.get(key.clone()).await? {
+            if crate::js::get(&lease, "owner").as_string().as_deref() == Some(owner) {
+                store.delete(key).await?;
+            }
+        }
+        tx.done().await?;
+        Ok(())
+    }
+}

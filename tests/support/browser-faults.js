@@ -1,0 +1,70 @@
+// Test-only helpers for the outbox suite (tests/web_outbox.rs): simulate
+// offline, remove platform APIs, inject IndexedDB faults, and write raw
+// records the way an older version (or a corrupt disk) would.
+
+/** Makes `navigator.onLine` report `online` (true restores the real one). */
+export function setOnline(online) {
+  if (online) delete navigator.onLine;
+  else Object.defineProperty(navigator, "onLine", { configurable: true, get: () => false });
+}
+
+/** Hides `navigator.locks` (true) or brings it back (false). */
+export function hideWebLocks(hidden) {
+  if (hidden) Object.defineProperty(navigator, "locks", { configurable: true, value: undefined });
+  else delete navigator.locks;
+}
+
+// On Window, attributes are own properties of the global object: keep the
+// original descriptor to put it back.
+const realIndexedDB = Object.getOwnPropertyDescriptor(globalThis, "indexedDB")
+  || Object.getOwnPropertyDescriptor(Object.getPrototypeOf(globalThis), "indexedDB");
+/** Makes `indexedDB` unavailable (true) or restores it (false). */
+export function hideIndexedDB(hidden) {
+  if (hidden) Object.defineProperty(globalThis, "indexedDB", { configurable: true, value: undefined });
+  else Object.defineProperty(globalThis, "indexedDB", realIndexedDB);
+}
+
+const realAdd = IDBObjectStore.prototype.add;
+/** Makes every IDBObjectStore.add throw QuotaExceededError (true), or not. */
+export function failAddsWithQuota(failing) {
+  IDBObjectStore.prototype.add = failing
+    ? function () { throw new DOMException("The quota has been exceeded (test).", "QuotaExceededError"); }
+    : realAdd;
+}
+
+function request(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+/** Creates database `name` at version 1 (only the `queue` store, as the
+ *  first release of the schema had it) holding `records`, then closes it. */
+export async function createV1Database(name, records) {
+  const open = indexedDB.open(name, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("queue", { keyPath: "id", autoIncrement: true });
+  const db = await request(open);
+  const tx = db.transaction("queue", "readwrite");
+  for (const r of records) tx.objectStore("queue").add(r);
+  await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+  db.close();
+}
+
+/** Adds `value` to store `store` of the existing database `name`. */
+export async function addRaw(name, store, value) {
+  const db = await request(indexedDB.open(name));
+  const tx = db.transaction(store, "readwrite");
+  tx.objectStore(store).add(value);
+  await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+  db.close();
+}
+
+/** Opens database `name` at `version` and keeps it open, ignoring
+ *  `versionchange` (as a stale tab would): later upgrades are blocked. */
+export async function holdOpen(name, version) {
+  const open = indexedDB.open(name, version);
+  open.onupgradeneeded = () => open.result.createObjectStore("queue", { keyPath: "id", autoIncrement: true });
+  return await request(open);
+}
+
