@@ -27,6 +27,11 @@ pub struct Config {
     #[arg(long, env = "POS_PKG", default_value = "pkg")]
     pub pkg: PathBuf,
 
+    /// Stock of every seeded product, for a NEW database only (default: the demo
+    /// stock, 5 to 500 per product). The load benchmark uses a large value.
+    #[arg(long, env = "POS_SEED_STOCK", value_parser = clap::value_parser!(i64).range(0..))]
+    pub seed_stock: Option<i64>,
+
     /// How long a completed idempotency key is kept and replayed (e.g. `24h`, `90s`).
     #[arg(long, env = "POS_KEY_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
     pub key_ttl: Duration,

@@ -44,7 +44,8 @@ impl std::error::Error for ConnectionDropped {}
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let path = config.db.clone();
     let synchronous = config.sqlite_synchronous.clone();
-    let db = tokio::task::spawn_blocking(move || Db::open(&path, &synchronous)).await.context("opening the database")??;
+    let seed_stock = config.seed_stock;
+    let db = tokio::task::spawn_blocking(move || Db::open(&path, &synchronous, seed_stock)).await.context("opening the database")??;
     let chaos = if config.chaos {
         let settings = ChaosSettings {
             error503_rate: config.chaos_error503_rate,

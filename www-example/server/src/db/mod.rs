@@ -34,8 +34,8 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed) the database file, switches it to WAL, applies
     /// pending migrations and seeds a new file with the demo businesses,
-    /// cashiers and products.
-    pub fn open(path: &Path, synchronous: &str) -> anyhow::Result<Self> {
+    /// cashiers and products (`seed_stock` overrides the products' stock).
+    pub fn open(path: &Path, synchronous: &str, seed_stock: Option<i64>) -> anyhow::Result<Self> {
         let mut writer = Connection::open(path).with_context(|| format!("opening SQLite database {}", path.display()))?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "SQLite refused WAL mode (got {mode}) for {}", path.display());
@@ -48,7 +48,7 @@ impl Db {
             "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"
         ))?;
         schema::migrate(&mut writer).context("migrating the database schema")?;
-        seed::seed_if_empty(&mut writer).context("seeding the demo data")?;
+        seed::seed_if_empty(&mut writer, seed_stock).context("seeding the demo data")?;
 
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)

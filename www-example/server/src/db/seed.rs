@@ -29,8 +29,9 @@ const PRODUCTS: &[(i64, &str, i64, i64)] = &[
     (2, "Reusable cup", 1100, 5),
 ];
 
-/// Inserts the demo data if the database has no business yet, in one transaction.
-pub fn seed_if_empty(conn: &mut Connection) -> rusqlite::Result<()> {
+/// Inserts the demo data if the database has no business yet, in one
+/// transaction. `stock` overrides every product's seeded stock.
+pub fn seed_if_empty(conn: &mut Connection, stock: Option<i64>) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     let count: i64 = tx.query_row("SELECT COUNT(*) FROM businesses", [], |r| r.get(0))?;
     if count > 0 {
@@ -45,10 +46,11 @@ pub fn seed_if_empty(conn: &mut Connection) -> rusqlite::Result<()> {
             params![business, name, token_sha256(token)],
         )?;
     }
+    let stock_override = stock;
     for (business, name, price, stock) in PRODUCTS {
         tx.execute(
             "INSERT INTO products (business_id, name, price_cents, stock) VALUES (?1, ?2, ?3, ?4)",
-            params![business, name, price, stock],
+            params![business, name, price, stock_override.unwrap_or(*stock)],
         )?;
     }
     tx.commit()?;
@@ -69,9 +71,20 @@ mod tests {
     fn seeding_twice_inserts_once() {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
-        seed_if_empty(&mut conn).unwrap();
-        seed_if_empty(&mut conn).unwrap();
+        seed_if_empty(&mut conn, None).unwrap();
+        seed_if_empty(&mut conn, Some(7)).unwrap();
         let n: i64 = conn.query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0)).unwrap();
         assert_eq!(n as usize, PRODUCTS.len());
+        let min: i64 = conn.query_row("SELECT MIN(stock) FROM products", [], |r| r.get(0)).unwrap();
+        assert_eq!(min, 5, "the second call changed nothing");
+    }
+
+    #[test]
+    fn stock_can_be_overridden_for_a_new_database() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        seed_if_empty(&mut conn, Some(1_000_000)).unwrap();
+        let (min, max): (i64, i64) = conn.query_row("SELECT MIN(stock), MAX(stock) FROM products", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((min, max), (1_000_000, 1_000_000));
     }
 }

@@ -42,7 +42,7 @@ use crate::problem::{Problem, PROBLEM_JSON};
 use crate::routes::AppState;
 use fingerprint::Fingerprint;
 use inflight::{InFlightGuard, Scope};
-use store::StoredResponse;
+use store::{NewResponse, StoredResponse};
 
 /// Response header marking a replayed response.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -222,7 +222,8 @@ where
                 Ok((status, value)) => {
                     let body = serde_json::to_vec(&value).map_err(|e| Problem::internal("serialising the response", e))?;
                     if let Some(ctx) = &context {
-                        store::insert(&tx, &ctx.scope, &ctx.fingerprint, status.as_u16(), "application/json", &body, now_ms, ttl_ms)?;
+                        let stored = NewResponse { status: status.as_u16(), content_type: "application/json", body: &body };
+                        store::insert(&tx, &ctx.scope, &ctx.fingerprint, stored, now_ms, ttl_ms)?;
                     }
                     tx.commit()?;
                     let response = (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
@@ -234,7 +235,8 @@ where
                         if is_stored_failure(problem.status) {
                             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                             let body = problem.body_bytes();
-                            store::insert(&tx, &ctx.scope, &ctx.fingerprint, problem.status.as_u16(), PROBLEM_JSON, &body, now_ms, ttl_ms)?;
+                            let stored = NewResponse { status: problem.status.as_u16(), content_type: PROBLEM_JSON, body: &body };
+                            store::insert(&tx, &ctx.scope, &ctx.fingerprint, stored, now_ms, ttl_ms)?;
                             tx.commit()?;
                         }
                     }

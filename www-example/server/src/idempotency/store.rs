@@ -27,6 +27,17 @@ impl StoredResponse {
     }
 }
 
+/// A response to store: status, `Content-Type` and body.
+#[derive(Debug, Clone, Copy)]
+pub struct NewResponse<'a> {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type` of the body.
+    pub content_type: &'a str,
+    /// The body bytes.
+    pub body: &'a [u8],
+}
+
 /// The stored response for `scope`, live or expired.
 pub fn find(conn: &Connection, scope: &Scope) -> rusqlite::Result<Option<StoredResponse>> {
     conn.query_row(
@@ -54,9 +65,7 @@ pub fn insert(
     conn: &Connection,
     scope: &Scope,
     fingerprint: &Fingerprint,
-    status: u16,
-    content_type: &str,
-    body: &[u8],
+    response: NewResponse<'_>,
     now_ms: i64,
     ttl_ms: i64,
 ) -> rusqlite::Result<()> {
@@ -69,9 +78,9 @@ pub fn insert(
             scope.cashier_id,
             scope.key,
             &fingerprint[..],
-            status,
-            content_type,
-            body,
+            response.status,
+            response.content_type,
+            response.body,
             now_ms,
             now_ms.saturating_add(ttl_ms)
         ],
@@ -110,15 +119,17 @@ mod tests {
         conn
     }
 
+    const JSON_201: NewResponse<'static> = NewResponse { status: 201, content_type: "application/json", body: b"{}" };
+
     #[test]
     fn insert_find_expire_purge() {
         let conn = db();
         let scope = Scope { business_id: 1, cashier_id: 2, key: "k".into() };
-        insert(&conn, &scope, &[7; 32], 201, "application/json", b"{}", 1_000, 500).unwrap();
+        insert(&conn, &scope, &[7; 32], JSON_201, 1_000, 500).unwrap();
         let found = find(&conn, &scope).unwrap().unwrap();
         assert_eq!((found.status, found.body.as_slice(), found.expires_at_ms), (201, &b"{}"[..], 1_500));
         assert!(found.is_live(1_499) && !found.is_live(1_500));
-        assert!(insert(&conn, &scope, &[7; 32], 201, "application/json", b"{}", 1_000, 500).is_err(), "one record per scope");
+        assert!(insert(&conn, &scope, &[7; 32], JSON_201, 1_000, 500).is_err(), "one record per scope");
         let other_tenant = Scope { business_id: 2, ..scope.clone() };
         assert!(find(&conn, &other_tenant).unwrap().is_none());
         assert_eq!(count_stored(&conn, 1).unwrap(), 1);
