@@ -15,7 +15,7 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 .PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit test-pkg demo bench-server clean distclean
+        test-wasm-firefox test-wasm-webkit test-pkg test-demo demo bench-server clean distclean
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
@@ -27,6 +27,7 @@ help:
 	@echo "make test-wasm     wasm-bindgen tests in headless Chromium and Firefox (test-wasm-chrome, test-wasm-firefox)"
 	@echo "make test-wasm-webkit  the same in WebKitGTK (optional, needs webkit2gtk-driver and xvfb)"
 	@echo "make test-pkg      npm pack pkg/, install the tarball, load it in headless Chromium"
+	@echo "make test-demo     the demo page in headless Chromium against pos-server"
 	@echo "make bench-server  load test of the reference server"
 	@echo "make clean         remove pkg/ and target/ (distclean: node_modules/ too)"
 
@@ -39,7 +40,9 @@ pkg: tools
 size: pkg
 	scripts/size.sh
 
-test: tools test-native test-support test-wasm test-pkg
+# pkg comes before test-native: the server's test script also checks the demo
+# page in Chromium when pkg/ is built.
+test: tools pkg test-native test-support test-wasm test-pkg
 	@echo "make test: all suites passed"
 
 test-native:
@@ -70,6 +73,9 @@ test-wasm-webkit: tools
 
 test-pkg: pkg
 	node tests/e2e/pkg-smoke.mjs
+
+test-demo: pkg
+	www-example/scripts/test-demo.sh
 
 demo: tools pkg
 	@[ -x www-example/scripts/demo.sh ] || { echo "demo: www-example/scripts/demo.sh does not exist yet" >&2; exit 1; }

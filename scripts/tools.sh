@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, skipping whatever is already there:
 #   rustup target wasm32-unknown-unknown
-#   Debian packages chromium, chromium-driver, firefox-esr (apt-get)
+#   Debian packages chromium, chromium-driver, firefox-esr, curl (apt-get)
 #   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
 #   geckodriver (cargo install)
 #   node_modules (npm ci) when missing or older than package-lock.json
@@ -28,8 +28,9 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+command -v curl >/dev/null || missing+=(curl)   # www-example/scripts/demo.sh polls with it
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "chromium, chromedriver, firefox-esr: present"
+  say "chromium, chromedriver, firefox-esr, curl: present"
 else
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
