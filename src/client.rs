@@ -8,14 +8,14 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::config::{header_pairs, CallOptions, ClientConfig, HeaderSource};
 use crate::dedup::dedup_keys;
 use crate::error::ErrorKind;
 use crate::events::Events;
 use crate::js::{self, api_error, get, invalid_input, set, ErrorFields};
-use crate::options::Settings;
+use crate::options::{format_number, Settings};
 use crate::retry::{AttemptOutcome, Decision, GiveUp};
 use crate::retry_after::parse_retry_after;
 use crate::outbox::drain::{storage_error, Drainer};
@@ -328,7 +328,7 @@ async fn run(state: &ClientState, op: &Operation) -> Result<JsValue, JsValue> {
                 }
                 let (kind, what) = match (why, &sent.outcome) {
                     (GiveUp::TotalTimeout, _) => (ErrorKind::Timeout, "ran out of its totalTimeout".to_string()),
-                    (_, AttemptOutcome::Timeout) => (ErrorKind::Timeout, ["timed out after ", &op.settings.timeout_ms.to_string(), " ms"].concat()),
+                    (_, AttemptOutcome::Timeout) => (ErrorKind::Timeout, ["timed out after ", &format_number(op.settings.timeout_ms), " ms"].concat()),
                     (_, AttemptOutcome::Network) => (ErrorKind::Network, ["failed: ", &sent.reason].concat()),
                     (_, AttemptOutcome::Response { .. }) => (ErrorKind::Http, describe_status(sent.response.as_ref().expect("a response"))),
                 };
@@ -366,7 +366,7 @@ async fn enqueue(state: &ClientState, op: &Operation, attempts: u32, reason: &st
             set(&detail, "reason", reason.to_string());
             state.emit("queued", &detail.into());
             state.drainer.schedule(record.next_attempt_at);
-            let what = ["could not be delivered now (", reason, "); queued as #", &id.to_string(), " and will be sent when the connection returns"].concat();
+            let what = ["could not be delivered now (", reason, "); queued as #", &format_number(id), " and will be sent when the connection returns"].concat();
             let mut e = failure_fields(op, attempts, None);
             e.queue_id = Some(id);
             api_error(ErrorKind::Queued, &message(op, &what, attempts), e)
@@ -406,7 +406,7 @@ impl ApiClient {
         }
         let state = self.state.clone();
         let registered = keys.clone();
-        let response = future_to_promise(async move {
+        let response = js::promise(async move {
             let result = run(&state, &op).await;
             if shareable {
                 state.forget(&registered);
@@ -462,7 +462,7 @@ impl ApiClient {
                 cached
                     .get_or_insert_with(|| {
                         let response = entry.response.clone();
-                        future_to_promise(async move { Ok(get(&JsFuture::from(response).await?, "body")) })
+                        js::promise(async move { Ok(get(&JsFuture::from(response).await?, "body")) })
                     })
                     .clone()
             }
@@ -509,7 +509,7 @@ impl ApiClient {
     #[wasm_bindgen(js_name = queueSize, unchecked_return_type = "Promise<number>")]
     pub fn queue_size(&self) -> Promise {
         let state = self.state.clone();
-        future_to_promise(async move {
+        js::promise(async move {
             let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
             let n = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
             Ok(n.into())
@@ -520,7 +520,7 @@ impl ApiClient {
     #[wasm_bindgen(js_name = listQueue, unchecked_return_type = "Promise<QueuedRequest[]>")]
     pub fn list_queue(&self) -> Promise {
         let state = self.state.clone();
-        future_to_promise(async move {
+        js::promise(async move {
             let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
             let all = store.queued().await.map_err(|e| storage_error("cannot read the offline queue", e))?;
             Ok(all.into_iter().collect::<js_sys::Array>().into())
@@ -539,7 +539,7 @@ impl ApiClient {
     #[wasm_bindgen(js_name = deadLetters, unchecked_return_type = "Promise<DeadLetter[]>")]
     pub fn dead_letters(&self) -> Promise {
         let state = self.state.clone();
-        future_to_promise(async move {
+        js::promise(async move {
             let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
             let all = store.dead_letters().await.map_err(|e| storage_error("cannot read the dead letters", e))?;
             Ok(all.into_iter().collect::<js_sys::Array>().into())
@@ -552,12 +552,12 @@ impl ApiClient {
     #[wasm_bindgen(js_name = retryDeadLetter, unchecked_return_type = "Promise<number>")]
     pub fn retry_dead_letter(&self, id: f64) -> Promise {
         let state = self.state.clone();
-        future_to_promise(async move {
+        js::promise(async move {
             let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
             let letter = store.dead_letter(id).await.map_err(|e| storage_error("cannot read the dead letter", e))?;
-            let letter = letter.ok_or_else(|| invalid_input(&["no dead letter with id ", &id.to_string()].concat()))?;
+            let letter = letter.ok_or_else(|| invalid_input(&["no dead letter with id ", &format_number(id)].concat()))?;
             let mut record = QueuedRequest::from_js(&get(&letter, "request"))
-                .map_err(|field| invalid_input(&["dead letter ", &id.to_string(), " cannot be replayed: its request has a malformed ", field].concat()))?;
+                .map_err(|field| invalid_input(&["dead letter ", &format_number(id), " cannot be replayed: its request has a malformed ", field].concat()))?;
             let now = js::now_ms();
             record.id = None;
             record.created_at = now;
@@ -573,7 +573,7 @@ impl ApiClient {
     #[wasm_bindgen(js_name = discardDeadLetter, unchecked_return_type = "Promise<void>")]
     pub fn discard_dead_letter(&self, id: f64) -> Promise {
         let state = self.state.clone();
-        future_to_promise(async move {
+        js::promise(async move {
             let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
             store.discard(id).await.map_err(|e| storage_error("cannot delete the dead letter", e))?;
             Ok(JsValue::UNDEFINED)
@@ -585,7 +585,7 @@ impl ApiClient {
     #[wasm_bindgen(js_name = clearQueue, unchecked_return_type = "Promise<number>")]
     pub fn clear_queue(&self) -> Promise {
         let state = self.state.clone();
-        future_to_promise(async move {
+        js::promise(async move {
             let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
             let n = store.clear_queue().await.map_err(|e| storage_error("cannot clear the offline queue", e))?;
             state.outbox.announce_size(&state.events).await;

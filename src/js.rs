@@ -123,3 +123,11 @@ pub fn api_error(kind: ErrorKind, message: &str, fields: ErrorFields) -> JsValue
 pub fn invalid_input(message: &str) -> JsValue {
     api_error(ErrorKind::InvalidInput, message, ErrorFields::default())
 }
+
+/// Runs a future as a JavaScript Promise. Every caller goes through this one
+/// boxed instantiation of `future_to_promise`, instead of a copy of the task
+/// machinery per future type (several KB of wasm each).
+pub fn promise(fut: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
+    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> = Box::pin(fut);
+    wasm_bindgen_futures::future_to_promise(boxed)
+}

@@ -34,13 +34,17 @@ impl Raw {
     }
 }
 
-fn format_number(n: f64) -> String {
+/// Names a number for an error message: integers exactly, anything else by
+/// kind. (Integer formatting only: float formatting would add ~10 KB of wasm.)
+pub fn format_number(n: f64) -> String {
     if n.is_nan() {
         "NaN".into()
     } else if n.is_infinite() {
         if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        (n as i64).to_string()
     } else {
-        n.to_string()
+        "a fractional number".into()
     }
 }
 
@@ -209,7 +213,7 @@ mod tests {
     fn bad_values_name_the_field_and_the_value() {
         let cases: &[(&str, Raw, &str)] = &[
             ("maxRetries", Raw::Number(-1.0), "options.maxRetries must be a non-negative integer, got -1"),
-            ("maxRetries", Raw::Number(1.5), "options.maxRetries must be a non-negative integer, got 1.5"),
+            ("maxRetries", Raw::Number(1.5), "options.maxRetries must be a non-negative integer, got a fractional number"),
             ("maxRetries", Raw::Text("3".into()), "options.maxRetries must be a non-negative integer, got a string"),
             ("retryDelay", Raw::Number(f64::NAN), "options.retryDelay must be a non-negative number of milliseconds, got NaN"),
             ("maxRetryDelay", Raw::Number(-5.0), "options.maxRetryDelay must be a non-negative number of milliseconds, got -5"),
@@ -222,6 +226,14 @@ mod tests {
         for (field, value, message) in cases {
             assert_eq!(from(&[(field, value.clone())]).unwrap_err(), *message);
         }
+    }
+
+    #[test]
+    fn numbers_are_named_without_float_formatting() {
+        assert_eq!(format_number(60_000.0), "60000");
+        assert_eq!(format_number(-3.0), "-3");
+        assert_eq!(format_number(0.25), "a fractional number");
+        assert_eq!(format_number(f64::NEG_INFINITY), "-Infinity");
     }
 
     #[test]

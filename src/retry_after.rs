@@ -18,8 +18,8 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     }
     if value.bytes().all(|b| b.is_ascii_digit()) {
         // delay-seconds = 1*DIGIT; absurdly long values saturate.
-        let seconds: f64 = value.parse().ok()?;
-        return Some(seconds * 1_000.0);
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(seconds as f64 * 1_000.0);
     }
     let when = httpdate::parse_http_date(value).ok()?;
     let when_ms = when.duration_since(UNIX_EPOCH).ok()?.as_millis() as f64;
@@ -51,6 +51,11 @@ mod tests {
     #[test]
     fn past_date_means_now() {
         assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", RFC_DATE_MS + 60_000.0), Some(0.0));
+    }
+
+    #[test]
+    fn huge_seconds_saturate() {
+        assert!(parse_retry_after("99999999999999999999999", 0.0).unwrap() > 1e18);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::rc::{Rc, Weak};
 use gloo_timers::callback::Timeout;
 use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 use super::policy::{after_replay, is_due, is_expired, DeadReason, Replay, Step};
 use super::record::QueuedRequest;
@@ -97,7 +97,7 @@ impl Drainer {
         let Some(state) = self.state.borrow().upgrade() else {
             return Promise::resolve(&JsValue::NULL);
         };
-        let promise = future_to_promise(async move {
+        let promise = js::promise(async move {
             let result = drain_exclusively(state.clone(), forced).await;
             state.drainer.current.borrow_mut().take();
             result
@@ -120,7 +120,7 @@ async fn drain_exclusively(state: Rc<ClientState>, forced: bool) -> Result<JsVal
     if has_web_locks() {
         let lock_name = database_name(&state.config.namespace);
         let (st, sto) = (state.clone(), store.clone());
-        let callback = Closure::once_into_js(move || -> Promise { future_to_promise(drain_pass(st, sto, forced, None)) });
+        let callback = Closure::once_into_js(move || -> Promise { js::promise(drain_pass(st, sto, forced, None)) });
         let result = JsFuture::from(with_lock(&lock_name, &callback)).await?;
         if !result.is_null() {
             return Ok(result);
@@ -158,8 +158,10 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
     let timeout = state.config.defaults.resolve().timeout_ms;
     let (mut sent, mut dead) = (0u32, 0u32);
     let mut failure: Option<StorageError> = None;
+    let mut last_announced = js::now_ms();
+    let mut head = store.head().await;
     loop {
-        let raw = match store.head().await {
+        let raw = match head {
             Ok(Some(raw)) => raw,
             Ok(None) => break,
             Err(e) => {
@@ -172,26 +174,24 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
             Ok(r) => r,
             Err(field) => {
                 let detail = ["stored record has a missing or malformed field: ", field].concat();
-                match bury(&state, &store, &raw, &queue_id, DeadReason::Undecodable, &detail, None).await {
-                    Ok(()) => dead += 1,
-                    Err(e) => failure = Some(e),
-                }
-                if failure.is_some() {
+                if let Err(e) = bury(&state, &store, &raw, &queue_id, DeadReason::Undecodable, &detail, None).await {
+                    failure = Some(e);
                     break;
                 }
+                dead += 1;
+                head = store.head().await;
                 continue;
             }
         };
         let now = js::now_ms();
         if is_expired(record.created_at, now, state.config.max_retention_ms) {
             let detail = "waited longer than maxRetention without a response";
-            match bury(&state, &store, &raw, &queue_id, DeadReason::Expired, detail, None).await {
-                Ok(()) => dead += 1,
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
+            if let Err(e) = bury(&state, &store, &raw, &queue_id, DeadReason::Expired, detail, None).await {
+                failure = Some(e);
+                break;
             }
+            dead += 1;
+            head = store.head().await;
             continue;
         }
         if !is_due(record.next_attempt_at, now, forced) {
@@ -209,8 +209,19 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
             }
         }
         match replay(&state, &store, &mut record, &queue_id, timeout).await {
-            Ok(Some(Step::Delete)) => sent += 1,
-            Ok(Some(Step::DeadLetter(_))) => dead += 1,
+            Ok(Some(Step::Delete)) => {
+                sent += 1;
+                head = store.remove_then_head(record.id.unwrap_or(f64::NAN)).await;
+                // Every tab's counter follows the drain, a few times a second.
+                if js::now_ms() - last_announced >= 250.0 {
+                    state.outbox.announce_size(&state.events).await;
+                    last_announced = js::now_ms();
+                }
+            }
+            Ok(Some(Step::DeadLetter(_))) => {
+                dead += 1;
+                head = store.head().await;
+            }
             Ok(_) => break,
             Err(e) => {
                 failure = Some(e);
@@ -232,8 +243,9 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
 }
 
 /// Replays the head record (twice when the first answer is a 401 and fresh
-/// credentials may help) and applies the step the policy decides. Returns
-/// the final step; `Wait` means the drain stops here.
+/// credentials may help) and applies the step the policy decides, except
+/// the deletion of a delivered record, which the caller folds into reading
+/// the next head. Returns the final step; `Wait` means the drain stops here.
 async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Option<Step>, StorageError> {
     let mut refreshed = false;
     loop {
@@ -258,7 +270,6 @@ async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, 
         let step = after_replay(Replay::from_outcome(&sent.outcome), record.attempts, refreshed, js::now_ms(), js::random());
         match step {
             Step::Delete => {
-                store.remove(record.id.unwrap_or(f64::NAN)).await?;
                 let resp = sent.response.as_ref().expect("delivered means a response");
                 let detail = Object::new();
                 set(&detail, "queueId", queue_id.clone());
@@ -269,7 +280,6 @@ async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, 
                 set(&detail, "body", resp.body());
                 set(&detail, "replayed", resp.replayed());
                 state.emit("sent", &detail.into());
-                state.outbox.announce_size(&state.events).await;
                 return Ok(Some(step));
             }
             Step::DeadLetter(reason) => {

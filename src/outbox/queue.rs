@@ -61,15 +61,21 @@ impl Outbox {
     /// write is committed when this returns.
     pub async fn enqueue(&self, record: &QueuedRequest, events: &Events) -> Result<f64, StorageError> {
         let store = self.store().await?;
-        let id = store.add(&record.to_js()).await?;
-        self.announce_size(events).await;
+        let (id, size) = store.add(&record.to_js()).await?;
+        self.announce(size, events);
         Ok(id)
     }
 
-    /// Emits `queue-size` here and broadcasts it to every other tab.
+    /// Counts the queue, then emits `queue-size` here and in every other tab.
     pub async fn announce_size(&self, events: &Events) {
         let Ok(store) = self.store().await else { return };
-        let Ok(size) = store.count().await else { return };
+        if let Ok(size) = store.count().await {
+            self.announce(size, events);
+        }
+    }
+
+    /// Emits `queue-size` with `size` here and broadcasts it to every other tab.
+    pub fn announce(&self, size: u32, events: &Events) {
         let detail = Object::new();
         set(&detail, "size", size);
         events.emit("queue-size", &detail);

@@ -56,12 +56,15 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Appends a record; returns its id (its FIFO position).
-    pub async fn add(&self, record: &JsValue) -> Result<f64> {
+    /// Appends a record; returns its id (its FIFO position) and the queue
+    /// size after it, read in the same transaction.
+    pub async fn add(&self, record: &JsValue) -> Result<(f64, u32)> {
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        let key = tx.store(QUEUE)?.add(record, None).await?;
+        let store = tx.store(QUEUE)?;
+        let key = store.add(record, None).await?;
+        let size = store.count(None).await?;
         tx.done().await?;
-        Ok(key.as_f64().unwrap_or(f64::NAN))
+        Ok((key.as_f64().unwrap_or(f64::NAN), size))
     }
 
     /// The oldest record, if any.
@@ -103,12 +106,15 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a delivered record.
-    pub async fn remove(&self, id: f64) -> Result<()> {
+    /// Deletes a delivered record and reads the next head, in one
+    /// transaction (the drain's per-record cost is mostly transactions).
+    pub async fn remove_then_head(&self, id: f64) -> Result<Option<JsValue>> {
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        tx.store(QUEUE)?.delete(JsValue::from_f64(id)).await?;
+        let store = tx.store(QUEUE)?;
+        store.delete(JsValue::from_f64(id)).await?;
+        let mut next = store.get_all(None, Some(1)).await?;
         tx.done().await?;
-        Ok(())
+        Ok(next.pop())
     }
 
     /// Moves queue record `queue_id` to the dead-letter store as `letter`,
