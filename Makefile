@@ -55,7 +55,7 @@ test-native:
 	fi
 
 test-support:
-	node --test tests/support/
+	node --test tests/support/*.test.mjs
 
 test-wasm: tools
 	scripts/test-wasm.sh chrome firefox
