@@ -85,7 +85,11 @@ pub fn router(state: AppState, options: &Options) -> Router {
     let www = Router::new()
         .fallback_service(ServeDir::new(&options.www).append_index_html_on_directories(true))
         .layer(from_fn(top_level_only));
-    api.nest_service("/pkg", ServeDir::new(&options.pkg)).merge(www).layer(no_cache)
+    api.nest_service("/pkg", ServeDir::new(&options.pkg))
+        .merge(www)
+        .layer(no_cache)
+        // Request/response spans and timings at DEBUG (RUST_LOG=tower_http=debug).
+        .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
 /// Serves only the top-level files of the demo directory (the page, its script

@@ -90,9 +90,11 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
 
     -- Completed write requests, replayed for a retry with the same key. The
-    -- primary key is the idempotency scope: one tenant's key never matches
-    -- another's. Written in the same transaction as the sale or refund.
+    -- unique key is the idempotency scope: one tenant's key never matches
+    -- another's. Written in the same transaction as the sale or refund. (A
+    -- rowid table: rows carry a response body, too large for WITHOUT ROWID.)
     CREATE TABLE idempotency_keys (
+        id            INTEGER PRIMARY KEY,
         business_id   INTEGER NOT NULL,
         cashier_id    INTEGER NOT NULL,
         key           TEXT NOT NULL,
@@ -102,8 +104,8 @@ const MIGRATIONS: &[&str] = &[
         body          BLOB NOT NULL,
         created_at_ms INTEGER NOT NULL,
         expires_at_ms INTEGER NOT NULL,
-        PRIMARY KEY (business_id, cashier_id, key)
-    ) WITHOUT ROWID;
+        UNIQUE (business_id, cashier_id, key)
+    );
     CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at_ms);
     "#,
 ];

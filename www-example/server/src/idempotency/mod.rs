@@ -3,17 +3,17 @@
 //!
 //! Two halves:
 //! - [`middleware`], in front of every write route: requires a well-formed key
-//!   (400), fingerprints the request, claims the scope (business, cashier, key)
-//!   in the in-flight registry (a second concurrent request gets 409 +
-//!   `Retry-After`), and answers from the store when the key is already
-//!   completed: the stored response with `Idempotent-Replayed: true`, or 422 when
-//!   the fingerprint differs.
-//! - [`execute`], called by each write handler with its domain operation: runs the
-//!   operation in one SQLite transaction and writes the response into
-//!   `idempotency_keys` in that same transaction, so a sale and its replayable
-//!   response are committed together or not at all. 5xx outcomes and 400
-//!   (invalid input: the operation never ran) are not stored, so a retry can
-//!   proceed.
+//!   (400), fingerprints the request and claims the scope (business, cashier,
+//!   key) in the in-flight registry: a second concurrent request gets 409 +
+//!   `Retry-After`.
+//! - [`execute`], called by each write handler with its domain operation: opens
+//!   one SQLite write transaction, answers from the store when the key is
+//!   already completed (the stored response with `Idempotent-Replayed: true`,
+//!   or 422 when the fingerprint differs), and otherwise runs the operation and
+//!   writes the response into `idempotency_keys` in that same transaction, so a
+//!   sale and its replayable response are committed together or not at all.
+//!   5xx outcomes and 400 (invalid input: the operation never ran) are not
+//!   stored, so a retry can proceed.
 //!
 //! Expired keys are ignored on lookup and deleted by [`spawn_purge`].
 
@@ -148,8 +148,8 @@ fn respond(state: &AppState, scope: &Scope, decision: Decision) -> Response {
     }
 }
 
-/// Middleware in front of every write route (see the module docs). Safe methods
-/// pass through untouched.
+/// Middleware in front of every write route (see the module docs): key, body,
+/// fingerprint, in-flight claim. Safe methods pass through untouched.
 pub async fn middleware(State(state): State<AppState>, caller: Caller, request: Request, next: Next) -> Result<Response, Problem> {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(next.run(request).await);
@@ -169,14 +169,8 @@ pub async fn middleware(State(state): State<AppState>, caller: Caller, request: 
         state.stats.record_in_flight_conflict(scope.business_id);
         return Err(in_flight(&scope.key));
     };
-    // Fast path: a completed key is answered from a read connection, without
-    // queueing behind the writer.
-    let lookup = scope.clone();
-    if let Some(stored) = state.db.read(move |conn| Ok(store::find(conn, &lookup)?)).await? {
-        if stored.is_live(clock::unix_ms(clock::now())) {
-            return Ok(respond(&state, &scope, judge(stored, &fingerprint)));
-        }
-    }
+    // The store is consulted by `execute`, inside the write transaction: one
+    // trip to the database per request, and a replay can never race a commit.
     parts.extensions.insert(Arc::new(IdempotencyContext { scope, fingerprint, _guard: guard }));
     Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await)
 }
@@ -190,9 +184,11 @@ pub fn is_stored_failure(status: StatusCode) -> bool {
 }
 
 /// Runs a write handler's domain operation `op` in one immediate SQLite
-/// transaction on the writer connection. With an idempotency context, the
-/// response is stored in that same transaction (and the store is re-checked
-/// inside it, so even a second process could not execute a key twice).
+/// transaction on the writer connection. With an idempotency context, a
+/// completed key is answered from the store (replay or 422) without running
+/// `op`; otherwise the response is stored in the same transaction as `op`'s
+/// effects. Because the lookup is inside the write transaction, even a second
+/// process on the same file could not execute a key twice.
 ///
 /// `op` returns the success status and body, or a [`Problem`]; on a problem its
 /// effects are rolled back and, if [`is_stored_failure`], the problem response is

@@ -59,7 +59,7 @@ pub fn find(conn: &Connection, scope: &Scope) -> rusqlite::Result<Option<StoredR
 
 /// Stores a completed response. Must run in the transaction that wrote the
 /// request's effects. Fails (and so fails that transaction) if the scope already
-/// has a record: the primary key is the last line of defence against a double
+/// has a record: the unique scope is the last line of defence against a double
 /// execution.
 pub fn insert(
     conn: &Connection,

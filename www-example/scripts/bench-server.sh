@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `make bench-server`: sales per second pos-server sustains on this machine,
+# with the idempotency layer and without it (--no-idempotency), each for
+# BENCH_SECONDS (30) with wrk on loopback: POST /api/sales, every request a new
+# sale with its own Idempotency-Key, on a fresh database with ample stock.
+# Prints sales/s, p50/p99 latency, the ratio, and checks every request was a
+# 201 and the server recorded at least that many sales.
+#
+# Env: BENCH_SECONDS (30), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
+# POS_SQLITE_SYNCHRONOUS (full; 'normal' trades power-loss durability for speed).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+duration="${BENCH_SECONDS:-30}"
+connections="${BENCH_CONNECTIONS:-16}"
+threads="${BENCH_THREADS:-1}"
+command -v wrk >/dev/null || { echo "bench-server: wrk is needed (apt-get install wrk)" >&2; exit 1; }
+command -v curl >/dev/null || { echo "bench-server: curl is needed (apt-get install curl)" >&2; exit 1; }
+
+cargo build --release -p pos-server
+bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
+
+work="$(mktemp -d)"
+pid=""
+stop_server() {
+  if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+
+# run LABEL [pos-server flags…]: one wrk run against a fresh server; sets
+# rps, p50, p99, total, non2xx, sales.
+run() {
+  local label="$1"; shift
+  local dir="$work/$label"
+  mkdir -p "$dir"
+  mkfifo "$dir/out"
+  PORT=0 POS_DB="$dir/pos.db" RUST_LOG=warn "$bin" --seed-stock 100000000 "$@" >"$dir/out" 2>"$dir/server.log" &
+  pid=$!
+  local line url=""
+  exec 3<"$dir/out"
+  if read -r -t 30 line <&3; then url="${line#pos-server listening on }"; fi
+  [[ "$url" == http://127.0.0.1:* ]] || { echo "bench-server: the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
+  cat <&3 >/dev/null &
+  exec 3<&-
+  curl -fsS "$url/healthz" >/dev/null
+
+  echo "bench-server: $label: wrk -t$threads -c$connections -d${duration}s POST $url/api/sales" >&2
+  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s www-example/scripts/bench-sales.lua "$url" >"$dir/wrk.txt"
+  sed 's/^/    /' "$dir/wrk.txt" >&2
+
+  rps="$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk.txt")"
+  p50="$(awk '$1 == "50%" {print $2}' "$dir/wrk.txt")"
+  p99="$(awk '$1 == "99%" {print $2}' "$dir/wrk.txt")"
+  total="$(awk '/requests in/ {print $1}' "$dir/wrk.txt")"
+  non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$dir/wrk.txt")"
+  non2xx="${non2xx:-0}"
+  local errors
+  errors="$(grep -c 'Socket errors' "$dir/wrk.txt" || true)"
+  sales="$(curl -fsS -H 'Authorization: Bearer demo-cashier-1' "$url/api/stats" | sed -E 's/.*"sales":([0-9]+).*/\1/')"
+  stop_server
+
+  if [[ "$non2xx" != "0" || "$errors" != "0" ]]; then
+    echo "bench-server: $label: $non2xx non-2xx responses / socket errors; see above" >&2
+    exit 1
+  fi
+  # wrk stops counting at the deadline while the last requests may still commit.
+  if (( sales < total )); then
+    echo "bench-server: $label: wrk saw $total sales answered 201 but the server recorded only $sales" >&2
+    exit 1
+  fi
+}
+
+run with-idempotency
+with_rps="$rps"; with_p50="$p50"; with_p99="$p99"; with_total="$total"
+run without-idempotency --no-idempotency
+without_rps="$rps"; without_p50="$p50"; without_p99="$p99"; without_total="$total"
+
+echo
+echo "pos-server sales benchmark: $(nproc) cores, ${duration}s per run, wrk -t$threads -c$connections on 127.0.0.1, SQLite synchronous=${POS_SQLITE_SYNCHRONOUS:-full}"
+printf '  %-28s %12s %10s %10s %10s\n' "" "sales/s" "p50" "p99" "sales"
+printf '  %-28s %12s %10s %10s %10s\n' "with idempotency keys" "$with_rps" "$with_p50" "$with_p99" "$with_total"
+printf '  %-28s %12s %10s %10s %10s\n' "without (--no-idempotency)" "$without_rps" "$without_p50" "$without_p99" "$without_total"
+awk -v a="$with_rps" -v b="$without_rps" 'BEGIN { printf "  ratio with/without: %.3f (idempotency layer overhead: %.1f%% of throughput)\n", a / b, (1 - a / b) * 100 }'
