@@ -430,8 +430,8 @@ impl ApiClient {
     /// field when `config` is malformed. Starts draining requests an
     /// earlier page left in this namespace's queue.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "ClientConfig")] config: JsValue) -> Result<ApiClient, JsValue> {
-        let config = ClientConfig::from_js(&config).map_err(|m| invalid_input(&m))?;
+    pub fn new(#[wasm_bindgen(unchecked_optional_param_type = "ClientConfig")] config: Option<JsValue>) -> Result<ApiClient, JsValue> {
+        let config = ClientConfig::from_js(&config.unwrap_or(JsValue::UNDEFINED)).map_err(|m| invalid_input(&m))?;
         let events = Rc::new(Events::new());
         let state = Rc::new(ClientState {
             outbox: Outbox::new(&config.namespace, events.clone()),
@@ -454,9 +454,9 @@ impl ApiClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | URL")] url: JsValue,
         #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "PostOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "PostOptions")] options: Option<JsValue>,
     ) -> Promise {
-        match self.start(&JsValue::from_str("POST"), &url, &body, &options) {
+        match self.start(&JsValue::from_str("POST"), &url, &body, &options.unwrap_or(JsValue::UNDEFINED)) {
             Ok(entry) => {
                 let mut cached = entry.body.borrow_mut();
                 cached
@@ -477,9 +477,10 @@ impl ApiClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | URL")] url: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "PostOptions")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "unknown")] body: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "PostOptions")] options: Option<JsValue>,
     ) -> Promise {
+        let (body, options) = (body.unwrap_or(JsValue::UNDEFINED), options.unwrap_or(JsValue::UNDEFINED));
         match self.start(&method, &url, &body, &options) {
             Ok(entry) => entry.response.clone(),
             Err(e) => Promise::reject(&e),
@@ -648,12 +649,12 @@ thread_local! {
 pub fn api_post(
     #[wasm_bindgen(unchecked_param_type = "string | URL")] url: JsValue,
     #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "PostOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "PostOptions")] options: Option<JsValue>,
 ) -> Promise {
     DEFAULT_CLIENT.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            match ApiClient::new(JsValue::UNDEFINED) {
+            match ApiClient::new(None) {
                 Ok(c) => *slot = Some(c),
                 Err(e) => return Promise::reject(&e),
             }

@@ -34,7 +34,7 @@ fn get(v: &JsValue, name: &str) -> JsValue {
 }
 
 fn client(config: &str) -> ApiClient {
-    ApiClient::new(json(config)).expect("valid config")
+    ApiClient::new(Some(json(config))).expect("valid config")
 }
 
 /// Fast retries so the suite does not wait on the default 1 s, 2 s, 4 s.
@@ -71,7 +71,7 @@ fn kind(err: &JsValue) -> String {
 #[wasm_bindgen_test]
 async fn post_sends_json_with_a_fresh_uuid_v4_key_and_resolves_with_the_body() {
     let ns = fresh_ns("basic");
-    let body = settle(client("{}").post(url(&ns, "echo").into(), json(r#"{"sale": 1}"#), JsValue::UNDEFINED)).await.unwrap();
+    let body = settle(client("{}").post(url(&ns, "echo").into(), json(r#"{"sale": 1}"#), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&get(&body, "body"), "sale").as_f64(), Some(1.0));
     let records = log(&ns).await;
     assert_eq!(records.len(), 1);
@@ -79,7 +79,7 @@ async fn post_sends_json_with_a_fresh_uuid_v4_key_and_resolves_with_the_body() {
     assert!(is_uuid_v4(&key), "{key}");
     assert_eq!(header(&records[0], "content-type").as_deref(), Some("application/json"));
     // Another operation gets another key.
-    settle(client("{}").post(url(&ns, "echo").into(), json(r#"{"sale": 1}"#), JsValue::UNDEFINED)).await.unwrap();
+    settle(client("{}").post(url(&ns, "echo").into(), json(r#"{"sale": 1}"#), Some(JsValue::UNDEFINED))).await.unwrap();
     let again = log(&ns).await;
     assert_ne!(header(&again[1], "idempotency-key"), Some(key));
 }
@@ -89,13 +89,13 @@ async fn twenty_concurrent_identical_calls_make_one_request_and_share_one_promis
     let ns = fresh_ns("dedup");
     let c = client("{}");
     let target = url(&ns, "echo?delay=200");
-    let promises: Vec<Promise> = (0..20).map(|_| c.post(target.clone().into(), json(r#"{"cart": [1, 2]}"#), JsValue::UNDEFINED)).collect();
+    let promises: Vec<Promise> = (0..20).map(|_| c.post(target.clone().into(), json(r#"{"cart": [1, 2]}"#), Some(JsValue::UNDEFINED))).collect();
     assert!(promises.iter().all(|p| JsValue::from(p) == JsValue::from(&promises[0])), "the same promise object");
     let all = settle(Promise::all(&promises.iter().cloned().collect::<Array>())).await.unwrap();
     assert_eq!(Array::from(&all).length(), 20);
     assert_eq!(log(&ns).await.len(), 1);
     // Settled calls are forgotten: the next identical call is a new operation.
-    settle(c.post(target.into(), json(r#"{"cart": [1, 2]}"#), JsValue::UNDEFINED)).await.unwrap();
+    settle(c.post(target.into(), json(r#"{"cart": [1, 2]}"#), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(log(&ns).await.len(), 2);
 }
 
@@ -105,13 +105,13 @@ async fn different_bodies_or_explicit_keys_are_not_deduplicated() {
     let c = client("{}");
     let target = url(&ns, "echo?delay=100");
     let ps: Array = [
-        c.post(target.clone().into(), json(r#"{"a": 1}"#), JsValue::UNDEFINED),
-        c.post(target.clone().into(), json(r#"{"a": 2}"#), JsValue::UNDEFINED),
-        c.post(target.clone().into(), json(r#"{"a": 1}"#), json(r#"{"idempotencyKey": "key-one"}"#)),
-        c.post(target.clone().into(), json(r#"{"a": 1}"#), json(r#"{"idempotencyKey": "key-two"}"#)),
-        c.post(target.clone().into(), json(r#"{"a": 3}"#), json(r#"{"idempotencyKey": "key-two"}"#)),
-        c.post(url(&ns, "echo?other").into(), json(r#"{"z": 0}"#), json(r#"{"dedupeKey": "same"}"#)),
-        c.post(target.clone().into(), json(r#"{"z": 9}"#), json(r#"{"dedupeKey": "same"}"#)),
+        c.post(target.clone().into(), json(r#"{"a": 1}"#), Some(JsValue::UNDEFINED)),
+        c.post(target.clone().into(), json(r#"{"a": 2}"#), Some(JsValue::UNDEFINED)),
+        c.post(target.clone().into(), json(r#"{"a": 1}"#), Some(json(r#"{"idempotencyKey": "key-one"}"#))),
+        c.post(target.clone().into(), json(r#"{"a": 1}"#), Some(json(r#"{"idempotencyKey": "key-two"}"#))),
+        c.post(target.clone().into(), json(r#"{"a": 3}"#), Some(json(r#"{"idempotencyKey": "key-two"}"#))),
+        c.post(url(&ns, "echo?other").into(), json(r#"{"z": 0}"#), Some(json(r#"{"dedupeKey": "same"}"#))),
+        c.post(target.clone().into(), json(r#"{"z": 9}"#), Some(json(r#"{"dedupeKey": "same"}"#))),
     ]
     .into_iter()
     .collect();
@@ -123,7 +123,7 @@ async fn different_bodies_or_explicit_keys_are_not_deduplicated() {
 #[wasm_bindgen_test]
 async fn the_same_key_is_sent_on_every_retry() {
     let ns = fresh_ns("retrykey");
-    let resp = settle(client(FAST).request("POST".into(), url(&ns, "status/503?times=3").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    let resp = settle(client(FAST).request("POST".into(), url(&ns, "status/503?times=3").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&resp, "status").as_f64(), Some(200.0));
     assert_eq!(get(&resp, "attempts").as_f64(), Some(4.0));
     let records = log(&ns).await;
@@ -137,7 +137,7 @@ async fn the_same_key_is_sent_on_every_retry() {
 async fn a_callers_key_is_used_as_is() {
     let ns = fresh_ns("callerkey");
     let opts = json(r#"{"idempotencyKey": "Sale-42:till-3"}"#);
-    settle(client(FAST).post(url(&ns, "status/503?times=1").into(), json("{}"), opts)).await.unwrap();
+    settle(client(FAST).post(url(&ns, "status/503?times=1").into(), json("{}"), Some(opts))).await.unwrap();
     let records = log(&ns).await;
     assert_eq!(records.len(), 2);
     for r in &records {
@@ -145,7 +145,7 @@ async fn a_callers_key_is_used_as_is() {
     }
     // Given as a header, it is equally kept.
     let ns2 = fresh_ns("callerkeyheader");
-    settle(client("{}").post(url(&ns2, "echo").into(), json("{}"), json(r#"{"headers": {"Idempotency-Key": "mine-1"}}"#))).await.unwrap();
+    settle(client("{}").post(url(&ns2, "echo").into(), json("{}"), Some(json(r#"{"headers": {"Idempotency-Key": "mine-1"}}"#)))).await.unwrap();
     assert_eq!(header(&log(&ns2).await[0], "idempotency-key").as_deref(), Some("mine-1"));
 }
 
@@ -159,7 +159,7 @@ async fn retry_after_one_second_is_honoured() {
         d2.push(&get(&e.detail(), "delay"));
     });
     c.add_event_listener("retry", listener.as_ref(), &JsValue::UNDEFINED);
-    settle(c.post(url(&ns, "status/503?retryAfter=1&times=1").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    settle(c.post(url(&ns, "status/503?retryAfter=1&times=1").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     let records = log(&ns).await;
     assert_eq!(records.len(), 2);
     let gap = get(&records[1], "time").as_f64().unwrap() - get(&records[0], "time").as_f64().unwrap();
@@ -172,7 +172,7 @@ async fn retry_after_as_an_http_date_is_honoured_on_429() {
     let ns = fresh_ns("retrydate");
     let when = js_sys::Date::new(&JsValue::from_f64(js_sys::Date::now() + 2_500.0)).to_utc_string();
     let target = format!("{}?retryAfter={}&times=1", url(&ns, "status/429"), String::from(js_sys::encode_uri_component(&String::from(when))));
-    settle(client(FAST).post(target.into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    settle(client(FAST).post(target.into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     let records = log(&ns).await;
     assert_eq!(records.len(), 2);
     let gap = get(&records[1], "time").as_f64().unwrap() - get(&records[0], "time").as_f64().unwrap();
@@ -184,7 +184,7 @@ async fn retry_after_as_an_http_date_is_honoured_on_429() {
 async fn permanent_statuses_are_not_retried() {
     for status in [400u16, 401, 403, 404, 409, 422] {
         let ns = fresh_ns("permanent");
-        let err = settle(client(FAST).post(url(&ns, &format!("status/{status}")).into(), json("{}"), JsValue::UNDEFINED)).await.unwrap_err();
+        let err = settle(client(FAST).post(url(&ns, &format!("status/{status}")).into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap_err();
         assert_eq!(kind(&err), "http");
         assert_eq!(get(&err, "status").as_f64(), Some(status as f64));
         assert_eq!(get(&err, "attempts").as_f64(), Some(1.0));
@@ -196,14 +196,14 @@ async fn permanent_statuses_are_not_retried() {
 #[wasm_bindgen_test]
 async fn a_conflict_with_retry_after_is_retried() {
     let ns = fresh_ns("inflight409");
-    settle(client(FAST).post(url(&ns, "status/409?retryAfter=0&times=2").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    settle(client(FAST).post(url(&ns, "status/409?retryAfter=0&times=2").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(log(&ns).await.len(), 3);
 }
 
 #[wasm_bindgen_test]
 async fn retries_end_with_the_last_error() {
     let ns = fresh_ns("exhausted");
-    let err = settle(client(FAST).post(url(&ns, "status/503").into(), json("{}"), json(r#"{"maxRetries": 2, "queueIfOffline": false}"#))).await.unwrap_err();
+    let err = settle(client(FAST).post(url(&ns, "status/503").into(), json("{}"), Some(json(r#"{"maxRetries": 2, "queueIfOffline": false}"#)))).await.unwrap_err();
     assert_eq!(kind(&err), "http");
     assert_eq!(get(&err, "status").as_f64(), Some(503.0));
     assert_eq!(get(&err, "attempts").as_f64(), Some(3.0));
@@ -213,7 +213,7 @@ async fn retries_end_with_the_last_error() {
 #[wasm_bindgen_test]
 async fn a_dropped_connection_is_retried_with_the_same_key() {
     let ns = fresh_ns("drop");
-    let resp = settle(client(FAST).request("POST".into(), url(&ns, "drop?times=2").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    let resp = settle(client(FAST).request("POST".into(), url(&ns, "drop?times=2").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&resp, "status").as_f64(), Some(200.0));
     // Browsers may themselves resend once on a dropped keep-alive socket, so
     // count on the server's side: three sends, one key.
@@ -233,7 +233,7 @@ async fn a_refused_connection_is_a_network_error_after_the_retries() {
     });
     c.add_event_listener("retry", listener.as_ref(), &JsValue::UNDEFINED);
     let opts = json(r#"{"maxRetries": 2, "queueIfOffline": false}"#);
-    let err = settle(c.post("http://127.0.0.1:9/sales".into(), json("{}"), opts)).await.unwrap_err();
+    let err = settle(c.post("http://127.0.0.1:9/sales".into(), json("{}"), Some(opts))).await.unwrap_err();
     assert_eq!(kind(&err), "network");
     assert_eq!(get(&err, "attempts").as_f64(), Some(3.0));
     assert!(is_uuid_v4(&get(&err, "idempotencyKey").as_string().unwrap()));
@@ -244,7 +244,7 @@ async fn a_refused_connection_is_a_network_error_after_the_retries() {
 #[wasm_bindgen_test]
 async fn a_hung_attempt_is_aborted_at_the_timeout_and_retried_with_the_same_key() {
     let ns = fresh_ns("hang");
-    let resp = settle(client(FAST).request("POST".into(), url(&ns, "hang?times=1").into(), json("{}"), json(r#"{"timeout": 300}"#))).await.unwrap();
+    let resp = settle(client(FAST).request("POST".into(), url(&ns, "hang?times=1").into(), Some(json("{}")), Some(json(r#"{"timeout": 300}"#)))).await.unwrap();
     assert_eq!(get(&resp, "status").as_f64(), Some(200.0));
     let records = log(&ns).await;
     assert_eq!(records.len(), 2);
@@ -253,7 +253,7 @@ async fn a_hung_attempt_is_aborted_at_the_timeout_and_retried_with_the_same_key(
     assert!(gap >= 300.0, "retried after {gap} ms, before the timeout");
 
     let ns2 = fresh_ns("hangforever");
-    let err = settle(client(FAST).post(url(&ns2, "hang").into(), json("{}"), json(r#"{"timeout": 100, "maxRetries": 1, "queueIfOffline": false}"#))).await.unwrap_err();
+    let err = settle(client(FAST).post(url(&ns2, "hang").into(), json("{}"), Some(json(r#"{"timeout": 100, "maxRetries": 1, "queueIfOffline": false}"#)))).await.unwrap_err();
     assert_eq!(kind(&err), "timeout");
     assert_eq!(get(&err, "attempts").as_f64(), Some(2.0));
 }
@@ -263,7 +263,7 @@ async fn total_timeout_bounds_the_whole_call() {
     let ns = fresh_ns("total");
     let opts = json(r#"{"timeout": 10000, "totalTimeout": 400, "retryDelay": 100, "jitter": false, "queueIfOffline": false}"#);
     let started = js_sys::Date::now();
-    let err = settle(client("{}").post(url(&ns, "hang").into(), json("{}"), opts)).await.unwrap_err();
+    let err = settle(client("{}").post(url(&ns, "hang").into(), json("{}"), Some(opts))).await.unwrap_err();
     assert_eq!(kind(&err), "timeout");
     assert!(js_sys::Date::now() - started < 5_000.0, "the 10 s attempt timeout was not cut by totalTimeout");
 }
@@ -280,7 +280,7 @@ async fn the_callers_abort_stops_a_pending_backoff_at_once() {
         let _ = retried_tx.call0(&JsValue::NULL);
     });
     c.add_event_listener("retry", listener.as_ref(), &JsValue::UNDEFINED);
-    let call = c.post(url(&ns, "status/503").into(), json("{}"), opts.into());
+    let call = c.post(url(&ns, "status/503").into(), json("{}"), Some(opts.into()));
     JsFuture::from(retried).await.unwrap(); // the first attempt failed; a 60 s wait began
     let aborted_at = js_sys::Date::now();
     controller.abort();
@@ -304,7 +304,7 @@ async fn an_already_aborted_signal_sends_nothing() {
     controller.abort();
     let opts = Object::new();
     Reflect::set(&opts, &"signal".into(), &controller.signal()).unwrap();
-    let err = settle(client("{}").post(url(&ns, "echo").into(), json("{}"), opts.into())).await.unwrap_err();
+    let err = settle(client("{}").post(url(&ns, "echo").into(), json("{}"), Some(opts.into()))).await.unwrap_err();
     assert_eq!(kind(&err), "aborted");
     assert!(log(&ns).await.is_empty());
 }
@@ -334,7 +334,7 @@ async fn bad_input_is_rejected_before_any_request_naming_the_problem() {
         (JsValue::from_f64(42.0), json("{}"), JsValue::UNDEFINED, "url must be a string"),
     ];
     for (u, body, opts, needle) in cases {
-        let err = settle(client("{}").post(u, body, opts)).await.unwrap_err();
+        let err = settle(client("{}").post(u, body, Some(opts))).await.unwrap_err();
         assert!(err.is_instance_of::<js_sys::Error>(), "an Error");
         assert_eq!(kind(&err), "invalid-input", "{needle}");
         let message = get(&err, "message").as_string().unwrap();
@@ -352,7 +352,7 @@ fn a_bad_config_throws_naming_the_field() {
         (r#"{"persistHeaders": "Authorization"}"#, "config.persistHeaders"),
         (r#"{"maxRetention": -1}"#, "config.maxRetention"),
     ] {
-        let err = ApiClient::new(json(config)).err().expect(config);
+        let err = ApiClient::new(Some(json(config))).err().expect(config);
         assert_eq!(kind(&err), "invalid-input");
         assert!(get(&err, "message").as_string().unwrap().contains(needle), "{config}");
     }
@@ -360,7 +360,7 @@ fn a_bad_config_throws_naming_the_field() {
 
 #[wasm_bindgen_test]
 async fn api_error_is_a_real_error() {
-    let err = settle(client("{}").post("http://[".into(), json("{}"), JsValue::UNDEFINED)).await.unwrap_err();
+    let err = settle(client("{}").post("http://[".into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap_err();
     assert!(err.is_instance_of::<js_sys::Error>());
     assert_eq!(get(&err, "name").as_string().as_deref(), Some("ApiError"));
     assert!(get(&err, "stack").is_string());
@@ -370,19 +370,19 @@ async fn api_error_is_a_real_error() {
 async fn success_values_follow_the_content() {
     let ns = fresh_ns("values");
     let c = client("{}");
-    let none = settle(c.post(url(&ns, "status/204").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    let none = settle(c.post(url(&ns, "status/204").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     assert!(none.is_null());
-    let text = settle(c.post(url(&ns, "text").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    let text = settle(c.post(url(&ns, "text").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(text.as_string().as_deref(), Some("hello"));
-    let replay = settle(c.request("POST".into(), url(&ns, "replay").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    let replay = settle(c.request("POST".into(), url(&ns, "replay").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&replay, "replayed").as_bool(), Some(true));
     assert_eq!(get(&replay, "status").as_f64(), Some(201.0));
-    let legacy = settle(c.request("POST".into(), url(&ns, "replay?legacy=1").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    let legacy = settle(c.request("POST".into(), url(&ns, "replay?legacy=1").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&legacy, "replayed").as_bool(), Some(true));
-    let fresh = settle(c.request("POST".into(), url(&ns, "echo").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    let fresh = settle(c.request("POST".into(), url(&ns, "echo").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&fresh, "replayed").as_bool(), Some(false));
     // GET carries no idempotency key and no body.
-    let got = settle(c.request("get".into(), url(&ns, "echo").into(), JsValue::UNDEFINED, JsValue::UNDEFINED)).await.unwrap();
+    let got = settle(c.request("get".into(), url(&ns, "echo").into(), Some(JsValue::UNDEFINED), Some(JsValue::UNDEFINED))).await.unwrap();
     assert!(get(&got, "idempotencyKey").is_null());
     let records = log(&ns).await;
     assert_eq!(header(records.last().unwrap(), "idempotency-key"), None);
@@ -401,8 +401,8 @@ async fn the_headers_function_is_called_before_every_attempt() {
     });
     let config = json(FAST);
     Reflect::set(&config, &"headers".into(), f.as_ref()).unwrap();
-    let c = ApiClient::new(config).unwrap();
-    settle(c.post(url(&ns, "status/503?times=2").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap();
+    let c = ApiClient::new(Some(config)).unwrap();
+    settle(c.post(url(&ns, "status/503?times=2").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(calls.length(), 3);
     let auth: Vec<Option<String>> = log(&ns).await.iter().map(|r| header(r, "authorization")).collect();
     assert_eq!(auth, vec![Some("Bearer token-1".into()), Some("Bearer token-2".into()), Some("Bearer token-3".into())]);
@@ -430,7 +430,7 @@ async fn online_and_offline_events_are_re_emitted() {
 #[wasm_bindgen_test]
 async fn api_post_uses_a_default_client() {
     let ns = fresh_ns("apipost");
-    let body = settle(api_post(url(&ns, "echo").into(), json(r#"{"x": true}"#), json(r#"{"maxRetries": 0}"#))).await.unwrap();
+    let body = settle(api_post(url(&ns, "echo").into(), json(r#"{"x": true}"#), Some(json(r#"{"maxRetries": 0}"#)))).await.unwrap();
     assert_eq!(get(&get(&body, "body"), "x").as_bool(), Some(true));
     assert_eq!(log(&ns).await.len(), 1);
 }

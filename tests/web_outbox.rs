@@ -62,7 +62,7 @@ async fn settle(p: Promise) -> Result<JsValue, JsValue> {
 /// test's own actions do not race it.
 async fn client_in(ns: &str, extra: &str) -> ApiClient {
     let config = json(&format!(r#"{{"namespace": "{ns}", "retryDelay": 5, "jitter": false {extra}}}"#));
-    let c = ApiClient::new(config).expect("valid config");
+    let c = ApiClient::new(Some(config)).expect("valid config");
     settle(c.drain_queue()).await.expect("start-up drain");
     c
 }
@@ -96,7 +96,7 @@ fn kind(err: &JsValue) -> String {
 /// Posts while the browser reports offline; returns the `queued` ApiError.
 async fn post_offline(c: &ApiClient, target: &str, body: &str, options: JsValue) -> JsValue {
     set_online(false);
-    let result = settle(c.post(target.into(), json(body), options)).await;
+    let result = settle(c.post(target.into(), json(body), Some(options))).await;
     set_online(true);
     let err = result.expect_err("an offline post rejects");
     assert_eq!(kind(&err), "queued", "{:?}", get(&err, "message").as_string());
@@ -140,7 +140,7 @@ async fn offline_at_send_is_queued_then_sent_once_with_the_same_key_when_online(
 async fn exhausted_retries_queue_with_the_key_of_the_failed_attempts() {
     let ns = fresh("exhausted");
     let c = client_in(&ns, "").await;
-    let err = settle(c.post(url(&ns, "status/503?times=3").into(), json("{}"), json(r#"{"maxRetries": 1}"#))).await.unwrap_err();
+    let err = settle(c.post(url(&ns, "status/503?times=3").into(), json("{}"), Some(json(r#"{"maxRetries": 1}"#)))).await.unwrap_err();
     assert_eq!(kind(&err), "queued");
     assert_eq!(num(&err, "attempts"), 2.0);
     // The third send fails too: the record stays at the head, attempts counted.
@@ -170,7 +170,7 @@ async fn the_queue_survives_a_reload_and_a_fresh_client_drains_it() {
     first.close();
     drop(first);
     // A new page: a new client over the same database drains at start-up.
-    let second = ApiClient::new(json(&format!(r#"{{"namespace": "{ns}"}}"#))).unwrap();
+    let second = ApiClient::new(Some(json(&format!(r#"{{"namespace": "{ns}"}}"#)))).unwrap();
     let report = settle(second.drain_queue()).await.unwrap();
     assert_eq!((num(&report, "sent"), num(&report, "remaining")), (3.0, 0.0));
     let sent_keys: Vec<String> = log(&ns).await.iter().map(|r| header(r, "idempotency-key").unwrap()).collect();
@@ -271,7 +271,7 @@ async fn credentials_are_not_stored_and_are_refreshed_at_replay() {
     });
     let config = json(&format!(r#"{{"namespace": "{ns}"}}"#));
     Reflect::set(&config, &"headers".into(), headers_fn.as_ref()).unwrap();
-    let c = ApiClient::new(config).unwrap();
+    let c = ApiClient::new(Some(config)).unwrap();
     settle(c.drain_queue()).await.unwrap();
     post_offline(&c, &url(&ns, "echo"), "{}", json(r#"{"headers": {"Cookie": "s=1", "X-Till": "3"}}"#)).await;
     let stored = Array::from(&settle(c.list_queue()).await.unwrap()).get(0);
@@ -303,7 +303,7 @@ async fn a_401_at_replay_refreshes_once_then_waits_for_auth() {
     });
     let config = json(&format!(r#"{{"namespace": "{ns}"}}"#));
     Reflect::set(&config, &"headers".into(), headers_fn.as_ref()).unwrap();
-    let c = ApiClient::new(config).unwrap();
+    let c = ApiClient::new(Some(config)).unwrap();
     settle(c.drain_queue()).await.unwrap();
     post_offline(&c, &url(&ns, "status/401?times=1"), "{}", JsValue::UNDEFINED).await;
     post_offline(&c, &url(&ns, "status/401"), "{}", JsValue::UNDEFINED).await;
@@ -329,7 +329,7 @@ async fn an_expired_record_goes_to_the_dead_letters_unsent() {
     // Stay "offline" until the retention has passed, so that no timer drain
     // can send the record first; the forced drain below ignores the hint.
     set_online(false);
-    let err = settle(c.post(url(&ns, "echo").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap_err();
+    let err = settle(c.post(url(&ns, "echo").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap_err();
     assert_eq!(kind(&err), "queued");
     // Let the 1 ms retention pass (time is the input here, not a guess).
     JsFuture::from(Promise::new(&mut |res, _| {
@@ -369,9 +369,9 @@ async fn an_undecodable_record_is_dead_lettered_and_the_queue_goes_on() {
 async fn without_indexeddb_an_undeliverable_post_fails_with_a_storage_error() {
     let ns = fresh("noidb");
     hide_indexed_db(true);
-    let c = ApiClient::new(json(&format!(r#"{{"namespace": "{ns}"}}"#))).unwrap();
+    let c = ApiClient::new(Some(json(&format!(r#"{{"namespace": "{ns}"}}"#)))).unwrap();
     set_online(false);
-    let err = settle(c.post(url(&ns, "echo").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap_err();
+    let err = settle(c.post(url(&ns, "echo").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap_err();
     set_online(true);
     let size = settle(c.queue_size()).await;
     hide_indexed_db(false);
@@ -393,7 +393,7 @@ async fn quota_exceeded_is_a_storage_error_naming_it() {
     let c = client_in(&ns, "").await;
     fail_adds_with_quota(true);
     set_online(false);
-    let err = settle(c.post(url(&ns, "echo").into(), json("{}"), JsValue::UNDEFINED)).await.unwrap_err();
+    let err = settle(c.post(url(&ns, "echo").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap_err();
     set_online(true);
     fail_adds_with_quota(false);
     assert_eq!(kind(&err), "storage");
@@ -408,7 +408,7 @@ async fn a_blocked_upgrade_is_a_storage_error_not_a_hang() {
     let ns = fresh("blocked");
     let db = format!("pos-resilience:{ns}");
     let stale: web_sys::IdbDatabase = settle(hold_open(&db, 1)).await.unwrap().unchecked_into();
-    let c = ApiClient::new(json(&format!(r#"{{"namespace": "{ns}"}}"#))).unwrap();
+    let c = ApiClient::new(Some(json(&format!(r#"{{"namespace": "{ns}"}}"#)))).unwrap();
     let err = settle(c.queue_size()).await.unwrap_err();
     assert_eq!(kind(&err), "storage");
     assert!(get(&err, "message").as_string().unwrap().contains("blocked"));
@@ -430,7 +430,7 @@ async fn a_version_1_database_is_upgraded_and_its_records_drained() {
         ))
     };
     settle(create_v1_database(&db, &Array::of2(&v1(1), &v1(2)))).await.unwrap();
-    let c = ApiClient::new(json(&format!(r#"{{"namespace": "{ns}"}}"#))).unwrap();
+    let c = ApiClient::new(Some(json(&format!(r#"{{"namespace": "{ns}"}}"#)))).unwrap();
     let report = settle(c.drain_queue()).await.unwrap();
     assert_eq!((num(&report, "sent"), num(&report, "remaining")), (2.0, 0.0));
     let keys: Vec<Option<String>> = log(&ns).await.iter().map(|r| header(r, "idempotency-key")).collect();
@@ -460,11 +460,11 @@ async fn an_aborted_or_opted_out_call_is_never_queued() {
     let ns = fresh("noqueue");
     let c = client_in(&ns, "").await;
     set_online(false);
-    let refused = settle(c.post("http://127.0.0.1:9/x".into(), json("{}"), json(r#"{"queueIfOffline": false, "maxRetries": 0}"#))).await.unwrap_err();
+    let refused = settle(c.post("http://127.0.0.1:9/x".into(), json("{}"), Some(json(r#"{"queueIfOffline": false, "maxRetries": 0}"#)))).await.unwrap_err();
     let controller = web_sys::AbortController::new().unwrap();
     let opts = json(r#"{"maxRetries": 0}"#);
     Reflect::set(&opts, &"signal".into(), &controller.signal()).unwrap();
-    let with_signal = settle(c.post("http://127.0.0.1:9/x".into(), json("{}"), opts)).await.unwrap_err();
+    let with_signal = settle(c.post("http://127.0.0.1:9/x".into(), json("{}"), Some(opts))).await.unwrap_err();
     set_online(true);
     assert_eq!(kind(&refused), "network");
     assert_eq!(kind(&with_signal), "network");
