@@ -2,10 +2,13 @@
 //! configured size (else 413), well-formed and of the expected shape (else 400
 //! naming the offending field). Every rejection is problem+json.
 
+use std::time::Duration;
+
 use axum::body::{Body, Bytes};
+use bytes::BytesMut;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::BodyExt as _;
 use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
@@ -16,18 +19,52 @@ pub fn too_large(limit: usize) -> Problem {
     Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", "Request body too large", format!("the request body exceeds the limit of {limit} bytes"))
 }
 
-/// Reads a whole body, refusing more than `limit` bytes (413) without buffering
-/// the excess; a declared `Content-Length` over the limit is refused up front.
-pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
+/// Up to this many bytes of an oversized body are read and discarded before
+/// the 413 is sent. Closing a socket with unread data makes the kernel reset
+/// the connection, and the client would then see a network error instead of
+/// the 413; a body larger than this is refused at once all the same.
+pub const DRAIN_CAP: usize = 1 << 20;
+
+/// How long a client gets to send its whole body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads a whole body, refusing more than `limit` bytes with 413 (without
+/// keeping the excess), and a body not received within [`BODY_TIMEOUT`] with 408.
+pub async fn read_limited(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Bytes, Problem> {
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if declared.is_some_and(|n| n > DRAIN_CAP as u64) {
         return Err(too_large(limit));
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(limit)),
-        Err(e) => Err(Problem::invalid_input(format!("the request body could not be read: {e}"))),
+    let deadline = tokio::time::Instant::now() + BODY_TIMEOUT;
+    let mut kept = BytesMut::new();
+    let mut seen = 0usize;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => {
+                return Err(Problem::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body-timeout",
+                    "Request body too slow",
+                    format!("the request body did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(Problem::invalid_input(format!("the request body could not be read: {e}"))),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= limit {
+                kept.extend_from_slice(&data);
+            } else if seen > DRAIN_CAP {
+                return Err(too_large(limit));
+            }
+        }
     }
+    if seen > limit {
+        return Err(too_large(limit));
+    }
+    Ok(kept.freeze())
 }
 
 /// Whether a `Content-Type` value is JSON (`application/json` or `application/*+json`).
@@ -131,5 +168,11 @@ mod tests {
         assert_eq!(ok.len(), 10);
         let e = read_limited(&headers, Body::from(vec![b'a'; 11]), 10).await.unwrap_err();
         assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let e = read_limited(&headers, Body::from(vec![b'a'; DRAIN_CAP + 1]), 10).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let mut declared = HeaderMap::new();
+        declared.insert(header::CONTENT_LENGTH, (DRAIN_CAP as u64 + 1).into());
+        let e = read_limited(&declared, Body::empty(), 10).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE, "refused on the declared length alone");
     }
 }

@@ -98,9 +98,19 @@ pub fn delete(conn: &Connection, scope: &Scope) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Deletes every record expired at `now_ms`; returns how many.
+/// Deletes the records expired at `now_ms` that precede, in insertion order,
+/// the oldest live one; returns how many. With one TTL that is every expired
+/// record, found without an index on the expiry and without scanning live rows.
+/// (After the TTL is shortened, newer records can expire before older ones;
+/// they are ignored by [`StoredResponse::is_live`] and deleted once the older
+/// ones have expired too.)
 pub fn purge_expired(conn: &Connection, now_ms: i64) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM idempotency_keys WHERE expires_at_ms <= ?1", [now_ms])
+    conn.execute(
+        "DELETE FROM idempotency_keys WHERE id < COALESCE(
+            (SELECT id FROM idempotency_keys WHERE expires_at_ms > ?1 ORDER BY id LIMIT 1),
+            (SELECT MAX(id) + 1 FROM idempotency_keys))",
+        [now_ms],
+    )
 }
 
 /// Number of records of a business still in the table (expired ones count
@@ -136,5 +146,22 @@ mod tests {
         assert_eq!(purge_expired(&conn, 1_499).unwrap(), 0);
         assert_eq!(purge_expired(&conn, 1_500).unwrap(), 1);
         assert!(find(&conn, &scope).unwrap().is_none());
+        assert_eq!(purge_expired(&conn, 1_500).unwrap(), 0, "an empty table purges nothing");
+    }
+
+    #[test]
+    fn purge_deletes_the_expired_prefix_and_keeps_live_records() {
+        let conn = db();
+        let scope = |k: &str| Scope { business_id: 1, cashier_id: 1, key: k.into() };
+        // Inserted at 0, 10, 20 with a TTL of 100, then one with a TTL of 5.
+        insert(&conn, &scope("a"), &[1; 32], JSON_201, 0, 100).unwrap();
+        insert(&conn, &scope("b"), &[1; 32], JSON_201, 10, 100).unwrap();
+        insert(&conn, &scope("c"), &[1; 32], JSON_201, 20, 100).unwrap();
+        insert(&conn, &scope("d"), &[1; 32], JSON_201, 30, 5).unwrap();
+        assert_eq!(purge_expired(&conn, 111).unwrap(), 2, "a and b expired");
+        assert!(find(&conn, &scope("c")).unwrap().is_some());
+        assert!(find(&conn, &scope("d")).unwrap().is_some_and(|d| !d.is_live(111)), "d waits behind live c, ignored meanwhile");
+        assert_eq!(purge_expired(&conn, 120).unwrap(), 2, "c expired, and d behind it");
+        assert_eq!(count_stored(&conn, 1).unwrap(), 0);
     }
 }
