@@ -25,7 +25,7 @@ help:
 	@echo "make size          print the package's wasm and JS sizes (raw, gzip -9); writes target/size.txt"
 	@echo "make test-native   cargo tests on the host (SDK pure modules, server)"
 	@echo "make test-wasm     wasm-bindgen tests in headless Chromium and Firefox (test-wasm-chrome, test-wasm-firefox)"
-	@echo "make test-wasm-webkit  the same in WebKitGTK (optional, needs webkit2gtk-driver and xvfb)"
+	@echo "make test-wasm-webkit  the same in WebKitGTK (optional; installs webkit2gtk-driver, xvfb, xauth)"
 	@echo "make test-pkg      npm pack pkg/, install the tarball, load it in headless Chromium"
 	@echo "make test-demo     the demo page in headless Chromium against pos-server"
 	@echo "make bench-server  load test of the reference server"
@@ -66,9 +66,8 @@ test-wasm-chrome: tools
 test-wasm-firefox: tools
 	scripts/test-wasm.sh firefox
 
-test-wasm-webkit: tools
-	@command -v WebKitWebDriver >/dev/null && command -v xvfb-run >/dev/null || \
-	  { echo "test-wasm-webkit: needs 'apt-get install webkit2gtk-driver xvfb xauth'" >&2; exit 1; }
+test-wasm-webkit:
+	TOOLS_WEBKIT=1 scripts/tools.sh
 	scripts/test-wasm.sh webkit
 
 test-pkg: pkg

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, skipping whatever is already there:
 #   rustup target wasm32-unknown-unknown
-#   Debian packages chromium, chromium-driver, firefox-esr, curl (apt-get)
+#   Debian packages chromium, chromium-driver, firefox-esr, curl (apt-get);
+#   with TOOLS_WEBKIT=1 also webkit2gtk-driver, xvfb, xauth
 #   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
 #   geckodriver (cargo install)
 #   node_modules (npm ci) when missing or older than package-lock.json
@@ -29,8 +30,13 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v firefox-esr >/dev/null || missing+=(firefox-esr)
 command -v curl >/dev/null || missing+=(curl)   # www-example/scripts/demo.sh polls with it
+if [ "${TOOLS_WEBKIT:-}" = 1 ]; then            # only for make test-wasm-webkit
+  command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
+  command -v xvfb-run >/dev/null || missing+=(xvfb)
+  command -v xauth >/dev/null || missing+=(xauth)
+fi
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "chromium, chromedriver, firefox-esr, curl: present"
+  say "Debian packages (browsers, drivers, curl): present"
 else
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
