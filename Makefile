@@ -81,6 +81,7 @@ demo: tools pkg
 	www-example/scripts/demo.sh
 
 bench-server:
+	TOOLS_BENCH=1 scripts/tools.sh
 	@[ -x www-example/scripts/bench-server.sh ] || { echo "bench-server: www-example/scripts/bench-server.sh does not exist yet" >&2; exit 1; }
 	www-example/scripts/bench-server.sh
 

@@ -2,7 +2,7 @@
 # Installs what the build and the tests need, skipping whatever is already there:
 #   rustup target wasm32-unknown-unknown
 #   Debian packages chromium, chromium-driver, firefox-esr, curl (apt-get);
-#   with TOOLS_WEBKIT=1 also webkit2gtk-driver, xvfb, xauth
+#   with TOOLS_WEBKIT=1 also webkit2gtk-driver, xvfb, xauth; with TOOLS_BENCH=1 wrk
 #   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
 #   geckodriver (cargo install)
 #   node_modules (npm ci) when missing or older than package-lock.json
@@ -34,6 +34,9 @@ if [ "${TOOLS_WEBKIT:-}" = 1 ]; then            # only for make test-wasm-webkit
   command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
   command -v xvfb-run >/dev/null || missing+=(xvfb)
   command -v xauth >/dev/null || missing+=(xauth)
+fi
+if [ "${TOOLS_BENCH:-}" = 1 ]; then             # only for make bench-server
+  command -v wrk >/dev/null || missing+=(wrk)
 fi
 if [ "${#missing[@]}" -eq 0 ]; then
   say "Debian packages (browsers, drivers, curl): present"
