@@ -15,11 +15,10 @@ import { startTestServer } from "../support/test-server.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const pkgDir = path.join(root, "pkg");
-const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox", "--headless", "--disable-gpu", "--disable-dev-shm-usage",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-];
+// Chromium's path and flags: the same as the wasm tests use (webdriver.json).
+const chromeOptions = JSON.parse(fs.readFileSync(path.join(root, "webdriver.json"), "utf8"))["goog:chromeOptions"];
+const CHROMIUM = process.env.CHROMIUM_BIN || chromeOptions.binary;
+const CHROMIUM_ARGS = chromeOptions.args;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 const results = [];

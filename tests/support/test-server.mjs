@@ -98,15 +98,15 @@ export function startTestServer({ port = 8787, host = "127.0.0.1", staticDir } =
     send(req, res, status, { "content-type": "application/json", ...extra }, JSON.stringify(value));
   }
 
-  function wait(ms, req) {
+  function wait(ms, res) {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       timers.add(t);
-      req.on("close", done);
+      res.on("close", done); // the client went away
       function done() {
         clearTimeout(t);
         timers.delete(t);
-        req.off("close", done);
+        res.off("close", done);
         resolve();
       }
     });
@@ -239,7 +239,7 @@ export function startTestServer({ port = 8787, host = "127.0.0.1", staticDir } =
     }
 
     const delay = nonNegInt(url.searchParams.get("delay"));
-    if (delay) await wait(delay, req);
+    if (delay) await wait(delay, res);
     if (res.destroyed) return;
 
     if (rest === "echo") return echo();
