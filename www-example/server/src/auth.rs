@@ -37,29 +37,46 @@ pub fn bearer_token(value: &str) -> Option<&str> {
 }
 
 fn unauthorized(detail: &str) -> Problem {
-    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required", detail)
-        .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"pos\""))
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Authentication required",
+        detail,
+    )
+    .with_header(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"pos\""),
+    )
 }
 
 /// Middleware: resolves the bearer token to a [`Caller`] and stores it in the
 /// request's extensions, or answers 401.
-pub async fn require_cashier(State(state): State<AppState>, mut request: Request, next: Next) -> Result<Response, Problem> {
+pub async fn require_cashier(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, Problem> {
     let value = request
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthorized("send Authorization: Bearer <token> (demo tokens: demo-cashier-1, demo-cashier-2, demo-cashier-3)"))?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(bearer_token)
-        .ok_or_else(|| unauthorized("the Authorization header is not of the form Bearer <token>"))?;
+    let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+        unauthorized("the Authorization header is not of the form Bearer <token>")
+    })?;
     let hash = token_sha256(token);
     let caller = state
         .db
         .read(move |conn| {
             Ok(conn
-                .query_row("SELECT business_id, id, name FROM cashiers WHERE token_sha256 = ?1", [hash], |r| {
-                    Ok(Caller { business_id: r.get(0)?, cashier_id: r.get(1)?, name: r.get(2)? })
+                .prepare_cached(
+                    "SELECT business_id, id, name FROM cashiers WHERE token_sha256 = ?1",
+                )?
+                .query_row([hash], |r| {
+                    Ok(Caller {
+                        business_id: r.get(0)?,
+                        cashier_id: r.get(1)?,
+                        name: r.get(2)?,
+                    })
                 })
                 .optional()?)
         })
@@ -73,11 +90,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Problem::internal("authentication", "route is missing the require_cashier middleware"))
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            Problem::internal(
+                "authentication",
+                "route is missing the require_cashier middleware",
+            )
+        })
     }
 }
 
@@ -87,7 +105,10 @@ mod tests {
 
     #[test]
     fn parses_bearer_case_insensitively() {
-        assert_eq!(bearer_token("Bearer demo-cashier-1"), Some("demo-cashier-1"));
+        assert_eq!(
+            bearer_token("Bearer demo-cashier-1"),
+            Some("demo-cashier-1")
+        );
         assert_eq!(bearer_token("bearer  abc "), Some("abc"));
         assert_eq!(bearer_token("Basic abc"), None);
         assert_eq!(bearer_token("Bearer "), None);
@@ -96,6 +117,9 @@ mod tests {
 
     #[test]
     fn token_hash_is_hex_sha256() {
-        assert_eq!(token_sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            token_sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use bytes::BytesMut;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
+use bytes::BytesMut;
 use http_body_util::BodyExt as _;
 use serde::de::DeserializeOwned;
 
@@ -16,7 +16,12 @@ use crate::routes::AppState;
 
 /// 413 for a body over `limit` bytes.
 pub fn too_large(limit: usize) -> Problem {
-    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "body-too-large", "Request body too large", format!("the request body exceeds the limit of {limit} bytes"))
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        "Request body too large",
+        format!("the request body exceeds the limit of {limit} bytes"),
+    )
 }
 
 /// Up to this many bytes of an oversized body are read and discarded before
@@ -30,8 +35,15 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Reads a whole body, refusing more than `limit` bytes with 413 (without
 /// keeping the excess), and a body not received within [`BODY_TIMEOUT`] with 408.
-pub async fn read_limited(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Bytes, Problem> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+pub async fn read_limited(
+    headers: &HeaderMap,
+    mut body: Body,
+    limit: usize,
+) -> Result<Bytes, Problem> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > DRAIN_CAP as u64) {
         return Err(too_large(limit));
     }
@@ -45,11 +57,18 @@ pub async fn read_limited(headers: &HeaderMap, mut body: Body, limit: usize) -> 
                     StatusCode::REQUEST_TIMEOUT,
                     "body-timeout",
                     "Request body too slow",
-                    format!("the request body did not arrive within {} s", BODY_TIMEOUT.as_secs()),
+                    format!(
+                        "the request body did not arrive within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
                 ))
             }
             Ok(None) => break,
-            Ok(Some(Err(e))) => return Err(Problem::invalid_input(format!("the request body could not be read: {e}"))),
+            Ok(Some(Err(e))) => {
+                return Err(Problem::invalid_input(format!(
+                    "the request body could not be read: {e}"
+                )))
+            }
             Ok(Some(Ok(frame))) => frame,
         };
         if let Ok(data) = frame.into_data() {
@@ -70,7 +89,10 @@ pub async fn read_limited(headers: &HeaderMap, mut body: Body, limit: usize) -> 
 /// Whether a `Content-Type` value is JSON (`application/json` or `application/*+json`).
 pub fn is_json_content_type(value: &str) -> bool {
     match value.parse::<mime::Mime>() {
-        Ok(m) => m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)),
+        Ok(m) => {
+            m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        }
         Err(_) => false,
     }
 }
@@ -82,16 +104,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => {
                 Problem::invalid_input(format!("the body is not valid JSON: {inner}"))
             }
             serde_json::error::Category::Data if path.is_empty() || path == "." || path == "?" => {
-                Problem::invalid_input(format!("the body does not have the expected shape: {inner}"))
+                Problem::invalid_input(format!(
+                    "the body does not have the expected shape: {inner}"
+                ))
             }
             serde_json::error::Category::Data => Problem::invalid_input(format!("{path}: {inner}")),
         }
     })?;
-    de.end().map_err(|e| Problem::invalid_input(format!("the body has trailing data after the JSON value: {e}")))?;
+    de.end().map_err(|e| {
+        Problem::invalid_input(format!(
+            "the body has trailing data after the JSON value: {e}"
+        ))
+    })?;
     Ok(value)
 }
 
@@ -103,7 +133,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let content_type = request.headers().get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         match content_type {
             Some(ct) if is_json_content_type(&ct) => {}
             Some(ct) => {
@@ -164,15 +197,27 @@ mod tests {
     #[tokio::test]
     async fn read_limited_refuses_oversized_bodies() {
         let headers = HeaderMap::new();
-        let ok = read_limited(&headers, Body::from(vec![b'a'; 10]), 10).await.unwrap();
+        let ok = read_limited(&headers, Body::from(vec![b'a'; 10]), 10)
+            .await
+            .unwrap();
         assert_eq!(ok.len(), 10);
-        let e = read_limited(&headers, Body::from(vec![b'a'; 11]), 10).await.unwrap_err();
+        let e = read_limited(&headers, Body::from(vec![b'a'; 11]), 10)
+            .await
+            .unwrap_err();
         assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
-        let e = read_limited(&headers, Body::from(vec![b'a'; DRAIN_CAP + 1]), 10).await.unwrap_err();
+        let e = read_limited(&headers, Body::from(vec![b'a'; DRAIN_CAP + 1]), 10)
+            .await
+            .unwrap_err();
         assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
         let mut declared = HeaderMap::new();
         declared.insert(header::CONTENT_LENGTH, (DRAIN_CAP as u64 + 1).into());
-        let e = read_limited(&declared, Body::empty(), 10).await.unwrap_err();
-        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE, "refused on the declared length alone");
+        let e = read_limited(&declared, Body::empty(), 10)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "refused on the declared length alone"
+        );
     }
 }

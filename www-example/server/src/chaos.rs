@@ -67,11 +67,16 @@ impl ChaosSettings {
             ("latencyRate", self.latency_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
-                return Err(Problem::invalid_input(format!("{name} must be a probability from 0 to 1, got {rate}")));
+                return Err(Problem::invalid_input(format!(
+                    "{name} must be a probability from 0 to 1, got {rate}"
+                )));
             }
         }
         if self.latency_ms > MAX_LATENCY_MS {
-            return Err(Problem::invalid_input(format!("latencyMs must be at most {MAX_LATENCY_MS}, got {}", self.latency_ms)));
+            return Err(Problem::invalid_input(format!(
+                "latencyMs must be at most {MAX_LATENCY_MS}, got {}",
+                self.latency_ms
+            )));
         }
         Ok(())
     }
@@ -80,7 +85,9 @@ impl ChaosSettings {
     pub fn patched(mut self, patch: &ChaosPatch) -> Self {
         self.error503_rate = patch.error503_rate.unwrap_or(self.error503_rate);
         self.drop_before_rate = patch.drop_before_rate.unwrap_or(self.drop_before_rate);
-        self.drop_after_commit_rate = patch.drop_after_commit_rate.unwrap_or(self.drop_after_commit_rate);
+        self.drop_after_commit_rate = patch
+            .drop_after_commit_rate
+            .unwrap_or(self.drop_after_commit_rate);
         self.latency_rate = patch.latency_rate.unwrap_or(self.latency_rate);
         self.latency_ms = patch.latency_ms.unwrap_or(self.latency_ms);
         self
@@ -97,7 +104,9 @@ impl Chaos {
     /// Chaos with validated initial settings.
     pub fn new(settings: ChaosSettings) -> Result<Self, Problem> {
         settings.validate()?;
-        Ok(Self { settings: RwLock::new(settings) })
+        Ok(Self {
+            settings: RwLock::new(settings),
+        })
     }
 
     /// The current settings.
@@ -128,7 +137,8 @@ struct Plan {
 fn plan(s: &ChaosSettings) -> Plan {
     let mut rng = rand::rng();
     Plan {
-        delay: (s.latency_ms > 0 && rng.random_bool(s.latency_rate)).then(|| Duration::from_millis(rng.random_range(0..=s.latency_ms))),
+        delay: (s.latency_ms > 0 && rng.random_bool(s.latency_rate))
+            .then(|| Duration::from_millis(rng.random_range(0..=s.latency_ms))),
         unavailable: rng.random_bool(s.error503_rate),
         drop_before: rng.random_bool(s.drop_before_rate),
         drop_after_commit: rng.random_bool(s.drop_after_commit_rate),
@@ -145,24 +155,48 @@ fn dropped() -> Response {
 pub async fn middleware(State(chaos): State<Arc<Chaos>>, request: Request, next: Next) -> Response {
     let plan = plan(&chaos.get());
     if let Some(delay) = plan.delay {
-        tracing::info!("chaos: delaying {} {} by {} ms", request.method(), request.uri().path(), delay.as_millis());
+        tracing::info!(
+            "chaos: delaying {} {} by {} ms",
+            request.method(),
+            request.uri().path(),
+            delay.as_millis()
+        );
         tokio::time::sleep(delay).await;
     }
     if plan.unavailable {
-        tracing::info!("chaos: 503 for {} {}", request.method(), request.uri().path());
-        return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "chaos-unavailable", "Service unavailable (chaos)", "fault injected by --chaos; retry after the delay")
-            .with_retry_after(1)
-            .into_response();
+        tracing::info!(
+            "chaos: 503 for {} {}",
+            request.method(),
+            request.uri().path()
+        );
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "chaos-unavailable",
+            "Service unavailable (chaos)",
+            "fault injected by --chaos; retry after the delay",
+        )
+        .with_retry_after(1)
+        .into_response();
     }
     if plan.drop_before {
-        tracing::info!("chaos: dropping the connection of {} {} before processing", request.method(), request.uri().path());
+        tracing::info!(
+            "chaos: dropping the connection of {} {} before processing",
+            request.method(),
+            request.uri().path()
+        );
         return dropped();
     }
-    let is_write = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let is_write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let response = next.run(request).await;
     if is_write && plan.drop_after_commit && response.status().is_success() {
-        tracing::info!("chaos: {method} {path} committed ({}); dropping the connection without a response", response.status());
+        tracing::info!(
+            "chaos: {method} {path} committed ({}); dropping the connection without a response",
+            response.status()
+        );
         return dropped();
     }
     response
@@ -173,31 +207,82 @@ mod tests {
     use super::*;
 
     fn calm() -> ChaosSettings {
-        ChaosSettings { error503_rate: 0.0, drop_before_rate: 0.0, drop_after_commit_rate: 0.0, latency_rate: 0.0, latency_ms: 0 }
+        ChaosSettings {
+            error503_rate: 0.0,
+            drop_before_rate: 0.0,
+            drop_after_commit_rate: 0.0,
+            latency_rate: 0.0,
+            latency_ms: 0,
+        }
     }
 
     #[test]
     fn rates_must_be_probabilities() {
         assert!(calm().validate().is_ok());
-        assert!(ChaosSettings { error503_rate: 1.5, ..calm() }.validate().is_err());
-        assert!(ChaosSettings { latency_rate: -0.1, ..calm() }.validate().is_err());
-        assert!(ChaosSettings { latency_ms: MAX_LATENCY_MS + 1, ..calm() }.validate().is_err());
+        assert!(ChaosSettings {
+            error503_rate: 1.5,
+            ..calm()
+        }
+        .validate()
+        .is_err());
+        assert!(ChaosSettings {
+            latency_rate: -0.1,
+            ..calm()
+        }
+        .validate()
+        .is_err());
+        assert!(ChaosSettings {
+            latency_ms: MAX_LATENCY_MS + 1,
+            ..calm()
+        }
+        .validate()
+        .is_err());
     }
 
     #[test]
     fn patches_change_only_given_fields_and_invalid_ones_are_refused() {
         let chaos = Chaos::new(calm()).unwrap();
-        let s = chaos.update(&ChaosPatch { error503_rate: Some(0.5), ..Default::default() }).unwrap();
-        assert_eq!(s, ChaosSettings { error503_rate: 0.5, ..calm() });
-        assert!(chaos.update(&ChaosPatch { latency_rate: Some(2.0), ..Default::default() }).is_err());
+        let s = chaos
+            .update(&ChaosPatch {
+                error503_rate: Some(0.5),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            s,
+            ChaosSettings {
+                error503_rate: 0.5,
+                ..calm()
+            }
+        );
+        assert!(chaos
+            .update(&ChaosPatch {
+                latency_rate: Some(2.0),
+                ..Default::default()
+            })
+            .is_err());
         assert_eq!(chaos.get(), s, "a refused patch changes nothing");
     }
 
     #[test]
     fn certain_and_impossible_faults() {
         let never = plan(&calm());
-        assert_eq!(never, Plan { delay: None, unavailable: false, drop_before: false, drop_after_commit: false });
-        let always = plan(&ChaosSettings { error503_rate: 1.0, drop_before_rate: 1.0, drop_after_commit_rate: 1.0, latency_rate: 1.0, latency_ms: 5 });
+        assert_eq!(
+            never,
+            Plan {
+                delay: None,
+                unavailable: false,
+                drop_before: false,
+                drop_after_commit: false
+            }
+        );
+        let always = plan(&ChaosSettings {
+            error503_rate: 1.0,
+            drop_before_rate: 1.0,
+            drop_after_commit_rate: 1.0,
+            latency_rate: 1.0,
+            latency_ms: 5,
+        });
         assert!(always.unavailable && always.drop_before && always.drop_after_commit);
         assert!(always.delay.is_some_and(|d| d <= Duration::from_millis(5)));
     }
@@ -205,7 +290,13 @@ mod tests {
     #[test]
     fn settings_are_camel_case_json() {
         let v = serde_json::to_value(calm()).unwrap();
-        for k in ["error503Rate", "dropBeforeRate", "dropAfterCommitRate", "latencyRate", "latencyMs"] {
+        for k in [
+            "error503Rate",
+            "dropBeforeRate",
+            "dropAfterCommitRate",
+            "latencyRate",
+            "latencyMs",
+        ] {
             assert!(v.get(k).is_some(), "{k} missing in {v}");
         }
     }

@@ -11,8 +11,11 @@ pub fn now() -> OffsetDateTime {
 
 /// `2025-03-07T14:02:11.123Z`-style RFC 3339 text (UTC), to the millisecond.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.replace_millisecond(t.millisecond()).expect("a millisecond of the time itself is valid");
-    t.format(&Rfc3339).expect("a UTC time always formats as RFC 3339")
+    let t = t
+        .replace_millisecond(t.millisecond())
+        .expect("a millisecond of the time itself is valid");
+    t.format(&Rfc3339)
+        .expect("a UTC time always formats as RFC 3339")
 }
 
 /// The `YYYYMM` period an invoice or return number belongs to (UTC month).
@@ -38,8 +41,14 @@ mod tests {
 
     #[test]
     fn rfc3339_is_utc() {
-        assert_eq!(rfc3339(datetime!(2025-03-07 14:02:11 UTC)), "2025-03-07T14:02:11Z");
-        assert_eq!(rfc3339(datetime!(2025-03-07 14:02:11.123456789 UTC)), "2025-03-07T14:02:11.123Z");
+        assert_eq!(
+            rfc3339(datetime!(2025-03-07 14:02:11 UTC)),
+            "2025-03-07T14:02:11Z"
+        );
+        assert_eq!(
+            rfc3339(datetime!(2025-03-07 14:02:11.123456789 UTC)),
+            "2025-03-07T14:02:11.123Z"
+        );
     }
 
     #[test]

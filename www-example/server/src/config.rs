@@ -8,7 +8,11 @@ use clap::Parser;
 /// How `pos-server` is configured. Every flag has a default that suits `make demo`,
 /// run from the repository root.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "pos-server", version, about = "Reference point-of-sale server for pos-resilience")]
+#[command(
+    name = "pos-server",
+    version,
+    about = "Reference point-of-sale server for pos-resilience"
+)]
 pub struct Config {
     /// TCP port to listen on (on 127.0.0.1). 0 picks a free port; the chosen one is
     /// printed on stdout as `pos-server listening on http://127.0.0.1:PORT`.

@@ -34,13 +34,12 @@ pub fn format(kind: Kind, period: &str, seq: i64) -> String {
 /// write transaction that stores the number, so the draw commits or rolls back
 /// with it.
 pub fn draw(tx: &Connection, business_id: i64, kind: Kind, period: &str) -> rusqlite::Result<i64> {
-    tx.query_row(
+    tx.prepare_cached(
         "INSERT INTO sequences (business_id, kind, period, last_value) VALUES (?1, ?2, ?3, 1)
          ON CONFLICT (business_id, kind, period) DO UPDATE SET last_value = last_value + 1
          RETURNING last_value",
-        params![business_id, kind.prefix(), period],
-        |r| r.get(0),
-    )
+    )?
+    .query_row(params![business_id, kind.prefix(), period], |r| r.get(0))
 }
 
 #[cfg(test)]
@@ -58,7 +57,8 @@ mod tests {
     fn sequences_are_per_business_kind_and_month_and_rollback_gives_the_number_back() {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::db::schema::migrate(&mut conn).unwrap();
-        conn.execute_batch("INSERT INTO businesses VALUES (1, 'a'), (2, 'b');").unwrap();
+        conn.execute_batch("INSERT INTO businesses VALUES (1, 'a'), (2, 'b');")
+            .unwrap();
         let tx = conn.transaction().unwrap();
         assert_eq!(draw(&tx, 1, Kind::Invoice, "202503").unwrap(), 1);
         assert_eq!(draw(&tx, 1, Kind::Invoice, "202503").unwrap(), 2);
@@ -70,6 +70,10 @@ mod tests {
         assert_eq!(draw(&tx, 1, Kind::Invoice, "202503").unwrap(), 3);
         tx.rollback().unwrap();
         let tx = conn.transaction().unwrap();
-        assert_eq!(draw(&tx, 1, Kind::Invoice, "202503").unwrap(), 3, "a rolled-back draw leaves no gap");
+        assert_eq!(
+            draw(&tx, 1, Kind::Invoice, "202503").unwrap(),
+            3,
+            "a rolled-back draw leaves no gap"
+        );
     }
 }

@@ -36,8 +36,19 @@ struct ProblemBody<'a> {
 
 impl Problem {
     /// A problem with the given status, type slug, title and detail.
-    pub fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, slug, title, detail: detail.into(), headers: Vec::new() }
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            headers: Vec::new(),
+        }
     }
 
     /// Adds a response header.
@@ -53,7 +64,12 @@ impl Problem {
 
     /// 400: the request body (or a path or query parameter) is not valid.
     pub fn invalid_input(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid-input", "The request is not valid", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-input",
+            "The request is not valid",
+            detail,
+        )
     }
 
     /// 404: no such resource (for this business).
@@ -101,7 +117,12 @@ impl std::error::Error for Problem {}
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = self.body_bytes();
-        let mut response = (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))], body).into_response();
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
+            body,
+        )
+            .into_response();
         for (name, value) in self.headers {
             response.headers_mut().append(name, value);
         }
@@ -121,7 +142,12 @@ mod tests {
 
     #[test]
     fn body_has_the_four_rfc9457_members() {
-        let p = Problem::new(StatusCode::CONFLICT, "insufficient-stock", "Not enough stock", "2 of Tote bag requested, 1 in stock");
+        let p = Problem::new(
+            StatusCode::CONFLICT,
+            "insufficient-stock",
+            "Not enough stock",
+            "2 of Tote bag requested, 1 in stock",
+        );
         let v: serde_json::Value = serde_json::from_slice(&p.body_bytes()).unwrap();
         assert_eq!(v["type"], "/problems/insufficient-stock");
         assert_eq!(v["title"], "Not enough stock");
@@ -131,7 +157,9 @@ mod tests {
 
     #[test]
     fn response_is_problem_json_with_extra_headers() {
-        let r = Problem::new(StatusCode::CONFLICT, "request-in-flight", "t", "d").with_retry_after(1).into_response();
+        let r = Problem::new(StatusCode::CONFLICT, "request-in-flight", "t", "d")
+            .with_retry_after(1)
+            .into_response();
         assert_eq!(r.status(), StatusCode::CONFLICT);
         assert_eq!(r.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(r.headers()[header::RETRY_AFTER], "1");

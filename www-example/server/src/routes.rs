@@ -81,7 +81,10 @@ pub fn router(state: AppState, options: &Options) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
 
-    let no_cache = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let no_cache = SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
     let www = Router::new()
         .fallback_service(ServeDir::new(&options.www).append_index_html_on_directories(true))
         .layer(from_fn(top_level_only));
@@ -96,14 +99,21 @@ pub fn router(state: AppState, options: &Options) -> Router {
 /// and styles), never the server's sources or scripts beneath it.
 async fn top_level_only(request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path.trim_start_matches('/').contains('/') || Path::new(path).extension().is_some_and(|e| e == "md" || e == "sh") {
+    if path.trim_start_matches('/').contains('/')
+        || Path::new(path)
+            .extension()
+            .is_some_and(|e| e == "md" || e == "sh")
+    {
         return Problem::not_found("not-found", format!("no file at {path}")).into_response();
     }
     next.run(request).await
 }
 
 async fn api_not_found(request: Request) -> Problem {
-    Problem::not_found("not-found", format!("there is no API endpoint at {}", request.uri().path()))
+    Problem::not_found(
+        "not-found",
+        format!("there is no API endpoint at {}", request.uri().path()),
+    )
 }
 
 async fn method_not_allowed(request: Request) -> Problem {
@@ -111,7 +121,11 @@ async fn method_not_allowed(request: Request) -> Problem {
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Method not allowed",
-        format!("{} is not allowed on {}", request.method(), request.uri().path()),
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
     )
 }
 
@@ -119,24 +133,51 @@ async fn method_not_allowed(request: Request) -> Problem {
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
     state
         .db
-        .read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM businesses", [], |r| r.get::<_, i64>(0))?))
+        .read(|conn| {
+            Ok(conn.query_row("SELECT COUNT(*) FROM businesses", [], |r| {
+                r.get::<_, i64>(0)
+            })?)
+        })
         .await
-        .map_err(|_| Problem::new(StatusCode::SERVICE_UNAVAILABLE, "store-unavailable", "Store unavailable", "the database does not answer"))?;
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store-unavailable",
+                "Store unavailable",
+                "the database does not answer",
+            )
+        })?;
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
 /// `GET /api/products`.
-async fn list_products(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Product>>, Problem> {
-    Ok(Json(state.db.read(move |conn| Ok(catalog::list(conn, caller.business_id)?)).await?))
+async fn list_products(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Product>>, Problem> {
+    Ok(Json(
+        state
+            .db
+            .read(move |conn| Ok(catalog::list(conn, caller.business_id)?))
+            .await?,
+    ))
 }
 
 /// `POST /api/sales`.
-async fn create_sale(State(state): State<AppState>, caller: Caller, idempotency: Idempotency, JsonBody(body): JsonBody<NewSale>) -> Response {
+async fn create_sale(
+    State(state): State<AppState>,
+    caller: Caller,
+    idempotency: Idempotency,
+    JsonBody(body): JsonBody<NewSale>,
+) -> Response {
     let sale = match body.validate() {
         Ok(sale) => sale,
         Err(problem) => return problem.into_response(),
     };
-    idempotency::execute(&state, idempotency, move |tx| sales::create(tx, &caller, &sale, clock::now())).await
+    idempotency::execute(&state, idempotency, move |tx| {
+        sales::create(tx, &caller, &sale, clock::now())
+    })
+    .await
 }
 
 /// `POST /api/sales/{id}/refund`.
@@ -148,13 +189,17 @@ async fn refund_sale(
     JsonBody(body): JsonBody<NewRefund>,
 ) -> Response {
     let Ok(sale_id) = id.parse::<i64>() else {
-        return Problem::not_found("sale-not-found", format!("sale {id:?} does not exist")).into_response();
+        return Problem::not_found("sale-not-found", format!("sale {id:?} does not exist"))
+            .into_response();
     };
     let lines = match sales::validate_lines(&body.items) {
         Ok(lines) => lines,
         Err(problem) => return problem.into_response(),
     };
-    idempotency::execute(&state, idempotency, move |tx| sales::refund(tx, &caller, sale_id, &lines, clock::now())).await
+    idempotency::execute(&state, idempotency, move |tx| {
+        sales::refund(tx, &caller, sale_id, &lines, clock::now())
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,27 +208,53 @@ struct ListQuery {
 }
 
 /// `GET /api/sales?limit=N`: newest first.
-async fn list_sales(State(state): State<AppState>, caller: Caller, RawQuery(query): RawQuery) -> Result<Json<Vec<Sale>>, Problem> {
+async fn list_sales(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Vec<Sale>>, Problem> {
     let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
         .map_err(|e| Problem::invalid_input(format!("the query string is not valid: {e}")))?;
     let limit = match query.limit {
         None => DEFAULT_LIST_LIMIT,
         Some(text) => match text.parse::<i64>() {
             Ok(n) if (1..=MAX_LIST_LIMIT).contains(&n) => n,
-            _ => return Err(Problem::invalid_input(format!("limit must be a whole number from 1 to {MAX_LIST_LIMIT}, got {text:?}"))),
+            _ => {
+                return Err(Problem::invalid_input(format!(
+                    "limit must be a whole number from 1 to {MAX_LIST_LIMIT}, got {text:?}"
+                )))
+            }
         },
     };
-    Ok(Json(state.db.read(move |conn| Ok(sales::list(conn, caller.business_id, limit)?)).await?))
+    Ok(Json(
+        state
+            .db
+            .read(move |conn| Ok(sales::list(conn, caller.business_id, limit)?))
+            .await?,
+    ))
 }
 
 /// `GET /api/stats`.
-async fn get_stats(State(state): State<AppState>, caller: Caller) -> Result<Json<StatsView>, Problem> {
+async fn get_stats(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<StatsView>, Problem> {
     let counters = state.stats.counters(caller.business_id);
-    Ok(Json(state.db.read(move |conn| Ok(stats::view(conn, caller.business_id, counters)?)).await?))
+    Ok(Json(
+        state
+            .db
+            .read(move |conn| Ok(stats::view(conn, caller.business_id, counters)?))
+            .await?,
+    ))
 }
 
 fn chaos_of(state: &AppState) -> Result<&Arc<Chaos>, Problem> {
-    state.chaos.as_ref().ok_or_else(|| Problem::not_found("not-found", "chaos mode is off; start the server with --chaos"))
+    state.chaos.as_ref().ok_or_else(|| {
+        Problem::not_found(
+            "not-found",
+            "chaos mode is off; start the server with --chaos",
+        )
+    })
 }
 
 /// `GET /api/chaos` (with `--chaos` only).
@@ -192,6 +263,9 @@ async fn get_chaos(State(state): State<AppState>) -> Result<Json<ChaosSettings>,
 }
 
 /// `PUT /api/chaos` (with `--chaos` only): a partial update of the settings.
-async fn put_chaos(State(state): State<AppState>, JsonBody(patch): JsonBody<ChaosPatch>) -> Result<Json<ChaosSettings>, Problem> {
+async fn put_chaos(
+    State(state): State<AppState>,
+    JsonBody(patch): JsonBody<ChaosPatch>,
+) -> Result<Json<ChaosSettings>, Problem> {
     Ok(Json(chaos_of(&state)?.update(&patch)?))
 }

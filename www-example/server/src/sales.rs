@@ -75,15 +75,23 @@ pub struct ValidSale {
 /// to [`MAX_QUANTITY`]; lines of the same product are added up.
 pub fn validate_lines(items: &[LineRequest]) -> Result<Vec<(i64, i64)>, Problem> {
     if items.is_empty() {
-        return Err(Problem::invalid_input("items: at least one line is required"));
+        return Err(Problem::invalid_input(
+            "items: at least one line is required",
+        ));
     }
     if items.len() > MAX_LINES {
-        return Err(Problem::invalid_input(format!("items: at most {MAX_LINES} lines are allowed, got {}", items.len())));
+        return Err(Problem::invalid_input(format!(
+            "items: at most {MAX_LINES} lines are allowed, got {}",
+            items.len()
+        )));
     }
     let mut merged = BTreeMap::<i64, i64>::new();
     for (i, line) in items.iter().enumerate() {
         if line.product_id <= 0 {
-            return Err(Problem::invalid_input(format!("items[{i}].productId must be a positive product id, got {}", line.product_id)));
+            return Err(Problem::invalid_input(format!(
+                "items[{i}].productId must be a positive product id, got {}",
+                line.product_id
+            )));
         }
         if !(1..=MAX_QUANTITY).contains(&line.quantity) {
             return Err(Problem::invalid_input(format!(
@@ -118,17 +126,29 @@ impl NewSale {
         let lines = validate_lines(&self.items)?;
         let payments = self.payments.unwrap_or_default();
         if payments.len() > MAX_PAYMENTS {
-            return Err(Problem::invalid_input(format!("payments: at most {MAX_PAYMENTS} are allowed, got {}", payments.len())));
+            return Err(Problem::invalid_input(format!(
+                "payments: at most {MAX_PAYMENTS} are allowed, got {}",
+                payments.len()
+            )));
         }
         for (i, p) in payments.iter().enumerate() {
             if p.method.trim().is_empty() || p.method.chars().count() > 32 {
-                return Err(Problem::invalid_input(format!("payments[{i}].method must be a non-empty name of at most 32 characters")));
+                return Err(Problem::invalid_input(format!(
+                    "payments[{i}].method must be a non-empty name of at most 32 characters"
+                )));
             }
             if p.amount_cents < 1 {
-                return Err(Problem::invalid_input(format!("payments[{i}].amountCents must be at least 1, got {}", p.amount_cents)));
+                return Err(Problem::invalid_input(format!(
+                    "payments[{i}].amountCents must be at least 1, got {}",
+                    p.amount_cents
+                )));
             }
         }
-        Ok(ValidSale { location_id: self.location_id, lines, payments })
+        Ok(ValidSale {
+            location_id: self.location_id,
+            lines,
+            payments,
+        })
     }
 }
 
@@ -193,26 +213,39 @@ pub struct Refund {
 }
 
 fn line_total(quantity: i64, unit_price_cents: i64) -> Result<i64, Problem> {
-    quantity
-        .checked_mul(unit_price_cents)
-        .ok_or_else(|| Problem::invalid_input("a line total overflows; quantities and prices are too large"))
+    quantity.checked_mul(unit_price_cents).ok_or_else(|| {
+        Problem::invalid_input("a line total overflows; quantities and prices are too large")
+    })
 }
 
 /// Records a sale: checks and takes the stock of every line, draws the invoice
 /// number, writes the rows. Must run inside a write transaction: any error
 /// leaves the caller to roll everything back.
-pub fn create(tx: &Connection, caller: &Caller, sale: &ValidSale, now: OffsetDateTime) -> Result<(StatusCode, Sale), Problem> {
+pub fn create(
+    tx: &Connection,
+    caller: &Caller,
+    sale: &ValidSale,
+    now: OffsetDateTime,
+) -> Result<(StatusCode, Sale), Problem> {
     let mut items = Vec::with_capacity(sale.lines.len());
     for &(product_id, quantity) in &sale.lines {
         let product = catalog::find(tx, caller.business_id, product_id)?.ok_or_else(|| {
-            Problem::new(StatusCode::BAD_REQUEST, "unknown-product", "Unknown product", format!("product {product_id} does not exist in this business"))
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "unknown-product",
+                "Unknown product",
+                format!("product {product_id} does not exist in this business"),
+            )
         })?;
         if !catalog::take(tx, caller.business_id, product_id, quantity)? {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
                 "insufficient-stock",
                 "Not enough stock",
-                format!("{} (product {product_id}): {quantity} requested, {} in stock", product.name, product.stock),
+                format!(
+                    "{} (product {product_id}): {quantity} requested, {} in stock",
+                    product.name, product.stock
+                ),
             ));
         }
         items.push(Line {
@@ -265,11 +298,26 @@ pub fn create(tx: &Connection, caller: &Caller, sale: &ValidSale, now: OffsetDat
 /// Records a refund of lines of a sale of the caller's business: never more of
 /// a product than the sale had, counting earlier refunds; restocks; draws the
 /// return number. Must run inside a write transaction.
-pub fn refund(tx: &Connection, caller: &Caller, sale_id: i64, lines: &[(i64, i64)], now: OffsetDateTime) -> Result<(StatusCode, Refund), Problem> {
+pub fn refund(
+    tx: &Connection,
+    caller: &Caller,
+    sale_id: i64,
+    lines: &[(i64, i64)],
+    now: OffsetDateTime,
+) -> Result<(StatusCode, Refund), Problem> {
     let invoice_number: String = tx
-        .query_row("SELECT invoice_number FROM sales WHERE id = ?1 AND business_id = ?2", params![sale_id, caller.business_id], |r| r.get(0))
+        .query_row(
+            "SELECT invoice_number FROM sales WHERE id = ?1 AND business_id = ?2",
+            params![sale_id, caller.business_id],
+            |r| r.get(0),
+        )
         .optional()?
-        .ok_or_else(|| Problem::not_found("sale-not-found", format!("sale {sale_id} does not exist in this business")))?;
+        .ok_or_else(|| {
+            Problem::not_found(
+                "sale-not-found",
+                format!("sale {sale_id} does not exist in this business"),
+            )
+        })?;
     let mut items = Vec::with_capacity(lines.len());
     for &(product_id, quantity) in lines {
         let (name, sold, unit_price_cents): (String, i64, i64) = tx
@@ -294,7 +342,13 @@ pub fn refund(tx: &Connection, caller: &Caller, sale_id: i64, lines: &[(i64, i64
             ));
         }
         catalog::restock(tx, caller.business_id, product_id, quantity)?;
-        items.push(Line { product_id, name, quantity, unit_price_cents, line_total_cents: line_total(quantity, unit_price_cents)? });
+        items.push(Line {
+            product_id,
+            name,
+            quantity,
+            unit_price_cents,
+            line_total_cents: line_total(quantity, unit_price_cents)?,
+        });
     }
     let total_cents: i64 = items.iter().map(|l| l.line_total_cents).sum();
     let period = clock::period(now);
@@ -311,7 +365,18 @@ pub fn refund(tx: &Connection, caller: &Caller, sale_id: i64, lines: &[(i64, i64
         tx.prepare_cached("INSERT INTO refund_items (refund_id, product_id, quantity, unit_price_cents) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![id, l.product_id, l.quantity, l.unit_price_cents])?;
     }
-    Ok((StatusCode::CREATED, Refund { id, return_number, sale_id, invoice_number, total_cents, items, created_at }))
+    Ok((
+        StatusCode::CREATED,
+        Refund {
+            id,
+            return_number,
+            sale_id,
+            invoice_number,
+            total_cents,
+            items,
+            created_at,
+        },
+    ))
 }
 
 /// The newest `limit` sales of a business, newest first.
@@ -346,8 +411,15 @@ pub fn list(conn: &Connection, business_id: i64, limit: i64) -> rusqlite::Result
             })?
             .collect::<rusqlite::Result<_>>()?;
         sale.payments = conn
-            .prepare_cached("SELECT method, amount_cents FROM payments WHERE sale_id = ?1 ORDER BY position")?
-            .query_map([sale.id], |r| Ok(Payment { method: r.get(0)?, amount_cents: r.get(1)? }))?
+            .prepare_cached(
+                "SELECT method, amount_cents FROM payments WHERE sale_id = ?1 ORDER BY position",
+            )?
+            .query_map([sale.id], |r| {
+                Ok(Payment {
+                    method: r.get(0)?,
+                    amount_cents: r.get(1)?,
+                })
+            })?
             .collect::<rusqlite::Result<_>>()?;
     }
     Ok(sales)
@@ -359,7 +431,10 @@ mod tests {
     use time::macros::datetime;
 
     fn line(product_id: i64, quantity: i64) -> LineRequest {
-        LineRequest { product_id, quantity }
+        LineRequest {
+            product_id,
+            quantity,
+        }
     }
 
     fn store() -> Connection {
@@ -375,34 +450,78 @@ mod tests {
     }
 
     fn caller(business_id: i64) -> Caller {
-        Caller { business_id, cashier_id: business_id, name: "c".into() }
+        Caller {
+            business_id,
+            cashier_id: business_id,
+            name: "c".into(),
+        }
     }
 
     fn valid(lines: &[(i64, i64)]) -> ValidSale {
-        NewSale { location_id: Value::from("till-1"), items: lines.iter().map(|&(p, q)| line(p, q)).collect(), payments: None }
-            .validate()
-            .unwrap()
+        NewSale {
+            location_id: Value::from("till-1"),
+            items: lines.iter().map(|&(p, q)| line(p, q)).collect(),
+            payments: None,
+        }
+        .validate()
+        .unwrap()
     }
 
     #[test]
     fn lines_are_validated_and_merged() {
-        assert_eq!(validate_lines(&[line(2, 1), line(1, 2), line(2, 3)]).unwrap(), vec![(1, 2), (2, 4)]);
-        assert!(validate_lines(&[]).unwrap_err().detail.contains("at least one"));
-        assert!(validate_lines(&[line(1, 0)]).unwrap_err().detail.contains("items[0].quantity"));
-        assert!(validate_lines(&[line(1, 1), line(1, -2)]).unwrap_err().detail.contains("items[1].quantity"));
-        assert!(validate_lines(&[line(0, 1)]).unwrap_err().detail.contains("productId"));
+        assert_eq!(
+            validate_lines(&[line(2, 1), line(1, 2), line(2, 3)]).unwrap(),
+            vec![(1, 2), (2, 4)]
+        );
+        assert!(validate_lines(&[])
+            .unwrap_err()
+            .detail
+            .contains("at least one"));
+        assert!(validate_lines(&[line(1, 0)])
+            .unwrap_err()
+            .detail
+            .contains("items[0].quantity"));
+        assert!(validate_lines(&[line(1, 1), line(1, -2)])
+            .unwrap_err()
+            .detail
+            .contains("items[1].quantity"));
+        assert!(validate_lines(&[line(0, 1)])
+            .unwrap_err()
+            .detail
+            .contains("productId"));
         assert!(validate_lines(&[line(1, MAX_QUANTITY), line(1, 1)]).is_err());
     }
 
     #[test]
     fn location_and_payments_are_validated() {
-        let sale = |location: Value, payments| NewSale { location_id: location, items: vec![line(1, 1)], payments }.validate();
+        let sale = |location: Value, payments| {
+            NewSale {
+                location_id: location,
+                items: vec![line(1, 1)],
+                payments,
+            }
+            .validate()
+        };
         assert!(sale(Value::from(3), None).is_ok());
         assert!(sale(Value::from(""), None).is_err());
         assert!(sale(Value::from(-1), None).is_err());
         assert!(sale(Value::Null, None).is_err());
-        assert!(sale(Value::from("t"), Some(vec![Payment { method: "cash".into(), amount_cents: 0 }])).is_err());
-        assert!(sale(Value::from("t"), Some(vec![Payment { method: "cash".into(), amount_cents: 10 }])).is_ok());
+        assert!(sale(
+            Value::from("t"),
+            Some(vec![Payment {
+                method: "cash".into(),
+                amount_cents: 0
+            }])
+        )
+        .is_err());
+        assert!(sale(
+            Value::from("t"),
+            Some(vec![Payment {
+                method: "cash".into(),
+                amount_cents: 10
+            }])
+        )
+        .is_ok());
     }
 
     #[test]
@@ -417,7 +536,10 @@ mod tests {
         let (_, second) = create(&conn, &caller(1), &valid(&[(2, 1)]), now).unwrap();
         assert_eq!(second.invoice_number, "INV-202503-0002");
         let listed = list(&conn, 1, 10).unwrap();
-        assert_eq!(listed.iter().map(|s| s.id).collect::<Vec<_>>(), vec![second.id, sale.id]);
+        assert_eq!(
+            listed.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![second.id, sale.id]
+        );
         assert_eq!(listed[1].items, sale.items);
     }
 
@@ -426,9 +548,15 @@ mod tests {
         let conn = store();
         let now = datetime!(2025-03-07 10:00 UTC);
         let e = create(&conn, &caller(1), &valid(&[(1, 4)]), now).unwrap_err();
-        assert_eq!((e.status, e.slug), (StatusCode::CONFLICT, "insufficient-stock"));
+        assert_eq!(
+            (e.status, e.slug),
+            (StatusCode::CONFLICT, "insufficient-stock")
+        );
         let e = create(&conn, &caller(1), &valid(&[(3, 1)]), now).unwrap_err();
-        assert_eq!((e.status, e.slug), (StatusCode::BAD_REQUEST, "unknown-product"));
+        assert_eq!(
+            (e.status, e.slug),
+            (StatusCode::BAD_REQUEST, "unknown-product")
+        );
     }
 
     #[test]
@@ -437,11 +565,29 @@ mod tests {
         let now = datetime!(2025-03-07 10:00 UTC);
         let (_, sale) = create(&conn, &caller(1), &valid(&[(1, 2)]), now).unwrap();
         let (_, r) = refund(&conn, &caller(1), sale.id, &[(1, 1)], now).unwrap();
-        assert_eq!((r.return_number.as_str(), r.total_cents), ("RET-202503-0001", 1000));
+        assert_eq!(
+            (r.return_number.as_str(), r.total_cents),
+            ("RET-202503-0001", 1000)
+        );
         assert_eq!(catalog::find(&conn, 1, 1).unwrap().unwrap().stock, 2);
-        assert_eq!(refund(&conn, &caller(1), sale.id, &[(1, 2)], now).unwrap_err().slug, "refund-exceeds-sale");
-        assert_eq!(refund(&conn, &caller(1), sale.id, &[(2, 1)], now).unwrap_err().slug, "product-not-in-sale");
-        assert_eq!(refund(&conn, &caller(2), sale.id, &[(1, 1)], now).unwrap_err().slug, "sale-not-found");
+        assert_eq!(
+            refund(&conn, &caller(1), sale.id, &[(1, 2)], now)
+                .unwrap_err()
+                .slug,
+            "refund-exceeds-sale"
+        );
+        assert_eq!(
+            refund(&conn, &caller(1), sale.id, &[(2, 1)], now)
+                .unwrap_err()
+                .slug,
+            "product-not-in-sale"
+        );
+        assert_eq!(
+            refund(&conn, &caller(2), sale.id, &[(1, 1)], now)
+                .unwrap_err()
+                .slug,
+            "sale-not-found"
+        );
         assert_eq!(list(&conn, 1, 1).unwrap()[0].refunded_cents, 1000);
     }
 }

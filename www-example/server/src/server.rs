@@ -45,7 +45,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let path = config.db.clone();
     let synchronous = config.sqlite_synchronous.clone();
     let seed_stock = config.seed_stock;
-    let db = tokio::task::spawn_blocking(move || Db::open(&path, &synchronous, seed_stock)).await.context("opening the database")??;
+    let db = tokio::task::spawn_blocking(move || Db::open(&path, &synchronous, seed_stock))
+        .await
+        .context("opening the database")??;
     let chaos = if config.chaos {
         let settings = ChaosSettings {
             error503_rate: config.chaos_error503_rate,
@@ -54,7 +56,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             latency_rate: config.chaos_latency_rate,
             latency_ms: config.chaos_latency_ms,
         };
-        let chaos = Chaos::new(settings).map_err(|p| anyhow::anyhow!("invalid chaos flags: {}", p.detail))?;
+        let chaos = Chaos::new(settings)
+            .map_err(|p| anyhow::anyhow!("invalid chaos flags: {}", p.detail))?;
         tracing::warn!("chaos mode is ON: {settings:?}");
         Some(Arc::new(chaos))
     } else {
@@ -71,13 +74,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_body_bytes: config.max_body_bytes,
         chaos,
     };
-    let app = routes::router(state, &Options { idempotency: !config.no_idempotency, www: config.www.clone(), pkg: config.pkg.clone() });
+    let app = routes::router(
+        state,
+        &Options {
+            idempotency: !config.no_idempotency,
+            www: config.www.clone(),
+            pkg: config.pkg.clone(),
+        },
+    );
 
-    let listener = TcpListener::bind(("127.0.0.1", config.port)).await.with_context(|| format!("binding 127.0.0.1:{}", config.port))?;
+    let listener = TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", config.port))?;
     let address = listener.local_addr()?;
     // Tests and scripts wait for this line; print it only once the socket listens.
     println!("pos-server listening on http://{address}");
-    tracing::info!("database {}; idempotency keys kept {}", config.db.display(), humantime::format_duration(config.key_ttl));
+    tracing::info!(
+        "database {}; idempotency keys kept {}",
+        config.db.display(),
+        humantime::format_duration(config.key_ttl)
+    );
 
     let purge = idempotency::spawn_purge(db, config.purge_interval);
     serve(listener, app, shutdown_signal()).await;
@@ -140,7 +156,10 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let app = app.clone();
             async move {
-                let response = app.oneshot(request.map(Body::new)).await.unwrap_or_else(|never| match never {});
+                let response = app
+                    .oneshot(request.map(Body::new))
+                    .await
+                    .unwrap_or_else(|never| match never {});
                 if response.extensions().get::<DropConnection>().is_some() {
                     // hyper closes the connection without writing a response.
                     Err(ConnectionDropped)
@@ -149,7 +168,9 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
                 }
             }
         });
-        let connection = auto::Builder::new(TokioExecutor::new()).serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let connection = auto::Builder::new(TokioExecutor::new())
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -27,7 +27,12 @@ pub struct Stats {
 
 impl Stats {
     fn bump(&self, business_id: i64, f: impl FnOnce(&mut Counters)) {
-        f(self.by_business.lock().unwrap_or_else(|p| p.into_inner()).entry(business_id).or_default());
+        f(self
+            .by_business
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(business_id)
+            .or_default());
     }
 
     /// Counts a replayed response.
@@ -47,7 +52,12 @@ impl Stats {
 
     /// The counters of a business.
     pub fn counters(&self, business_id: i64) -> Counters {
-        self.by_business.lock().unwrap_or_else(|p| p.into_inner()).get(&business_id).copied().unwrap_or_default()
+        self.by_business
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&business_id)
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -74,7 +84,11 @@ pub struct StatsView {
 }
 
 /// Reads the database counts of a business and merges the in-memory counters.
-pub fn view(conn: &Connection, business_id: i64, counters: Counters) -> rusqlite::Result<StatsView> {
+pub fn view(
+    conn: &Connection,
+    business_id: i64,
+    counters: Counters,
+) -> rusqlite::Result<StatsView> {
     let count = |sql: &str| conn.query_row(sql, [business_id], |r| r.get::<_, i64>(0));
     Ok(StatsView {
         sales: count("SELECT COUNT(*) FROM sales WHERE business_id = ?1")?,
@@ -103,8 +117,22 @@ mod tests {
         stats.record_replay(1);
         stats.record_in_flight_conflict(1);
         stats.record_key_mismatch(2);
-        assert_eq!(stats.counters(1), Counters { replays: 2, in_flight_conflicts: 1, key_mismatches: 0 });
-        assert_eq!(stats.counters(2), Counters { replays: 0, in_flight_conflicts: 0, key_mismatches: 1 });
+        assert_eq!(
+            stats.counters(1),
+            Counters {
+                replays: 2,
+                in_flight_conflicts: 1,
+                key_mismatches: 0
+            }
+        );
+        assert_eq!(
+            stats.counters(2),
+            Counters {
+                replays: 0,
+                in_flight_conflicts: 0,
+                key_mismatches: 1
+            }
+        );
         assert_eq!(stats.counters(3), Counters::default());
     }
 }

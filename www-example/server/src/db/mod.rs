@@ -36,9 +36,14 @@ impl Db {
     /// pending migrations and seeds a new file with the demo businesses,
     /// cashiers and products (`seed_stock` overrides the products' stock).
     pub fn open(path: &Path, synchronous: &str, seed_stock: Option<i64>) -> anyhow::Result<Self> {
-        let mut writer = Connection::open(path).with_context(|| format!("opening SQLite database {}", path.display()))?;
+        let mut writer = Connection::open(path)
+            .with_context(|| format!("opening SQLite database {}", path.display()))?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        anyhow::ensure!(mode.eq_ignore_ascii_case("wal"), "SQLite refused WAL mode (got {mode}) for {}", path.display());
+        anyhow::ensure!(
+            mode.eq_ignore_ascii_case("wal"),
+            "SQLite refused WAL mode (got {mode}) for {}",
+            path.display()
+        );
         let synchronous = match synchronous {
             "full" => "FULL",
             "normal" => "NORMAL",
@@ -51,10 +56,24 @@ impl Db {
         seed::seed_if_empty(&mut writer, seed_stock).context("seeding the demo data")?;
 
         let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
-            .with_init(|c| c.execute_batch(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;")));
-        let readers = r2d2::Pool::builder().max_size(READERS).build(manager).context("opening the read connections")?;
-        Ok(Self { writer: Arc::new(Mutex::new(writer)), readers })
+            .with_flags(
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .with_init(|c| {
+                c.execute_batch(&format!(
+                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;"
+                ))
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(READERS)
+            .build(manager)
+            .context("opening the read connections")?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(writer)),
+            readers,
+        })
     }
 
     /// Runs `f` on a read-only connection, on a blocking thread.
@@ -65,7 +84,9 @@ impl Db {
     {
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool.get().map_err(|e| Problem::internal("getting a read connection", e))?;
+            let conn = pool
+                .get()
+                .map_err(|e| Problem::internal("getting a read connection", e))?;
             f(&conn)
         })
         .await
@@ -88,7 +109,9 @@ impl Db {
             // A panic while holding the lock poisons it; the connection itself is
             // still consistent (SQLite rolls back an unfinished transaction when
             // the Transaction guard is dropped), so keep using it.
-            let mut conn = writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut conn = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut conn)
         })
         .await

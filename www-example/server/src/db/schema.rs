@@ -114,7 +114,8 @@ const MIGRATIONS: &[&str] = &[
 
 /// Brings the schema up to date, each migration in its own transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
@@ -134,7 +135,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         migrate(&mut conn).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
     }
 
@@ -143,6 +146,8 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
         conn.execute_batch("INSERT INTO businesses VALUES (1, 'b'); INSERT INTO products VALUES (1, 1, 'p', 100, 1);").unwrap();
-        assert!(conn.execute("UPDATE products SET stock = stock - 2 WHERE id = 1", []).is_err());
+        assert!(conn
+            .execute("UPDATE products SET stock = stock - 2 WHERE id = 1", [])
+            .is_err());
     }
 }

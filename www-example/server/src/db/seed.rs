@@ -38,7 +38,10 @@ pub fn seed_if_empty(conn: &mut Connection, stock: Option<i64>) -> rusqlite::Res
         return Ok(());
     }
     for (id, name) in BUSINESSES {
-        tx.execute("INSERT INTO businesses (id, name) VALUES (?1, ?2)", params![id, name])?;
+        tx.execute(
+            "INSERT INTO businesses (id, name) VALUES (?1, ?2)",
+            params![id, name],
+        )?;
     }
     for (token, business, name) in DEMO_TOKENS {
         tx.execute(
@@ -73,9 +76,13 @@ mod tests {
         super::super::schema::migrate(&mut conn).unwrap();
         seed_if_empty(&mut conn, None).unwrap();
         seed_if_empty(&mut conn, Some(7)).unwrap();
-        let n: i64 = conn.query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n as usize, PRODUCTS.len());
-        let min: i64 = conn.query_row("SELECT MIN(stock) FROM products", [], |r| r.get(0)).unwrap();
+        let min: i64 = conn
+            .query_row("SELECT MIN(stock) FROM products", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(min, 5, "the second call changed nothing");
     }
 
@@ -84,7 +91,11 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
         seed_if_empty(&mut conn, Some(1_000_000)).unwrap();
-        let (min, max): (i64, i64) = conn.query_row("SELECT MIN(stock), MAX(stock) FROM products", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (min, max): (i64, i64) = conn
+            .query_row("SELECT MIN(stock), MAX(stock) FROM products", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
         assert_eq!((min, max), (1_000_000, 1_000_000));
     }
 }

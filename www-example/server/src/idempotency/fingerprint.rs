@@ -29,7 +29,11 @@ mod tests {
         assert_ne!(base, of("PUT", "/api/sales", b"{\"a\":1}"));
         assert_ne!(base, of("POST", "/api/sales/1/refund", b"{\"a\":1}"));
         assert_ne!(base, of("POST", "/api/sales", b"{\"a\":2}"));
-        assert_ne!(base, of("POST", "/api/sales", b"{\"a\": 1}"), "the body is compared byte for byte");
+        assert_ne!(
+            base,
+            of("POST", "/api/sales", b"{\"a\": 1}"),
+            "the body is compared byte for byte"
+        );
     }
 
     #[test]
@@ -40,6 +44,9 @@ mod tests {
     #[test]
     fn known_vector() {
         // sha256("GET\0/\0")
-        assert_eq!(hex::encode(of("GET", "/", b"")), hex::encode(Sha256::digest(b"GET\0/\0")));
+        assert_eq!(
+            hex::encode(of("GET", "/", b"")),
+            hex::encode(Sha256::digest(b"GET\0/\0"))
+        );
     }
 }

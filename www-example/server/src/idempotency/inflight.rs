@@ -34,7 +34,10 @@ impl InFlight {
     /// Claims `scope`, or returns `None` if a request with it is in progress.
     pub fn try_acquire(self: &Arc<Self>, scope: Scope) -> Option<InFlightGuard> {
         let mut scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
-        scopes.insert(scope.clone()).then(|| InFlightGuard { registry: Arc::clone(self), scope })
+        scopes.insert(scope.clone()).then(|| InFlightGuard {
+            registry: Arc::clone(self),
+            scope,
+        })
     }
 
     /// Number of scopes held now.
@@ -57,7 +60,11 @@ impl InFlightGuard {
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        self.registry.scopes.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.scope);
+        self.registry
+            .scopes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.scope);
     }
 }
 
@@ -66,7 +73,11 @@ mod tests {
     use super::*;
 
     fn scope(business_id: i64, cashier_id: i64, key: &str) -> Scope {
-        Scope { business_id, cashier_id, key: key.into() }
+        Scope {
+            business_id,
+            cashier_id,
+            key: key.into(),
+        }
     }
 
     #[test]
@@ -74,8 +85,14 @@ mod tests {
         let registry = Arc::new(InFlight::default());
         let first = registry.try_acquire(scope(1, 1, "k")).expect("free");
         assert!(registry.try_acquire(scope(1, 1, "k")).is_none());
-        assert!(registry.try_acquire(scope(2, 1, "k")).is_some(), "other business, other scope");
-        assert!(registry.try_acquire(scope(1, 2, "k")).is_some(), "other cashier, other scope");
+        assert!(
+            registry.try_acquire(scope(2, 1, "k")).is_some(),
+            "other business, other scope"
+        );
+        assert!(
+            registry.try_acquire(scope(1, 2, "k")).is_some(),
+            "other cashier, other scope"
+        );
         drop(first);
         assert!(registry.try_acquire(scope(1, 1, "k")).is_some());
         assert!(registry.is_empty());

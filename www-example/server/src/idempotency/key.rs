@@ -24,9 +24,13 @@ pub fn from_headers(headers: &HeaderMap) -> Result<String, KeyError> {
     let mut values = headers.get_all(HEADER).iter();
     let value = values.next().ok_or(KeyError::Missing)?;
     if values.next().is_some() {
-        return Err(KeyError::Malformed("the request has more than one Idempotency-Key header".into()));
+        return Err(KeyError::Malformed(
+            "the request has more than one Idempotency-Key header".into(),
+        ));
     }
-    let text = value.to_str().map_err(|_| KeyError::Malformed("the Idempotency-Key value is not visible ASCII".into()))?;
+    let text = value.to_str().map_err(|_| {
+        KeyError::Malformed("the Idempotency-Key value is not visible ASCII".into())
+    })?;
     parse(text)
 }
 
@@ -36,15 +40,20 @@ pub fn from_headers(headers: &HeaderMap) -> Result<String, KeyError> {
 pub fn parse(value: &str) -> Result<String, KeyError> {
     let value = value.trim_matches(|c| c == ' ' || c == '\t');
     let key = if value.starts_with('"') {
-        let item = sfv::Parser::new(value)
-            .parse_item()
-            .map_err(|e| KeyError::Malformed(format!("the quoted Idempotency-Key is not a valid structured-field string: {e}")))?;
+        let item = sfv::Parser::new(value).parse_item().map_err(|e| {
+            KeyError::Malformed(format!(
+                "the quoted Idempotency-Key is not a valid structured-field string: {e}"
+            ))
+        })?;
         item.bare_item
             .as_string()
             .map(|s| s.as_str().to_owned())
             .ok_or_else(|| KeyError::Malformed("the Idempotency-Key is not a string".into()))?
     } else {
-        if let Some(bad) = value.chars().find(|&c| !c.is_ascii_graphic() || matches!(c, '"' | '\\' | ',' | ';')) {
+        if let Some(bad) = value
+            .chars()
+            .find(|&c| !c.is_ascii_graphic() || matches!(c, '"' | '\\' | ',' | ';'))
+        {
             return Err(KeyError::Malformed(format!(
                 "the Idempotency-Key contains {bad:?}; send a UUID, bare or quoted as \"…\""
             )));
@@ -55,7 +64,10 @@ pub fn parse(value: &str) -> Result<String, KeyError> {
         return Err(KeyError::Malformed("the Idempotency-Key is empty".into()));
     }
     if key.len() > MAX_LEN {
-        return Err(KeyError::Malformed(format!("the Idempotency-Key is {} bytes long; at most {MAX_LEN} are allowed", key.len())));
+        return Err(KeyError::Malformed(format!(
+            "the Idempotency-Key is {} bytes long; at most {MAX_LEN} are allowed",
+            key.len()
+        )));
     }
     Ok(key)
 }
@@ -71,7 +83,11 @@ mod tests {
     fn bare_and_quoted_forms_give_the_same_key() {
         assert_eq!(parse(UUID).unwrap(), UUID);
         assert_eq!(parse(&format!("\"{UUID}\"")).unwrap(), UUID);
-        assert_eq!(parse(&format!("  \"{UUID}\";x=1 ")).unwrap(), UUID, "parameters are ignored");
+        assert_eq!(
+            parse(&format!("  \"{UUID}\";x=1 ")).unwrap(),
+            UUID,
+            "parameters are ignored"
+        );
     }
 
     #[test]
@@ -81,11 +97,25 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused() {
-        for bad in ["", "\"\"", "\"unterminated", "two words", "a,b", "a;b", "\"a\" junk"] {
+        for bad in [
+            "",
+            "\"\"",
+            "\"unterminated",
+            "two words",
+            "a,b",
+            "a;b",
+            "\"a\" junk",
+        ] {
             let result = parse(bad);
-            assert!(matches!(result, Err(KeyError::Malformed(_))), "{bad:?} gave {result:?}");
+            assert!(
+                matches!(result, Err(KeyError::Malformed(_))),
+                "{bad:?} gave {result:?}"
+            );
         }
-        assert!(matches!(parse(&"k".repeat(256)), Err(KeyError::Malformed(_))));
+        assert!(matches!(
+            parse(&"k".repeat(256)),
+            Err(KeyError::Malformed(_))
+        ));
         assert_eq!(parse(&"k".repeat(255)).unwrap().len(), 255);
     }
 
@@ -96,9 +126,18 @@ mod tests {
         headers.append(HEADER, HeaderValue::from_static(UUID));
         assert_eq!(from_headers(&headers).unwrap(), UUID);
         headers.append(HEADER, HeaderValue::from_static("other"));
-        assert!(matches!(from_headers(&headers), Err(KeyError::Malformed(_))));
+        assert!(matches!(
+            from_headers(&headers),
+            Err(KeyError::Malformed(_))
+        ));
         let mut headers = HeaderMap::new();
-        headers.append(HEADER, HeaderValue::from_bytes("caf\u{e9}".as_bytes()).unwrap());
-        assert!(matches!(from_headers(&headers), Err(KeyError::Malformed(_))));
+        headers.append(
+            HEADER,
+            HeaderValue::from_bytes("caf\u{e9}".as_bytes()).unwrap(),
+        );
+        assert!(matches!(
+            from_headers(&headers),
+            Err(KeyError::Malformed(_))
+        ));
     }
 }

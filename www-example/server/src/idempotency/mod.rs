@@ -71,7 +71,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Idempotency(parts.extensions.remove::<Arc<IdempotencyContext>>()))
+        Ok(Idempotency(
+            parts.extensions.remove::<Arc<IdempotencyContext>>(),
+        ))
     }
 }
 
@@ -85,7 +87,12 @@ fn missing_key() -> Problem {
 }
 
 fn malformed_key(why: String) -> Problem {
-    Problem::new(StatusCode::BAD_REQUEST, "idempotency-key-malformed", "Malformed Idempotency-Key", why)
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "idempotency-key-malformed",
+        "Malformed Idempotency-Key",
+        why,
+    )
 }
 
 fn in_flight(key: &str) -> Problem {
@@ -127,9 +134,13 @@ fn judge(stored: StoredResponse, fingerprint: &Fingerprint) -> Decision {
 
 fn replay_response(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let content_type = HeaderValue::from_str(&stored.content_type).unwrap_or(HeaderValue::from_static("application/json"));
-    let mut response = (status, [(header::CONTENT_TYPE, content_type)], stored.body).into_response();
-    response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    let content_type = HeaderValue::from_str(&stored.content_type)
+        .unwrap_or(HeaderValue::from_static("application/json"));
+    let mut response =
+        (status, [(header::CONTENT_TYPE, content_type)], stored.body).into_response();
+    response
+        .headers_mut()
+        .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     response
 }
 
@@ -150,8 +161,16 @@ fn respond(state: &AppState, scope: &Scope, decision: Decision) -> Response {
 
 /// Middleware in front of every write route (see the module docs): key, body,
 /// fingerprint, in-flight claim. Safe methods pass through untouched.
-pub async fn middleware(State(state): State<AppState>, caller: Caller, request: Request, next: Next) -> Result<Response, Problem> {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+pub async fn middleware(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+    next: Next,
+) -> Result<Response, Problem> {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return Ok(next.run(request).await);
     }
     let key = match key::from_headers(request.headers()) {
@@ -161,9 +180,16 @@ pub async fn middleware(State(state): State<AppState>, caller: Caller, request: 
     };
     let (mut parts, body) = request.into_parts();
     let bytes = read_limited(&parts.headers, body, state.max_body_bytes).await?;
-    let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |p| p.as_str());
     let fingerprint = fingerprint::of(parts.method.as_str(), path, &bytes);
-    let scope = Scope { business_id: caller.business_id, cashier_id: caller.cashier_id, key };
+    let scope = Scope {
+        business_id: caller.business_id,
+        cashier_id: caller.cashier_id,
+        key,
+    };
 
     let Some(guard) = state.inflight.try_acquire(scope.clone()) else {
         state.stats.record_in_flight_conflict(scope.business_id);
@@ -171,8 +197,14 @@ pub async fn middleware(State(state): State<AppState>, caller: Caller, request: 
     };
     // The store is consulted by `execute`, inside the write transaction: one
     // trip to the database per request, and a replay can never race a commit.
-    parts.extensions.insert(Arc::new(IdempotencyContext { scope, fingerprint, _guard: guard }));
-    Ok(next.run(Request::from_parts(parts, Body::from(bytes))).await)
+    parts.extensions.insert(Arc::new(IdempotencyContext {
+        scope,
+        fingerprint,
+        _guard: guard,
+    }));
+    Ok(next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await)
 }
 
 /// Whether an operation's error outcome is stored for replay: every outcome of
@@ -216,23 +248,48 @@ where
             }
             match op(&tx) {
                 Ok((status, value)) => {
-                    let body = serde_json::to_vec(&value).map_err(|e| Problem::internal("serialising the response", e))?;
+                    let body = serde_json::to_vec(&value)
+                        .map_err(|e| Problem::internal("serialising the response", e))?;
                     if let Some(ctx) = &context {
-                        let stored = NewResponse { status: status.as_u16(), content_type: "application/json", body: &body };
+                        let stored = NewResponse {
+                            status: status.as_u16(),
+                            content_type: "application/json",
+                            body: &body,
+                        };
                         store::insert(&tx, &ctx.scope, &ctx.fingerprint, stored, now_ms, ttl_ms)?;
                     }
                     tx.commit()?;
-                    let response = (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
+                    let response = (
+                        status,
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        body,
+                    )
+                        .into_response();
                     Ok(Decision::Fresh(response))
                 }
                 Err(problem) => {
                     tx.rollback()?;
                     if let Some(ctx) = &context {
                         if is_stored_failure(problem.status) {
-                            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                            let tx =
+                                conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                             let body = problem.body_bytes();
-                            let stored = NewResponse { status: problem.status.as_u16(), content_type: PROBLEM_JSON, body: &body };
-                            store::insert(&tx, &ctx.scope, &ctx.fingerprint, stored, now_ms, ttl_ms)?;
+                            let stored = NewResponse {
+                                status: problem.status.as_u16(),
+                                content_type: PROBLEM_JSON,
+                                body: &body,
+                            };
+                            store::insert(
+                                &tx,
+                                &ctx.scope,
+                                &ctx.fingerprint,
+                                stored,
+                                now_ms,
+                                ttl_ms,
+                            )?;
                             tx.commit()?;
                         }
                     }
@@ -246,7 +303,9 @@ where
     match (outcome, scope) {
         (Ok(decision), Some(scope)) => respond(state, &scope, decision),
         (Ok(Decision::Fresh(response)), None) => response,
-        (Ok(_), None) => Problem::internal("idempotency", "a stored decision without a scope").into_response(),
+        (Ok(_), None) => {
+            Problem::internal("idempotency", "a stored decision without a scope").into_response()
+        }
         (Err(problem), _) => problem.into_response(),
     }
 }
@@ -258,10 +317,15 @@ pub fn spawn_purge(db: Db, interval: Duration) -> tokio::task::JoinHandle<()> {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            match db.write(|conn| Ok(store::purge_expired(conn, clock::unix_ms(clock::now()))?)).await {
+            match db
+                .write(|conn| Ok(store::purge_expired(conn, clock::unix_ms(clock::now()))?))
+                .await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!("purged {n} expired idempotency keys"),
-                Err(problem) => tracing::warn!("purging expired idempotency keys failed: {problem}"),
+                Err(problem) => {
+                    tracing::warn!("purging expired idempotency keys failed: {problem}")
+                }
             }
         }
     })

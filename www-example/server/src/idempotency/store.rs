@@ -40,9 +40,11 @@ pub struct NewResponse<'a> {
 
 /// The stored response for `scope`, live or expired.
 pub fn find(conn: &Connection, scope: &Scope) -> rusqlite::Result<Option<StoredResponse>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT fingerprint, status, content_type, body, expires_at_ms FROM idempotency_keys
          WHERE business_id = ?1 AND cashier_id = ?2 AND key = ?3",
+    )?
+    .query_row(
         params![scope.business_id, scope.cashier_id, scope.key],
         |r| {
             Ok(StoredResponse {
@@ -69,11 +71,12 @@ pub fn insert(
     now_ms: i64,
     ttl_ms: i64,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO idempotency_keys
            (business_id, cashier_id, key, fingerprint, status, content_type, body, created_at_ms, expires_at_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
+    )?
+    .execute(params![
             scope.business_id,
             scope.cashier_id,
             scope.key,
@@ -83,8 +86,7 @@ pub fn insert(
             response.body,
             now_ms,
             now_ms.saturating_add(ttl_ms)
-        ],
-    )?;
+    ])?;
     Ok(())
 }
 
@@ -116,7 +118,11 @@ pub fn purge_expired(conn: &Connection, now_ms: i64) -> rusqlite::Result<usize> 
 /// Number of records of a business still in the table (expired ones count
 /// until the purge task deletes them).
 pub fn count_stored(conn: &Connection, business_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT COUNT(*) FROM idempotency_keys WHERE business_id = ?1", [business_id], |r| r.get(0))
+    conn.query_row(
+        "SELECT COUNT(*) FROM idempotency_keys WHERE business_id = ?1",
+        [business_id],
+        |r| r.get(0),
+    )
 }
 
 #[cfg(test)]
@@ -129,30 +135,55 @@ mod tests {
         conn
     }
 
-    const JSON_201: NewResponse<'static> = NewResponse { status: 201, content_type: "application/json", body: b"{}" };
+    const JSON_201: NewResponse<'static> = NewResponse {
+        status: 201,
+        content_type: "application/json",
+        body: b"{}",
+    };
 
     #[test]
     fn insert_find_expire_purge() {
         let conn = db();
-        let scope = Scope { business_id: 1, cashier_id: 2, key: "k".into() };
+        let scope = Scope {
+            business_id: 1,
+            cashier_id: 2,
+            key: "k".into(),
+        };
         insert(&conn, &scope, &[7; 32], JSON_201, 1_000, 500).unwrap();
         let found = find(&conn, &scope).unwrap().unwrap();
-        assert_eq!((found.status, found.body.as_slice(), found.expires_at_ms), (201, &b"{}"[..], 1_500));
+        assert_eq!(
+            (found.status, found.body.as_slice(), found.expires_at_ms),
+            (201, &b"{}"[..], 1_500)
+        );
         assert!(found.is_live(1_499) && !found.is_live(1_500));
-        assert!(insert(&conn, &scope, &[7; 32], JSON_201, 1_000, 500).is_err(), "one record per scope");
-        let other_tenant = Scope { business_id: 2, ..scope.clone() };
+        assert!(
+            insert(&conn, &scope, &[7; 32], JSON_201, 1_000, 500).is_err(),
+            "one record per scope"
+        );
+        let other_tenant = Scope {
+            business_id: 2,
+            ..scope.clone()
+        };
         assert!(find(&conn, &other_tenant).unwrap().is_none());
         assert_eq!(count_stored(&conn, 1).unwrap(), 1);
         assert_eq!(purge_expired(&conn, 1_499).unwrap(), 0);
         assert_eq!(purge_expired(&conn, 1_500).unwrap(), 1);
         assert!(find(&conn, &scope).unwrap().is_none());
-        assert_eq!(purge_expired(&conn, 1_500).unwrap(), 0, "an empty table purges nothing");
+        assert_eq!(
+            purge_expired(&conn, 1_500).unwrap(),
+            0,
+            "an empty table purges nothing"
+        );
     }
 
     #[test]
     fn purge_deletes_the_expired_prefix_and_keeps_live_records() {
         let conn = db();
-        let scope = |k: &str| Scope { business_id: 1, cashier_id: 1, key: k.into() };
+        let scope = |k: &str| Scope {
+            business_id: 1,
+            cashier_id: 1,
+            key: k.into(),
+        };
         // Inserted at 0, 10, 20 with a TTL of 100, then one with a TTL of 5.
         insert(&conn, &scope("a"), &[1; 32], JSON_201, 0, 100).unwrap();
         insert(&conn, &scope("b"), &[1; 32], JSON_201, 10, 100).unwrap();
@@ -160,8 +191,17 @@ mod tests {
         insert(&conn, &scope("d"), &[1; 32], JSON_201, 30, 5).unwrap();
         assert_eq!(purge_expired(&conn, 111).unwrap(), 2, "a and b expired");
         assert!(find(&conn, &scope("c")).unwrap().is_some());
-        assert!(find(&conn, &scope("d")).unwrap().is_some_and(|d| !d.is_live(111)), "d waits behind live c, ignored meanwhile");
-        assert_eq!(purge_expired(&conn, 120).unwrap(), 2, "c expired, and d behind it");
+        assert!(
+            find(&conn, &scope("d"))
+                .unwrap()
+                .is_some_and(|d| !d.is_live(111)),
+            "d waits behind live c, ignored meanwhile"
+        );
+        assert_eq!(
+            purge_expired(&conn, 120).unwrap(),
+            2,
+            "c expired, and d behind it"
+        );
         assert_eq!(count_stored(&conn, 1).unwrap(), 0);
     }
 }

@@ -20,11 +20,21 @@ const CALM: &[&str] = &[
 ];
 
 async fn set_chaos(server: &Server, patch: Value) -> reqwest::Response {
-    server.http.put(server.url("/api/chaos")).json(&patch).send().await.unwrap()
+    server
+        .http
+        .put(server.url("/api/chaos"))
+        .json(&patch)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn calm(server: &Server) {
-    let r = set_chaos(server, json!({"error503Rate": 0, "dropBeforeRate": 0, "dropAfterCommitRate": 0, "latencyRate": 0})).await;
+    let r = set_chaos(
+        server,
+        json!({"error503Rate": 0, "dropBeforeRate": 0, "dropAfterCommitRate": 0, "latencyRate": 0}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
 }
 
@@ -32,16 +42,44 @@ async fn calm(server: &Server) {
 async fn commit_then_drop_is_a_network_error_and_the_retry_replays() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, CALM).await;
-    let settings: Value = server.http.get(server.url("/api/chaos")).send().await.unwrap().json().await.unwrap();
+    let settings: Value = server
+        .http
+        .get(server.url("/api/chaos"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(settings["dropAfterCommitRate"], 0.0);
 
-    assert_eq!(set_chaos(&server, json!({"dropAfterCommitRate": 1})).await.status(), 200);
+    assert_eq!(
+        set_chaos(&server, json!({"dropAfterCommitRate": 1}))
+            .await
+            .status(),
+        200
+    );
     let key = new_key();
-    let error = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1)).send().await.expect_err("no response after the commit");
-    assert!(!error.is_timeout() && !error.is_status(), "a network error, not a status: {error:?}");
+    let error = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
+        .send()
+        .await
+        .expect_err("no response after the commit");
+    assert!(
+        !error.is_timeout() && !error.is_status(),
+        "a network error, not a status: {error:?}"
+    );
     calm(&server).await;
-    assert_eq!(server.stats(CASHIER_1).await["sales"], 1, "the sale was committed before the drop");
-    let retry = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1)).send().await.unwrap();
+    assert_eq!(
+        server.stats(CASHIER_1).await["sales"],
+        1,
+        "the sale was committed before the drop"
+    );
+    let retry = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(retry.status(), 201);
     assert!(replayed(&retry), "the retry gets the stored response");
     assert_eq!(server.stats(CASHIER_1).await["sales"], 1);
@@ -51,13 +89,31 @@ async fn commit_then_drop_is_a_network_error_and_the_retry_replays() {
 async fn injected_503_and_drop_before_execute_nothing() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, CALM).await;
-    assert_eq!(set_chaos(&server, json!({"error503Rate": 1})).await.status(), 200);
-    let r = server.post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(1, 1)).send().await.unwrap();
+    assert_eq!(
+        set_chaos(&server, json!({"error503Rate": 1}))
+            .await
+            .status(),
+        200
+    );
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(1, 1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["retry-after"], "1");
     expect_problem(r, 503, "chaos-unavailable").await;
     calm(&server).await;
-    assert_eq!(set_chaos(&server, json!({"dropBeforeRate": 1})).await.status(), 200);
-    let error = server.post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(1, 1)).send().await.expect_err("dropped");
+    assert_eq!(
+        set_chaos(&server, json!({"dropBeforeRate": 1}))
+            .await
+            .status(),
+        200
+    );
+    let error = server
+        .post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(1, 1))
+        .send()
+        .await
+        .expect_err("dropped");
     assert!(!error.is_status());
     calm(&server).await;
     assert_eq!(server.stats(CASHIER_1).await["sales"], 0);
@@ -67,7 +123,12 @@ async fn injected_503_and_drop_before_execute_nothing() {
 async fn a_timed_out_attempt_retried_with_its_key_is_recorded_once() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, CALM).await;
-    assert_eq!(set_chaos(&server, json!({"latencyRate": 1, "latencyMs": 400})).await.status(), 200);
+    assert_eq!(
+        set_chaos(&server, json!({"latencyRate": 1, "latencyMs": 400}))
+            .await
+            .status(),
+        200
+    );
     let key = new_key();
     // With latency up to 400 ms, a 1 ms client timeout always fires first.
     let error = server
@@ -83,7 +144,11 @@ async fn a_timed_out_attempt_retried_with_its_key_is_recorded_once() {
     loop {
         attempts += 1;
         assert!(attempts < 50, "never settled");
-        let r = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1)).send().await.unwrap();
+        let r = server
+            .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
+            .send()
+            .await
+            .unwrap();
         match r.status().as_u16() {
             201 => break,
             409 => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -99,8 +164,29 @@ async fn a_timed_out_attempt_retried_with_its_key_is_recorded_once() {
 async fn chaos_settings_are_validated() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, CALM).await;
-    expect_problem(set_chaos(&server, json!({"error503Rate": 2})).await, 400, "invalid-input").await;
-    expect_problem(set_chaos(&server, json!({"nonsense": 1})).await, 400, "invalid-input").await;
-    let settings: Value = server.http.get(server.url("/api/chaos")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(settings["error503Rate"], 0.0, "a refused update changes nothing");
+    expect_problem(
+        set_chaos(&server, json!({"error503Rate": 2})).await,
+        400,
+        "invalid-input",
+    )
+    .await;
+    expect_problem(
+        set_chaos(&server, json!({"nonsense": 1})).await,
+        400,
+        "invalid-input",
+    )
+    .await;
+    let settings: Value = server
+        .http
+        .get(server.url("/api/chaos"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        settings["error503Rate"], 0.0,
+        "a refused update changes nothing"
+    );
 }

@@ -39,7 +39,10 @@ async fn sigkill_mid_load_loses_no_committed_sale_and_replays_every_key() {
                     .await;
                 match sent {
                     Ok(r) if r.status() == 201 => match r.json::<Value>().await {
-                        Ok(v) => confirmed.lock().unwrap().push((key, v["invoiceNumber"].as_str().unwrap().to_owned())),
+                        Ok(v) => confirmed
+                            .lock()
+                            .unwrap()
+                            .push((key, v["invoiceNumber"].as_str().unwrap().to_owned())),
                         Err(_) => {
                             unknown.lock().unwrap().push(key);
                             return;
@@ -56,7 +59,10 @@ async fn sigkill_mid_load_loses_no_committed_sale_and_replays_every_key() {
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     while confirmed.lock().unwrap().len() < KILL_AFTER {
-        assert!(Instant::now() < deadline, "the load never reached {KILL_AFTER} sales");
+        assert!(
+            Instant::now() < deadline,
+            "the load never reached {KILL_AFTER} sales"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.kill_9();
@@ -69,25 +75,56 @@ async fn sigkill_mid_load_loses_no_committed_sale_and_replays_every_key() {
 
     let server = Server::start(&db, &[]).await;
     let listed = server.get_json(CASHIER_1, "/api/sales?limit=200").await;
-    let listed: HashSet<String> = listed.as_array().unwrap().iter().map(|s| s["invoiceNumber"].as_str().unwrap().to_owned()).collect();
+    let listed: HashSet<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["invoiceNumber"].as_str().unwrap().to_owned())
+        .collect();
     for (key, invoice) in &confirmed {
-        assert!(listed.contains(invoice), "committed sale {invoice} survived the kill");
-        let r = server.post(CASHIER_1, "/api/sales", Some(key), &sale(cups, 1)).send().await.unwrap();
+        assert!(
+            listed.contains(invoice),
+            "committed sale {invoice} survived the kill"
+        );
+        let r = server
+            .post(CASHIER_1, "/api/sales", Some(key), &sale(cups, 1))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
         assert!(replayed(&r), "key of {invoice} replays after the restart");
-        assert_eq!(r.json::<Value>().await.unwrap()["invoiceNumber"], invoice.as_str());
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["invoiceNumber"],
+            invoice.as_str()
+        );
     }
     // Requests whose outcome the client never learnt: retried with their key,
     // each ends as exactly one sale (replayed if it had committed).
     for key in &unknown {
-        let r = server.post(CASHIER_1, "/api/sales", Some(key), &sale(cups, 1)).send().await.unwrap();
+        let r = server
+            .post(CASHIER_1, "/api/sales", Some(key), &sale(cups, 1))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
     }
     let stats = server.stats(CASHIER_1).await;
-    assert_eq!(stats["sales"].as_u64().unwrap() as usize, confirmed.len() + unknown.len(), "one sale per key");
+    assert_eq!(
+        stats["sales"].as_u64().unwrap() as usize,
+        confirmed.len() + unknown.len(),
+        "one sale per key"
+    );
     assert_eq!(stats["duplicateInvoiceNumbers"], 0);
     let all = server.get_json(CASHIER_1, "/api/sales?limit=200").await;
-    let numbers: Vec<String> = all.as_array().unwrap().iter().map(|s| s["invoiceNumber"].as_str().unwrap().to_owned()).collect();
+    let numbers: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["invoiceNumber"].as_str().unwrap().to_owned())
+        .collect();
     assert_gapless("INV", &numbers);
-    assert_eq!(server.product(CASHIER_1, "Paper cups, pack of 50").await.1, stock - numbers.len() as i64);
+    assert_eq!(
+        server.product(CASHIER_1, "Paper cups, pack of 50").await.1,
+        stock - numbers.len() as i64
+    );
 }

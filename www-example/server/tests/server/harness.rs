@@ -39,7 +39,11 @@ impl Server {
     /// Starts a server on `db` with extra flags; returns once `/healthz` is 200.
     pub async fn start(db: &Path, args: &[&str]) -> Server {
         let log = db.with_extension(format!("log-{}", std::process::id()));
-        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_pos-server"))
             .args(args)
             .env("PORT", "0")
@@ -65,11 +69,22 @@ impl Server {
             Ok(base) => base,
             Err(_) => {
                 let _ = child.kill();
-                panic!("pos-server did not report its address within {START_TIMEOUT:?}; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                panic!(
+                    "pos-server did not report its address within {START_TIMEOUT:?}; log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
             }
         };
-        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
-        let server = Server { child, base, log, http };
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("client");
+        let server = Server {
+            child,
+            base,
+            log,
+            http,
+        };
         server.wait_healthy().await;
         server
     }
@@ -82,7 +97,11 @@ impl Server {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "/healthz never answered 200; log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "/healthz never answered 200; log:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -106,13 +125,22 @@ impl Server {
     /// SIGTERM; returns the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let ok = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        let ok = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
         assert!(ok.success());
         self.child.wait().expect("wait")
     }
 
     /// A POST with bearer token, optional idempotency key and JSON body.
-    pub fn post(&self, token: &str, path: &str, key: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
+    pub fn post(
+        &self,
+        token: &str,
+        path: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> reqwest::RequestBuilder {
         let mut rb = self
             .http
             .post(self.url(path))
@@ -127,7 +155,13 @@ impl Server {
 
     /// GET JSON with a bearer token; panics unless 200.
     pub async fn get_json(&self, token: &str, path: &str) -> Value {
-        let r = self.http.get(self.url(path)).header(AUTHORIZATION, format!("Bearer {token}")).send().await.expect("GET");
+        let r = self
+            .http
+            .get(self.url(path))
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .send()
+            .await
+            .expect("GET");
         assert_eq!(r.status(), 200, "GET {path}");
         r.json().await.expect("JSON")
     }
@@ -140,7 +174,12 @@ impl Server {
     /// The stock of the caller's product named `name`, and its id.
     pub async fn product(&self, token: &str, name: &str) -> (i64, i64) {
         let products = self.get_json(token, "/api/products").await;
-        let p = products.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("no product {name:?} in {products}"));
+        let p = products
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no product {name:?} in {products}"));
         (p["id"].as_i64().unwrap(), p["stock"].as_i64().unwrap())
     }
 }
@@ -167,7 +206,9 @@ pub fn new_key() -> String {
 
 /// Whether a response was replayed from the idempotency store.
 pub fn replayed(r: &reqwest::Response) -> bool {
-    r.headers().get("idempotent-replayed").is_some_and(|v| v == "true")
+    r.headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true")
 }
 
 /// Asserts an RFC 9457 body of the given status whose `type` ends with `slug`.
@@ -175,7 +216,11 @@ pub async fn expect_problem(r: reqwest::Response, status: u16, slug: &str) -> Va
     assert_eq!(r.status(), status, "status");
     assert_eq!(r.headers()[CONTENT_TYPE], "application/problem+json");
     let body: Value = r.json().await.expect("problem JSON");
-    assert!(body["type"].as_str().is_some_and(|t| t.ends_with(slug)), "type {} should end with {slug}", body["type"]);
+    assert!(
+        body["type"].as_str().is_some_and(|t| t.ends_with(slug)),
+        "type {} should end with {slug}",
+        body["type"]
+    );
     assert_eq!(body["status"], status);
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
@@ -190,13 +235,24 @@ pub fn assert_gapless(prefix: &str, numbers: &[String]) {
         let parts: Vec<&str> = n.split('-').collect();
         assert_eq!(parts.len(), 3, "{n}");
         assert_eq!(parts[0], prefix, "{n}");
-        assert!(parts[1].len() == 6 && parts[1].bytes().all(|b| b.is_ascii_digit()), "{n}");
+        assert!(
+            parts[1].len() == 6 && parts[1].bytes().all(|b| b.is_ascii_digit()),
+            "{n}"
+        );
         assert!(parts[2].len() >= 4, "{n}");
-        by_period.entry(parts[1].to_owned()).or_default().push(parts[2].parse().unwrap());
+        by_period
+            .entry(parts[1].to_owned())
+            .or_default()
+            .push(parts[2].parse().unwrap());
     }
     for (period, mut seqs) in by_period {
         seqs.sort_unstable();
         let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
-        assert_eq!(seqs, expected, "numbers of {period} are not exactly 1..={}", expected.len());
+        assert_eq!(
+            seqs,
+            expected,
+            "numbers of {period} are not exactly 1..={}",
+            expected.len()
+        );
     }
 }

@@ -36,21 +36,34 @@ async fn fifty_concurrent_requests_with_one_key_make_exactly_one_sale() {
                 invoices.push(r.json::<Value>().await.unwrap()["invoiceNumber"].clone());
             }
             409 => {
-                assert!(r.headers().get("retry-after").is_some(), "an in-flight 409 carries Retry-After");
+                assert!(
+                    r.headers().get("retry-after").is_some(),
+                    "an in-flight 409 carries Retry-After"
+                );
                 in_flight += 1;
                 expect_problem(r, 409, "request-in-flight").await;
             }
             other => panic!("unexpected status {other}"),
         }
     }
-    assert_eq!(originals, 1, "exactly one response is the original execution");
+    assert_eq!(
+        originals, 1,
+        "exactly one response is the original execution"
+    );
     assert_eq!(originals + replays + in_flight, 50);
-    assert!(invoices.iter().all(|n| *n == invoices[0]), "every 201 carries the same invoice number: {invoices:?}");
+    assert!(
+        invoices.iter().all(|n| *n == invoices[0]),
+        "every 201 carries the same invoice number: {invoices:?}"
+    );
     let stats = server.stats(CASHIER_1).await;
     assert_eq!(stats["sales"], 1);
     assert_eq!(stats["replays"], replays);
     assert_eq!(stats["inFlightConflicts"], in_flight);
-    assert_eq!(server.product(CASHIER_1, "Espresso beans 250 g").await.1, stock_before - 1, "stock taken once");
+    assert_eq!(
+        server.product(CASHIER_1, "Espresso beans 250 g").await.1,
+        stock_before - 1,
+        "stock taken once"
+    );
 }
 
 #[tokio::test]
@@ -58,24 +71,52 @@ async fn a_replay_is_byte_identical_and_marked_and_a_changed_payload_is_422() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &[]).await;
     let key = new_key();
-    let first = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 2)).send().await.unwrap();
+    let first = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 2))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), 201);
     assert!(!replayed(&first));
     let first_body = first.bytes().await.unwrap();
     // The quoted sf-string form of the same key replays too.
-    let again = server.post(CASHIER_1, "/api/sales", Some(&format!("\"{key}\"")), &sale(1, 2)).send().await.unwrap();
+    let again = server
+        .post(
+            CASHIER_1,
+            "/api/sales",
+            Some(&format!("\"{key}\"")),
+            &sale(1, 2),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 201);
     assert!(replayed(&again));
     assert_eq!(again.bytes().await.unwrap(), first_body);
 
-    let changed = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 3)).send().await.unwrap();
+    let changed = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 3))
+        .send()
+        .await
+        .unwrap();
     let problem = expect_problem(changed, 422, "idempotency-key-reused").await;
     assert!(problem["detail"].as_str().unwrap().contains(&key));
-    let other_path = server.post(CASHIER_1, "/api/sales/1/refund", Some(&key), &sale(1, 2)).send().await.unwrap();
+    let other_path = server
+        .post(CASHIER_1, "/api/sales/1/refund", Some(&key), &sale(1, 2))
+        .send()
+        .await
+        .unwrap();
     expect_problem(other_path, 422, "idempotency-key-reused").await;
 
     let stats = server.stats(CASHIER_1).await;
-    assert_eq!((stats["sales"].as_i64(), stats["replays"].as_i64(), stats["keyMismatches"].as_i64()), (Some(1), Some(1), Some(2)));
+    assert_eq!(
+        (
+            stats["sales"].as_i64(),
+            stats["replays"].as_i64(),
+            stats["keyMismatches"].as_i64()
+        ),
+        (Some(1), Some(1), Some(2))
+    );
 }
 
 #[tokio::test]
@@ -83,13 +124,30 @@ async fn a_write_without_a_usable_key_is_400_and_writes_nothing() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &[]).await;
     let (product, stock) = server.product(CASHIER_1, "Croissant").await;
-    let missing = server.post(CASHIER_1, "/api/sales", None, &sale(product, 1)).send().await.unwrap();
+    let missing = server
+        .post(CASHIER_1, "/api/sales", None, &sale(product, 1))
+        .send()
+        .await
+        .unwrap();
     expect_problem(missing, 400, "idempotency-key-missing").await;
     for bad in ["\"unterminated", "two words", "\"\""] {
-        let r = server.post(CASHIER_1, "/api/sales", Some(bad), &sale(product, 1)).send().await.unwrap();
+        let r = server
+            .post(CASHIER_1, "/api/sales", Some(bad), &sale(product, 1))
+            .send()
+            .await
+            .unwrap();
         expect_problem(r, 400, "idempotency-key-malformed").await;
     }
-    let refund = server.post(CASHIER_1, "/api/sales/1/refund", None, &serde_json::json!({"items": []})).send().await.unwrap();
+    let refund = server
+        .post(
+            CASHIER_1,
+            "/api/sales/1/refund",
+            None,
+            &serde_json::json!({"items": []}),
+        )
+        .send()
+        .await
+        .unwrap();
     expect_problem(refund, 400, "idempotency-key-missing").await;
     assert_eq!(server.stats(CASHIER_1).await["sales"], 0);
     assert_eq!(server.product(CASHIER_1, "Croissant").await.1, stock);
@@ -101,24 +159,43 @@ async fn a_key_of_one_business_or_cashier_never_replays_for_another() {
     let server = Server::start(&db, &[]).await;
     let key = new_key();
     let (b1_product, _) = server.product(CASHIER_1, "Croissant").await;
-    let first = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(b1_product, 1)).send().await.unwrap();
+    let first = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(b1_product, 1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
 
     // Business 2, same key, same body: not a replay; business 1's product is unknown there.
-    let r = server.post(CASHIER_3, "/api/sales", Some(&key), &sale(b1_product, 1)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_3, "/api/sales", Some(&key), &sale(b1_product, 1))
+        .send()
+        .await
+        .unwrap();
     assert!(!replayed(&r));
     expect_problem(r, 400, "unknown-product").await;
     // Business 2, same key, its own product: a new sale with business 2's first number.
     let (b2_product, _) = server.product(CASHIER_3, "Flat white").await;
-    let r = server.post(CASHIER_3, "/api/sales", Some(&key), &sale(b2_product, 1)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_3, "/api/sales", Some(&key), &sale(b2_product, 1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert!(!replayed(&r));
     let b2: Value = r.json().await.unwrap();
     assert_ne!(b2["id"], first["id"]);
-    assert!(b2["invoiceNumber"].as_str().unwrap().ends_with("-0001"), "business 2 numbers its own sales: {b2}");
+    assert!(
+        b2["invoiceNumber"].as_str().unwrap().ends_with("-0001"),
+        "business 2 numbers its own sales: {b2}"
+    );
     // Another cashier of business 1, same key and body: the scope includes the user.
-    let r = server.post(CASHIER_2, "/api/sales", Some(&key), &sale(b1_product, 1)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_2, "/api/sales", Some(&key), &sale(b1_product, 1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert!(!replayed(&r));
     let b1_second: Value = r.json().await.unwrap();
@@ -134,18 +211,37 @@ async fn business_conflicts_are_stored_and_replayed_but_invalid_input_is_not() {
     let server = Server::start(&db, &[]).await;
     let (tote, stock) = server.product(CASHIER_1, "Limited-edition tote bag").await;
     let key = new_key();
-    let r = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, stock + 1)).send().await.unwrap();
-    assert!(r.headers().get("retry-after").is_none(), "a business 409 has no Retry-After");
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, stock + 1))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("retry-after").is_none(),
+        "a business 409 has no Retry-After"
+    );
     let original = expect_problem(r, 409, "insufficient-stock").await;
-    let r = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, stock + 1)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, stock + 1))
+        .send()
+        .await
+        .unwrap();
     assert!(replayed(&r));
     assert_eq!(expect_problem(r, 409, "insufficient-stock").await, original);
 
     // An unknown product is invalid input: not stored, so the key is still free.
     let key = new_key();
-    let r = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(9_999, 1)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(9_999, 1))
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 400, "unknown-product").await;
-    let r = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, 1)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, 1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert!(!replayed(&r));
 }
@@ -155,21 +251,44 @@ async fn refunds_are_idempotent_too() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &[]).await;
     let (mug, stock) = server.product(CASHIER_1, "Ceramic mug").await;
-    let r = server.post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(mug, 3)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(mug, 3))
+        .send()
+        .await
+        .unwrap();
     let sold: Value = r.json().await.unwrap();
     let path = format!("/api/sales/{}/refund", sold["id"]);
     let body = serde_json::json!({ "items": [{ "productId": mug, "quantity": 2 }] });
     let key = new_key();
-    let first = server.post(CASHIER_1, &path, Some(&key), &body).send().await.unwrap();
+    let first = server
+        .post(CASHIER_1, &path, Some(&key), &body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
     assert!(first["returnNumber"].as_str().unwrap().starts_with("RET-"));
-    let again = server.post(CASHIER_1, &path, Some(&key), &body).send().await.unwrap();
+    let again = server
+        .post(CASHIER_1, &path, Some(&key), &body)
+        .send()
+        .await
+        .unwrap();
     assert!(replayed(&again));
-    assert_eq!(again.json::<Value>().await.unwrap()["returnNumber"], first["returnNumber"]);
-    assert_eq!(server.product(CASHIER_1, "Ceramic mug").await.1, stock - 3 + 2, "restocked once");
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["returnNumber"],
+        first["returnNumber"]
+    );
+    assert_eq!(
+        server.product(CASHIER_1, "Ceramic mug").await.1,
+        stock - 3 + 2,
+        "restocked once"
+    );
     // Two more would exceed what was sold (3, of which 2 refunded).
-    let r = server.post(CASHIER_1, &path, Some(&new_key()), &body).send().await.unwrap();
+    let r = server
+        .post(CASHIER_1, &path, Some(&new_key()), &body)
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 409, "refund-exceeds-sale").await;
     assert_eq!(server.stats(CASHIER_1).await["refunds"], 1);
 }
@@ -179,18 +298,29 @@ async fn expired_keys_are_purged_and_can_then_be_used_again() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &["--key-ttl", "1s", "--purge-interval", "100ms"]).await;
     let key = new_key();
-    let r = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(server.stats(CASHIER_1).await["storedKeys"], 1);
     // Wait for the purge task to delete the key (observed through the stats).
     let deadline = Instant::now() + Duration::from_secs(15);
     while server.stats(CASHIER_1).await["storedKeys"] != 0 {
-        assert!(Instant::now() < deadline, "the expired key was never purged");
+        assert!(
+            Instant::now() < deadline,
+            "the expired key was never purged"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(server.log().contains("purged 1 expired idempotency keys"));
     // The key is forgotten: another payload is a new sale, not a 422.
-    let r = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 2)).send().await.unwrap();
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 2))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert!(!replayed(&r));
     assert_eq!(server.stats(CASHIER_1).await["sales"], 2);
@@ -202,9 +332,17 @@ async fn without_the_layer_keys_are_ignored_for_the_overhead_benchmark() {
     let server = Server::start(&db, &["--no-idempotency"]).await;
     let key = new_key();
     for _ in 0..2 {
-        let r = server.post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1)).send().await.unwrap();
+        let r = server
+            .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
         assert!(!replayed(&r));
     }
-    assert_eq!(server.stats(CASHIER_1).await["sales"], 2, "without the layer a retry executes twice");
+    assert_eq!(
+        server.stats(CASHIER_1).await["sales"],
+        2,
+        "without the layer a retry executes twice"
+    );
 }

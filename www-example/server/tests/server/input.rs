@@ -19,10 +19,28 @@ async fn bad_sales_are_refused_with_a_problem_naming_it_and_write_nothing() {
             .header("Idempotency-Key", new_key())
             .body(body)
     };
-    let p = expect_problem(raw(b"{\"locationId\": 1, \"items\": [".to_vec(), "application/json").send().await.unwrap(), 400, "invalid-input").await;
-    assert!(p["detail"].as_str().unwrap().contains("not valid JSON"), "{p}");
     let p = expect_problem(
-        server.post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(424_242, 1)).send().await.unwrap(),
+        raw(
+            b"{\"locationId\": 1, \"items\": [".to_vec(),
+            "application/json",
+        )
+        .send()
+        .await
+        .unwrap(),
+        400,
+        "invalid-input",
+    )
+    .await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("not valid JSON"),
+        "{p}"
+    );
+    let p = expect_problem(
+        server
+            .post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(424_242, 1))
+            .send()
+            .await
+            .unwrap(),
         400,
         "unknown-product",
     )
@@ -30,60 +48,168 @@ async fn bad_sales_are_refused_with_a_problem_naming_it_and_write_nothing() {
     assert!(p["detail"].as_str().unwrap().contains("424242"), "{p}");
     for quantity in [0, -3] {
         let p = expect_problem(
-            server.post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(beans, quantity)).send().await.unwrap(),
+            server
+                .post(
+                    CASHIER_1,
+                    "/api/sales",
+                    Some(&new_key()),
+                    &sale(beans, quantity),
+                )
+                .send()
+                .await
+                .unwrap(),
             400,
             "invalid-input",
         )
         .await;
-        assert!(p["detail"].as_str().unwrap().contains("items[0].quantity"), "{p}");
+        assert!(
+            p["detail"].as_str().unwrap().contains("items[0].quantity"),
+            "{p}"
+        );
     }
     let p = expect_problem(
-        server.post(CASHIER_1, "/api/sales", Some(&new_key()), &json!({"locationId": 1, "items": [{"productId": beans, "quantity": 1.5}]})).send().await.unwrap(),
+        server
+            .post(
+                CASHIER_1,
+                "/api/sales",
+                Some(&new_key()),
+                &json!({"locationId": 1, "items": [{"productId": beans, "quantity": 1.5}]}),
+            )
+            .send()
+            .await
+            .unwrap(),
         400,
         "invalid-input",
     )
     .await;
-    assert!(p["detail"].as_str().unwrap().contains("items[0].quantity"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("items[0].quantity"),
+        "{p}"
+    );
     let p = expect_problem(
-        server.post(CASHIER_1, "/api/sales", Some(&new_key()), &json!({"items": [{"productId": beans, "quantity": 1}]})).send().await.unwrap(),
+        server
+            .post(
+                CASHIER_1,
+                "/api/sales",
+                Some(&new_key()),
+                &json!({"items": [{"productId": beans, "quantity": 1}]}),
+            )
+            .send()
+            .await
+            .unwrap(),
         400,
         "invalid-input",
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("locationId"), "{p}");
-    expect_problem(server.post(CASHIER_1, "/api/sales", Some(&new_key()), &json!({"locationId": 1, "items": []})).send().await.unwrap(), 400, "invalid-input").await;
+    expect_problem(
+        server
+            .post(
+                CASHIER_1,
+                "/api/sales",
+                Some(&new_key()),
+                &json!({"locationId": 1, "items": []}),
+            )
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "invalid-input",
+    )
+    .await;
 
     let mut big = serde_json::to_vec(&sale(beans, 1)).unwrap();
-    big.splice(1..1, format!("\"padding\": \"{}\",", "x".repeat(70 * 1024)).into_bytes());
-    expect_problem(raw(big, "application/json").send().await.unwrap(), 413, "body-too-large").await;
-    let p = expect_problem(raw(serde_json::to_vec(&sale(beans, 1)).unwrap(), "text/plain").send().await.unwrap(), 415, "unsupported-media-type").await;
+    big.splice(
+        1..1,
+        format!("\"padding\": \"{}\",", "x".repeat(70 * 1024)).into_bytes(),
+    );
+    expect_problem(
+        raw(big, "application/json").send().await.unwrap(),
+        413,
+        "body-too-large",
+    )
+    .await;
+    let p = expect_problem(
+        raw(serde_json::to_vec(&sale(beans, 1)).unwrap(), "text/plain")
+            .send()
+            .await
+            .unwrap(),
+        415,
+        "unsupported-media-type",
+    )
+    .await;
     assert!(p["detail"].as_str().unwrap().contains("text/plain"), "{p}");
 
     let stats = server.stats(CASHIER_1).await;
     assert_eq!(stats["sales"], 0, "nothing written");
     assert_eq!(stats["storedKeys"], 0, "no key stored for refused input");
-    assert_eq!(server.product(CASHIER_1, "Espresso beans 250 g").await.1, stock);
+    assert_eq!(
+        server.product(CASHIER_1, "Espresso beans 250 g").await.1,
+        stock
+    );
 }
 
 #[tokio::test]
 async fn authentication_routing_and_listing_errors_are_problems_too() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &[]).await;
-    let r = server.http.get(server.url("/api/products")).send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/products"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers().get("www-authenticate").is_some());
     expect_problem(r, 401, "unauthorized").await;
-    let r = server.http.get(server.url("/api/products")).header(AUTHORIZATION, "Bearer nobody").send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/products"))
+        .header(AUTHORIZATION, "Bearer nobody")
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 401, "unauthorized").await;
-    let r = server.http.get(server.url("/api/nothing-here")).send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/nothing-here"))
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 404, "not-found").await;
-    let r = server.http.delete(server.url("/api/sales")).header(AUTHORIZATION, format!("Bearer {CASHIER_1}")).send().await.unwrap();
+    let r = server
+        .http
+        .delete(server.url("/api/sales"))
+        .header(AUTHORIZATION, format!("Bearer {CASHIER_1}"))
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 405, "method-not-allowed").await;
-    let r = server.http.get(server.url("/api/sales?limit=0")).header(AUTHORIZATION, format!("Bearer {CASHIER_1}")).send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/sales?limit=0"))
+        .header(AUTHORIZATION, format!("Bearer {CASHIER_1}"))
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 400, "invalid-input").await;
-    let r = server.post(CASHIER_1, "/api/sales/12345/refund", Some(&new_key()), &json!({"items": [{"productId": 1, "quantity": 1}]})).send().await.unwrap();
+    let r = server
+        .post(
+            CASHIER_1,
+            "/api/sales/12345/refund",
+            Some(&new_key()),
+            &json!({"items": [{"productId": 1, "quantity": 1}]}),
+        )
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 404, "sale-not-found").await;
     // Without --chaos there is no chaos control.
-    let r = server.http.get(server.url("/api/chaos")).send().await.unwrap();
+    let r = server
+        .http
+        .get(server.url("/api/chaos"))
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 404, "not-found").await;
 }
 
@@ -93,12 +219,29 @@ async fn products_are_per_business_with_integer_cents_and_seeded_stock() {
     let server = Server::start(&db, &[]).await;
     let one = server.get_json(CASHIER_1, "/api/products").await;
     let two = server.get_json(CASHIER_3, "/api/products").await;
-    for p in one.as_array().unwrap().iter().chain(two.as_array().unwrap()) {
-        assert!(p["id"].is_i64() && p["name"].is_string() && p["priceCents"].is_i64(), "{p}");
+    for p in one
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(two.as_array().unwrap())
+    {
+        assert!(
+            p["id"].is_i64() && p["name"].is_string() && p["priceCents"].is_i64(),
+            "{p}"
+        );
         assert!((5..=500).contains(&p["stock"].as_i64().unwrap()), "{p}");
     }
-    let ids = |v: &serde_json::Value| v.as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect::<Vec<_>>();
-    assert!(ids(&one).iter().all(|id| !ids(&two).contains(id)), "no product shared across businesses");
+    let ids = |v: &serde_json::Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        ids(&one).iter().all(|id| !ids(&two).contains(id)),
+        "no product shared across businesses"
+    );
 }
 
 #[tokio::test]

@@ -24,7 +24,10 @@ async fn twenty_concurrent_sales_of_the_last_five_units_sell_exactly_five() {
         match r.status().as_u16() {
             201 => sold += 1,
             409 => {
-                assert!(r.headers().get("retry-after").is_none(), "short stock is not retryable");
+                assert!(
+                    r.headers().get("retry-after").is_none(),
+                    "short stock is not retryable"
+                );
                 expect_problem(r, 409, "insufficient-stock").await;
                 refused += 1;
             }
@@ -32,7 +35,13 @@ async fn twenty_concurrent_sales_of_the_last_five_units_sell_exactly_five() {
         }
     }
     assert_eq!((sold, refused), (5, 15));
-    assert_eq!(server.product(CASHIER_1, "Limited-edition tote bag").await.1, 0);
+    assert_eq!(
+        server
+            .product(CASHIER_1, "Limited-edition tote bag")
+            .await
+            .1,
+        0
+    );
     assert_eq!(server.stats(CASHIER_1).await["sales"], 5);
 }
 
@@ -44,8 +53,22 @@ async fn a_sale_short_on_one_line_takes_nothing_from_the_others() {
     let (tote, tote_stock) = server.product(CASHIER_1, "Limited-edition tote bag").await;
     let body = serde_json::json!({ "locationId": 7, "items": [
         { "productId": milk, "quantity": 3 }, { "productId": tote, "quantity": tote_stock + 1 } ] });
-    let r = server.post(CASHIER_1, "/api/sales", Some(&new_key()), &body).send().await.unwrap();
+    let r = server
+        .post(CASHIER_1, "/api/sales", Some(&new_key()), &body)
+        .send()
+        .await
+        .unwrap();
     expect_problem(r, 409, "insufficient-stock").await;
-    assert_eq!(server.product(CASHIER_1, "Oat milk 1 L").await.1, milk_stock, "the whole sale rolled back");
-    assert_eq!(server.product(CASHIER_1, "Limited-edition tote bag").await.1, tote_stock);
+    assert_eq!(
+        server.product(CASHIER_1, "Oat milk 1 L").await.1,
+        milk_stock,
+        "the whole sale rolled back"
+    );
+    assert_eq!(
+        server
+            .product(CASHIER_1, "Limited-edition tote bag")
+            .await
+            .1,
+        tote_stock
+    );
 }
