@@ -15,7 +15,7 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 .PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit test-pkg test-demo demo bench-server clean distclean
+        test-wasm-firefox test-wasm-webkit test-pkg test-demo demo bench-server bench-queue clean distclean
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
@@ -29,6 +29,7 @@ help:
 	@echo "make test-pkg      npm pack pkg/, install the tarball, load it in headless Chromium"
 	@echo "make test-demo     the demo page in headless Chromium against pos-server"
 	@echo "make bench-server  load test of the reference server"
+	@echo "make bench-queue   offline-queue benchmark in headless Chromium (tests/bench/README.md)"
 	@echo "make clean         remove pkg/ and target/ (distclean: node_modules/ too)"
 
 tools:
@@ -84,6 +85,9 @@ bench-server:
 	TOOLS_BENCH=1 scripts/tools.sh
 	@[ -x www-example/scripts/bench-server.sh ] || { echo "bench-server: www-example/scripts/bench-server.sh does not exist yet" >&2; exit 1; }
 	www-example/scripts/bench-server.sh
+
+bench-queue: tools
+	scripts/bench-queue.sh
 
 clean:
 	rm -rf pkg
