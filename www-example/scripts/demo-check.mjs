@@ -3,7 +3,8 @@
 // The page loads, a sale completed through the SDK shows its invoice number
 // (and the server has it), the button reads "Processing…" while submitting,
 // and — when the SDK build has its offline queue — a sale made offline is
-// queued and sent once back online. SCREENSHOT=file.png saves a picture.
+// queued and sent once back online, and the queued counter of another open
+// tab follows. SCREENSHOT=file.png saves a picture.
 // Uses playwright-core from the repository's node_modules with Debian's
 // Chromium (CHROMIUM overrides the path); it never downloads a browser.
 import { chromium } from "playwright-core";
@@ -45,7 +46,10 @@ try {
   const context = await browser.newContext({ viewport: { width: 1360, height: 1020 } });
   const page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(String(e)));
-  page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+  // Chromium logs every request that fails while the context is offline;
+  // those are expected in the offline steps, anything else is an error.
+  const expected = /net::ERR_INTERNET_DISCONNECTED/;
+  page.on("console", (m) => { if (m.type() === "error" && !expected.test(m.text())) pageErrors.push(m.text()); });
   page.setDefaultTimeout(30_000);
 
   await page.goto(`${base}/`);
@@ -102,6 +106,26 @@ try {
     check("back online, the queue drains and the server has both sales", stats.sales === 2, JSON.stringify(stats));
     await page.waitForFunction((re) => (document.getElementById("sales-body").textContent.match(new RegExp(re, "g")) || []).length >= 2, INVOICE.source);
     check("the drained sale appears with its invoice number", true);
+
+    // Two tabs, the browser really offline (network emulation for the whole
+    // context): a sale queued in one tab shows in the other tab's counter.
+    const other = await context.newPage();
+    other.on("pageerror", (e) => pageErrors.push(String(e)));
+    other.on("console", (m) => { if (m.type() === "error" && !expected.test(m.text())) pageErrors.push(m.text()); });
+    await other.goto(`${base}/`);
+    await other.waitForSelector('body[data-ready="true"]');
+    await context.setOffline(true);
+    await page.locator("button.product", { hasText: "Ceramic mug" }).click();
+    await page.locator("#complete").click();
+    await page.waitForFunction(() => /saved in this browser/.test(document.getElementById("sale-message").textContent));
+    await other.waitForFunction(() => document.getElementById("queue-count").textContent === "1");
+    check("the queued counter updates in another open tab", true);
+    await context.setOffline(false);
+    await Promise.all([page, other].map((p) =>
+      p.waitForFunction(() => document.getElementById("queue-count").textContent === "0", null, { timeout: 60_000 })));
+    const after = await api("/api/stats");
+    check("back online, both tabs show an empty queue and the server has the third sale", after.sales === 3, JSON.stringify(after));
+    await other.close();
   } else {
     console.log("skip offline-queue steps: this SDK build has no queueSize() yet");
   }
