@@ -95,15 +95,33 @@ pub fn router(state: AppState, options: &Options) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// Serves only the top-level files of the demo directory (the page, its script
-/// and styles), never the server's sources or scripts beneath it.
+/// File types of the demo page that are served from `--www`.
+const PAGE_FILE_TYPES: &[&str] = &["html", "js", "css", "png", "svg", "ico", "webmanifest"];
+
+/// Whether a request path names a servable file of the demo page: `/`, or a
+/// top-level file of a page type, judged on the percent-decoded path (so
+/// `/server%2fCargo.toml` is not a way into subdirectories).
+pub fn is_page_file(raw_path: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(raw_path).decode_utf8_lossy();
+    let Some(name) = decoded.strip_prefix('/') else {
+        return false;
+    };
+    if name.is_empty() {
+        return true;
+    }
+    !name.contains(['/', '\\'])
+        && !name.starts_with('.')
+        && Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| PAGE_FILE_TYPES.contains(&e))
+}
+
+/// Serves only the demo page's own files, never the server's sources,
+/// scripts or docs that live beneath the same directory.
 async fn top_level_only(request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path.trim_start_matches('/').contains('/')
-        || Path::new(path)
-            .extension()
-            .is_some_and(|e| e == "md" || e == "sh")
-    {
+    if !is_page_file(path) {
         return Problem::not_found("not-found", format!("no file at {path}")).into_response();
     }
     next.run(request).await
@@ -268,4 +286,36 @@ async fn put_chaos(
     JsonBody(patch): JsonBody<ChaosPatch>,
 ) -> Result<Json<ChaosSettings>, Problem> {
     Ok(Json(chaos_of(&state)?.update(&patch)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_top_level_page_files_are_served() {
+        for ok in [
+            "/",
+            "/index.html",
+            "/app.js",
+            "/style.css",
+            "/screenshot.png",
+        ] {
+            assert!(is_page_file(ok), "{ok}");
+        }
+        for bad in [
+            "/server/Cargo.toml",
+            "/server%2fCargo.toml",
+            "/server%2Fsrc%2Fmain.rs",
+            "/..%2fCargo.toml",
+            "/%2e%2e/x.js",
+            "/README.md",
+            "/scripts%2Fdemo.sh",
+            "/.hidden.js",
+            "/a%5cb.js",
+            "/pos.db",
+        ] {
+            assert!(!is_page_file(bad), "{bad}");
+        }
+    }
 }

@@ -251,3 +251,19 @@ async fn sigterm_stops_the_server_cleanly() {
     let status = server.terminate();
     assert!(status.success(), "exit status {status}");
 }
+
+#[tokio::test]
+async fn the_demo_page_is_served_but_nothing_else_under_its_directory() {
+    let (_dir, db) = temp_db();
+    let www = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let server = Server::start(&db, &["--www", www]).await;
+    let get = |path: &str| server.http.get(server.url(path)).send();
+    let page = get("/").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(get("/app.js").await.unwrap().status(), 200);
+    for hidden in ["/server/Cargo.toml", "/server%2fCargo.toml", "/README.md", "/scripts%2Fdemo.sh", "/..%2fCargo.toml"] {
+        let r = get(hidden).await.unwrap();
+        assert_eq!(r.status(), 404, "{hidden} must not be served");
+    }
+}
