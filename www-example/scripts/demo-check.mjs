@@ -130,6 +130,22 @@ try {
     console.log("skip offline-queue steps: this SDK build has no queueSize() yet");
   }
 
+  // The hard case through the page: the server commits the sale and drops the
+  // connection; the SDK retries with the same key and gets the replay.
+  const chaos = await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ dropAfterCommitRate: 1 }) });
+  if (chaos.ok) {
+    const before = await api("/api/stats");
+    await page.locator("button.product", { hasText: "Croissant" }).click();
+    await page.locator("#complete").click();
+    await page.waitForFunction((re) => new RegExp(re).test(document.getElementById("sale-message").textContent), `${INVOICE.source}.*replayed its answer`);
+    const after = await api("/api/stats");
+    check("commit-then-drop: the SDK retries with its key, the server replays, one sale recorded",
+      after.sales === before.sales + 1 && after.replays === before.replays + 1, `${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+    await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ dropAfterCommitRate: 0 }) });
+  } else {
+    console.log("skip commit-then-drop step: the server runs without --chaos");
+  }
+
   if (process.env.SCREENSHOT) {
     await page.locator("button.product", { hasText: "Espresso" }).click();
     await page.locator("button.product", { hasText: "Ceramic mug" }).click();

@@ -33,7 +33,8 @@ pub struct ChaosSettings {
     pub error503_rate: f64,
     /// Share of API requests whose connection is dropped unprocessed.
     pub drop_before_rate: f64,
-    /// Share of successful writes whose connection is dropped after the commit.
+    /// Share of successful writes whose connection is dropped after the commit
+    /// (replays are never dropped: they commit nothing).
     pub drop_after_commit_rate: f64,
     /// Share of API requests delayed.
     pub latency_rate: f64,
@@ -192,7 +193,12 @@ pub async fn middleware(State(chaos): State<Arc<Chaos>>, request: Request, next:
     );
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let response = next.run(request).await;
-    if is_write && plan.drop_after_commit && response.status().is_success() {
+    // A replay commits nothing: only a write that was executed is dropped, so a
+    // client retrying with its key gets the stored answer at any rate.
+    let replayed = response
+        .headers()
+        .contains_key(crate::idempotency::REPLAYED_HEADER);
+    if is_write && plan.drop_after_commit && response.status().is_success() && !replayed {
         tracing::info!(
             "chaos: {method} {path} committed ({}); dropping the connection without a response",
             response.status()

@@ -260,9 +260,18 @@ async fn the_demo_page_is_served_but_nothing_else_under_its_directory() {
     let get = |path: &str| server.http.get(server.url(path)).send();
     let page = get("/").await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert_eq!(get("/app.js").await.unwrap().status(), 200);
-    for hidden in ["/server/Cargo.toml", "/server%2fCargo.toml", "/README.md", "/scripts%2Fdemo.sh", "/..%2fCargo.toml"] {
+    for hidden in [
+        "/server/Cargo.toml",
+        "/server%2fCargo.toml",
+        "/README.md",
+        "/scripts%2Fdemo.sh",
+        "/..%2fCargo.toml",
+    ] {
         let r = get(hidden).await.unwrap();
         assert_eq!(r.status(), 404, "{hidden} must not be served");
     }
