@@ -6,6 +6,13 @@ import init, { ApiClient, ApiError } from "/pkg/index.js";
 const ATTEMPT_TIMEOUT_MS = 8000;
 const LOCATION_ID = "till-1";
 const CASHIER_STORAGE_KEY = "pos-demo-cashier";
+// The seeded demo cashiers. The queue namespace is the cashier's identity,
+// never the token: the token is a secret and stays out of browser storage.
+const CASHIERS = {
+  "demo-cashier-1": { namespace: "b1-ana", shop: "Corner Shop" },
+  "demo-cashier-2": { namespace: "b1-ben", shop: "Corner Shop" },
+  "demo-cashier-3": { namespace: "b2-chloe", shop: "Harbour Café" },
+};
 const SDK_EVENTS = [
   "queued", "sent", "retry", "dead-letter", "drain-start", "drain-end",
   "online", "offline", "queue-size", "auth-required",
@@ -36,7 +43,8 @@ if (onLine && onLine.configurable) {
 // ---------------------------------------------------------------------------
 // State
 // ---------------------------------------------------------------------------
-let token = localStorage.getItem(CASHIER_STORAGE_KEY) || "demo-cashier-1";
+let token = localStorage.getItem(CASHIER_STORAGE_KEY);
+if (!(token in CASHIERS)) token = "demo-cashier-1";
 let client = null;
 let products = [];
 const cart = new Map(); // productId → quantity
@@ -362,7 +370,7 @@ function connectClient() {
   }
   const cashierToken = token;
   client = new ApiClient({
-    namespace: cashierToken, // each cashier has their own queue
+    namespace: CASHIERS[cashierToken].namespace, // each cashier has their own queue
     headers: () => ({ Authorization: `Bearer ${cashierToken}` }), // asked before every attempt and replay
     timeout: ATTEMPT_TIMEOUT_MS,
     maxRetries: 3,
@@ -479,7 +487,7 @@ async function setupChaos() {
 async function main() {
   $("attempt-timeout").textContent = String(ATTEMPT_TIMEOUT_MS / 1000);
   $("cashier").value = token;
-  $("shop-name").textContent = token === "demo-cashier-3" ? "Harbour Café" : "Corner Shop";
+  $("shop-name").textContent = CASHIERS[token].shop;
   await init();
   connectClient();
   log("ready", `SDK loaded; cashier ${token}`);
@@ -488,7 +496,7 @@ async function main() {
   $("cashier").addEventListener("change", async (event) => {
     token = event.target.value;
     localStorage.setItem(CASHIER_STORAGE_KEY, token);
-    $("shop-name").textContent = token === "demo-cashier-3" ? "Harbour Café" : "Corner Shop";
+    $("shop-name").textContent = CASHIERS[token].shop;
     cart.clear();
     pending = null;
     connectClient();

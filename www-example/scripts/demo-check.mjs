@@ -146,6 +146,18 @@ try {
     console.log("skip commit-then-drop step: the server runs without --chaos");
   }
 
+  // Another cashier of another business: its own products and sales.
+  await page.locator("#cashier").selectOption("demo-cashier-3");
+  const switched = await page.waitForFunction(() =>
+    document.getElementById("shop-name").textContent === "Harbour Café" &&
+    document.getElementById("products").textContent.includes("Flat white") &&
+    !document.getElementById("products").textContent.includes("Croissant") &&
+    document.getElementById("sales-body").textContent.includes("No sales yet"), null, { timeout: 15_000 }).then(() => true, () => false);
+  check("switching cashier shows the other business's products and none of the first business's sales", switched,
+    `${await page.locator("#shop-name").innerText()} / ${await page.locator("#sales-body").innerText()}`);
+  await page.locator("#cashier").selectOption("demo-cashier-1");
+  await page.waitForFunction(() => document.getElementById("products").textContent.includes("Croissant"));
+
   if (process.env.SCREENSHOT) {
     await page.locator("button.product", { hasText: "Espresso" }).click();
     await page.locator("button.product", { hasText: "Ceramic mug" }).click();
