@@ -356,7 +356,7 @@ async fn enqueue(state: &ClientState, op: &Operation, attempts: u32, reason: &st
         next_attempt_at: if attempts == 0 { now } else { now + first_replay_delay(attempts, js::random()) },
         last_error: Some(reason.to_string()),
     };
-    match state.outbox.enqueue(&record, &state.events).await {
+    match state.outbox.enqueue(&record).await {
         Ok(id) => {
             let detail = Object::new();
             set(&detail, "queueId", id);
@@ -366,6 +366,7 @@ async fn enqueue(state: &ClientState, op: &Operation, attempts: u32, reason: &st
             set(&detail, "reason", reason.to_string());
             state.emit("queued", &detail.into());
             state.drainer.schedule(record.next_attempt_at);
+            state.drainer.announce_soon();
             let what = ["could not be delivered now (", reason, "); queued as #", &format_number(id), " and will be sent when the connection returns"].concat();
             let mut e = failure_fields(op, attempts, None);
             e.queue_id = Some(id);
@@ -564,7 +565,7 @@ impl ApiClient {
             record.created_at = now;
             record.next_attempt_at = now;
             let new_id = store.resurrect(id, &record.to_js()).await.map_err(|e| storage_error("cannot move the dead letter back", e))?;
-            state.outbox.announce_size(&state.events).await;
+            state.drainer.announce_soon();
             let _ = state.drainer.drain(true);
             Ok(new_id.into())
         })
@@ -589,7 +590,7 @@ impl ApiClient {
         js::promise(async move {
             let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
             let n = store.clear_queue().await.map_err(|e| storage_error("cannot clear the offline queue", e))?;
-            state.outbox.announce_size(&state.events).await;
+            state.drainer.announce_soon();
             Ok(n.into())
         })
     }

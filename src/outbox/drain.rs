@@ -27,6 +27,9 @@ extern "C" {
     fn with_lock(name: &str, callback: &JsValue) -> Promise;
 }
 
+/// How long `queue-size` announcements are coalesced.
+const ANNOUNCE_DELAY_MS: u32 = 100;
+
 /// Extra lease time beyond one replay's timeout (browsers without Web Locks).
 const LEASE_MARGIN_MS: f64 = 30_000.0;
 
@@ -37,6 +40,8 @@ pub struct Drainer {
     current: RefCell<Option<Promise>>,
     timer: RefCell<Option<Timeout>>,
     timer_at: Cell<f64>,
+    /// The pending `queue-size` announcement, if one is scheduled.
+    announcement: RefCell<Option<Timeout>>,
     /// This client's identity for the IndexedDB lease fallback.
     owner: String,
 }
@@ -54,6 +59,7 @@ impl Drainer {
             current: RefCell::new(None),
             timer: RefCell::new(None),
             timer_at: Cell::new(f64::INFINITY),
+            announcement: RefCell::new(None),
             owner: uuid::Uuid::new_v4().to_string(),
         }
     }
@@ -106,10 +112,30 @@ impl Drainer {
         promise
     }
 
-    /// Cancels the timer.
+    /// Announces the queue size (`queue-size`, here and in every tab) within
+    /// 100 ms: a burst of changes costs one count and one broadcast.
+    pub fn announce_soon(&self) {
+        if self.announcement.borrow().is_some() {
+            return;
+        }
+        let weak = self.state.borrow().clone();
+        let timer = Timeout::new(ANNOUNCE_DELAY_MS, move || {
+            if let Some(state) = weak.upgrade() {
+                state.drainer.announcement.borrow_mut().take();
+                let _ = js::promise(async move {
+                    state.outbox.announce_size(&state.events).await;
+                    Ok(JsValue::UNDEFINED)
+                });
+            }
+        });
+        *self.announcement.borrow_mut() = Some(timer);
+    }
+
+    /// Cancels the timers.
     pub fn stop(&self) {
         self.timer.borrow_mut().take();
         self.timer_at.set(f64::INFINITY);
+        self.announcement.borrow_mut().take();
     }
 }
 
@@ -158,7 +184,6 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
     let timeout = state.config.defaults.resolve().timeout_ms;
     let (mut sent, mut dead) = (0u32, 0u32);
     let mut failure: Option<StorageError> = None;
-    let mut last_announced = js::now_ms();
     let mut head = store.head().await;
     loop {
         let raw = match head {
@@ -213,10 +238,7 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
                 sent += 1;
                 head = store.remove_then_head(record.id.unwrap_or(f64::NAN)).await;
                 // Every tab's counter follows the drain, a few times a second.
-                if js::now_ms() - last_announced >= 250.0 {
-                    state.outbox.announce_size(&state.events).await;
-                    last_announced = js::now_ms();
-                }
+                state.drainer.announce_soon();
             }
             Ok(Some(Step::DeadLetter(_))) => {
                 dead += 1;
@@ -235,7 +257,7 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
         set(result.unchecked_ref(), "error", e.0.clone());
     }
     state.emit("drain-end", &result);
-    state.outbox.announce_size(&state.events).await;
+    state.drainer.announce_soon();
     match failure {
         Some(e) => Err(storage_error("the offline queue failed while draining", e)),
         None => Ok(result),
@@ -326,6 +348,6 @@ async fn bury(state: &ClientState, store: &Store, request: &JsValue, queue_id: &
     let id = store.bury(queue_id, &letter).await?;
     set(&letter, "id", id);
     state.emit("dead-letter", &letter.into());
-    state.outbox.announce_size(&state.events).await;
+    state.drainer.announce_soon();
     Ok(())
 }

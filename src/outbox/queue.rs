@@ -59,14 +59,13 @@ impl Outbox {
 
     /// Writes `record` at the tail of the queue and returns its id. The
     /// write is committed when this returns.
-    pub async fn enqueue(&self, record: &QueuedRequest, events: &Events) -> Result<f64, StorageError> {
+    pub async fn enqueue(&self, record: &QueuedRequest) -> Result<f64, StorageError> {
         let store = self.store().await?;
-        let (id, size) = store.add(&record.to_js()).await?;
-        self.announce(size, events);
-        Ok(id)
+        store.add(&record.to_js()).await
     }
 
     /// Counts the queue, then emits `queue-size` here and in every other tab.
+    /// Callers go through `Drainer::announce_soon`, which coalesces bursts.
     pub async fn announce_size(&self, events: &Events) {
         let Ok(store) = self.store().await else { return };
         if let Ok(size) = store.count().await {
@@ -75,7 +74,7 @@ impl Outbox {
     }
 
     /// Emits `queue-size` with `size` here and broadcasts it to every other tab.
-    pub fn announce(&self, size: u32, events: &Events) {
+    fn announce(&self, size: u32, events: &Events) {
         let detail = Object::new();
         set(&detail, "size", size);
         events.emit("queue-size", &detail);

@@ -56,15 +56,12 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Appends a record; returns its id (its FIFO position) and the queue
-    /// size after it, read in the same transaction.
-    pub async fn add(&self, record: &JsValue) -> Result<(f64, u32)> {
+    /// Appends a record; returns its id (its FIFO position).
+    pub async fn add(&self, record: &JsValue) -> Result<f64> {
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        let store = tx.store(QUEUE)?;
-        let key = store.add(record, None).await?;
-        let size = store.count(None).await?;
+        let key = tx.store(QUEUE)?.add(record, None).await?;
         tx.done().await?;
-        Ok((key.as_f64().unwrap_or(f64::NAN), size))
+        Ok(key.as_f64().unwrap_or(f64::NAN))
     }
 
     /// The oldest record, if any.
