@@ -184,6 +184,7 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
     let timeout = state.config.defaults.resolve().timeout_ms;
     let (mut sent, mut dead) = (0u32, 0u32);
     let mut failure: Option<StorageError> = None;
+    let mut pending_delete: Option<Promise> = None;
     let mut head = store.head().await;
     loop {
         let raw = match head {
@@ -233,10 +234,30 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
                 }
             }
         }
+        // Read the following record while this one is on the wire.
+        let id = record.id.unwrap_or(f64::NAN);
+        let next = {
+            let store = store.clone();
+            js::promise(async move { store.next_after(id).await.map(|v| v.unwrap_or(JsValue::UNDEFINED)).map_err(|e| JsValue::from(e.0)) })
+        };
         match replay(&state, &store, &mut record, &queue_id, timeout).await {
             Ok(Some(Step::Delete)) => {
                 sent += 1;
-                head = store.remove_then_head(record.id.unwrap_or(f64::NAN)).await;
+                // Delete it while the next one is sent: a response arrived, so
+                // the worst a crash before the commit can do is one resend with
+                // the same key, which the server replays. At most one delete is
+                // in flight.
+                if let Err(e) = settle_delete(pending_delete.take()).await {
+                    failure = Some(e);
+                    break;
+                }
+                let store = store.clone();
+                pending_delete = Some(js::promise(async move { store.remove(id).await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(e.0)) }));
+                head = match JsFuture::from(next).await {
+                    Ok(v) if v.is_undefined() => Ok(None),
+                    Ok(v) => Ok(Some(v)),
+                    Err(e) => Err(StorageError(js::message_of(&e))),
+                };
                 // Every tab's counter follows the drain, a few times a second.
                 state.drainer.announce_soon();
             }
@@ -251,6 +272,9 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
             }
         }
     }
+    if let Err(e) = settle_delete(pending_delete.take()).await {
+        failure.get_or_insert(e);
+    }
     let remaining = store.count().await.unwrap_or(0);
     let result = report(sent, dead, remaining, false);
     if let Some(e) = &failure {
@@ -264,10 +288,18 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
     }
 }
 
+/// Waits for the delete of a delivered record, if one is under way.
+async fn settle_delete(pending: Option<Promise>) -> Result<(), StorageError> {
+    match pending {
+        Some(p) => JsFuture::from(p).await.map(|_| ()).map_err(|e| StorageError(js::message_of(&e))),
+        None => Ok(()),
+    }
+}
+
 /// Replays the head record (twice when the first answer is a 401 and fresh
 /// credentials may help) and applies the step the policy decides, except
-/// the deletion of a delivered record, which the caller folds into reading
-/// the next head. Returns the final step; `Wait` means the drain stops here.
+/// the deletion of a delivered record, which the caller overlaps with the
+/// next send. Returns the final step; `Wait` means the drain stops here.
 async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Option<Step>, StorageError> {
     let mut refreshed = false;
     loop {

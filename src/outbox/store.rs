@@ -8,7 +8,7 @@
 
 use std::error::Error as _;
 
-use rexie::{ObjectStore, Rexie, TransactionMode};
+use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::*;
 
 /// The database schema version. v1 had only the `queue` store; v2 added
@@ -103,14 +103,19 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a delivered record and reads the next head, in one
-    /// transaction (the drain's per-record cost is mostly transactions).
-    pub async fn remove_then_head(&self, id: f64) -> Result<Option<JsValue>> {
+    /// Deletes a delivered record.
+    pub async fn remove(&self, id: f64) -> Result<()> {
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        let store = tx.store(QUEUE)?;
-        store.delete(JsValue::from_f64(id)).await?;
-        let mut next = store.get_all(None, Some(1)).await?;
+        tx.store(QUEUE)?.delete(JsValue::from_f64(id)).await?;
         tx.done().await?;
+        Ok(())
+    }
+
+    /// The first record after `id` in queue order, if any.
+    pub async fn next_after(&self, id: f64) -> Result<Option<JsValue>> {
+        let range = KeyRange::lower_bound(&JsValue::from_f64(id), Some(true)).map_err(rexie::Error::from)?;
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
+        let mut next = tx.store(QUEUE)?.get_all(Some(range), Some(1)).await?;
         Ok(next.pop())
     }
 
