@@ -1,0 +1,53 @@
+// Scenario 2: offline (the whole browser context), a sale is queued and the
+// counter reads 1; back online the queue drains: one sale on the server,
+// counter 0, and the page shows the sale's invoice number.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  startServer, launchBrowser, newTillContext, openTill, recordSalePosts, addToCart,
+  waitMessage, waitQueueCount, serverInvariants, INVOICE, TOKENS,
+} from "./support.mjs";
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("offline sale is queued (counter 1), then drained once back online", async () => {
+  const context = await newTillContext(browser);
+  try {
+    const page = await openTill(context, server.url);
+    const posts = recordSalePosts(page);
+    await context.setOffline(true);
+    await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
+    await addToCart(page, "Sourdough loaf");
+    await page.locator("#complete").click();
+    await waitMessage(page, /saved in this browser/);
+    await waitQueueCount(page, 1);
+    assert.equal((await server.stats(TOKENS.ana)).sales, 0, "nothing reached the server while offline");
+
+    await context.setOffline(false);
+    await waitQueueCount(page, 0);
+    const message = await waitMessage(page, /Queued sale sent: INV-/);
+    const invoice = message.match(INVOICE)[0];
+    await page.waitForFunction((inv) => document.getElementById("sales-body").textContent.includes(inv), invoice);
+
+    const sales = await server.sales(TOKENS.ana);
+    assert.deepEqual(sales.map((s) => s.invoiceNumber), [invoice], "one sale on the server, the one the page shows");
+    assert.deepEqual(sales[0].items.map((i) => [i.name, i.quantity]), [["Sourdough loaf", 1]]);
+    const delivered = posts.filter((p) => p.status === 201);
+    assert.equal(delivered.length, 1, `one delivered POST: ${JSON.stringify(posts)}`);
+    assert.equal(new Set(posts.map((p) => p.key)).size, 1, "every attempt carried the same Idempotency-Key");
+    const stats = await serverInvariants(server, assert);
+    assert.equal(stats.sales, 1);
+    assert.deepEqual(context.pageErrors, []);
+  } finally {
+    await context.close();
+  }
+});
