@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make bench` (issue 6): the SDK against plain fetch, ky and its own
+# platform in headless Chromium, against the reference server on loopback
+# (chaos off), plus the package size beside its peers. Method and latest
+# figures: README.md ("Performance") and tests/bench/README.md.
+# Builds pkg/ when it is missing or older than the sources (BENCH_NO_BUILD=1
+# skips that) and pos-server (cargo build --release -p pos-server), then runs
+# node tests/bench/bench.mjs, which also runs tests/bench/queue.mjs.
+# Prints a table, writes target/bench/results.json.
+# Env: BENCH_QUICK=1 (small sizes, under 2 minutes), BENCH_RUNS (5),
+# BENCH_CALLS (2000 per side), BENCH_BLOCK (100), BENCH_DEDUP_N (1000),
+# BENCH_INIT_N (20), BENCH_HEAP_RUNS (3), BENCH_QUEUE_N (1000),
+# BENCH_QUEUE_RUNS (5), BENCH_SKIP_QUEUE=1, BENCH_ENDPOINTS (sales,echo),
+# BENCH_SQLITE_SYNCHRONOUS (normal), BENCH_PROFILE=1, CHROMIUM_BIN.
+# Exit status: non-zero only on a functional failure, never on timing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+stamp=pkg/pos_resilience_bg.wasm
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+  if [ ! -f pkg/index.js ] || [ ! -f "$stamp" ]; then
+    echo "bench: pkg/ is missing: building it"
+    bash scripts/build-pkg.sh
+  elif [ -n "$(find src js Cargo.toml pkg-template -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+    echo "bench: pkg/ is older than the sources: rebuilding it"
+    bash scripts/build-pkg.sh
+  fi
+  cargo build --release --quiet -p pos-server
+fi
+[ -f pkg/index.js ] || { echo "bench: pkg/index.js is missing" >&2; exit 2; }
+[ -x target/release/pos-server ] || { echo "bench: target/release/pos-server is missing: cargo build --release -p pos-server" >&2; exit 2; }
+
+# queue.mjs (run by bench.mjs) must not rebuild: pkg/ is current by now.
+export BENCH_NO_BUILD=1
+exec node tests/bench/bench.mjs
