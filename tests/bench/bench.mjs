@@ -282,15 +282,22 @@ async function heapGrowth(browser, ep) {
       const { usedSize } = await cdp.send("Runtime.getHeapUsage");
       return { js: usedSize, wasm: await call(page, "wasmBytes") };
     };
-    await call(page, "posts", ep.url, SALE, ep.token, HEAP_A);
-    const a = await measure();
-    await call(page, "posts", ep.url, SALE, ep.token, HEAP_B - HEAP_A);
-    const b = await measure();
-    await ep.reset();
+    // Checkpoints at HEAP_A and three steps up to HEAP_B: a leak grows with
+    // every step, a warm-up cost (code, caches) only before the first.
+    const marks = [HEAP_A, ...[1, 2, 3].map((i) => Math.round(HEAP_A + (HEAP_B - HEAP_A) * i / 3))];
+    const points = [];
+    let done = 0;
+    for (const m of marks) {
+      await call(page, "posts", ep.url, SALE, ep.token, m - done);
+      done = m;
+      await ep.reset();
+      points.push({ calls: m, ...(await measure()) });
+    }
+    const a = points[0], b = points[points.length - 1];
     js.push((b.js - a.js) / 1024);
     wasm.push((b.wasm - a.wasm) / 1024);
-    detail.push({ after_a: a, after_b: b });
-    log(`run ${run + 1}/${HEAP_RUNS} heap after ${HEAP_A} calls: JS ${(a.js / 1024).toFixed(0)} KB, wasm ${(a.wasm / 1024).toFixed(0)} KB; after ${HEAP_B}: JS ${(b.js / 1024).toFixed(0)} KB, wasm ${(b.wasm / 1024).toFixed(0)} KB`);
+    detail.push(points);
+    log(`run ${run + 1}/${HEAP_RUNS} heap (JS KB / wasm KB) ${points.map((p) => `@${p.calls}: ${(p.js / 1024).toFixed(0)}/${(p.wasm / 1024).toFixed(0)}`).join(", ")}`);
     await context.close();
   }
   return { js: roundSummary(summary(js), 1), wasm: roundSummary(summary(wasm), 1), calls: [HEAP_A, HEAP_B], endpoint: ep.name, runs: HEAP_RUNS, detail };
