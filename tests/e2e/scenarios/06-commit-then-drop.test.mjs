@@ -6,8 +6,9 @@
 // keep-alive connection closes before any response header (net's
 // HttpNetworkTransaction::ShouldResendRequest). On a warm page the dropped
 // POST is therefore resent by the browser, with the same headers and key, and
-// the SDK only ever sees the replay (even a fresh context's first POST is
-// resent: Chromium preconnects, and an unused idle socket counts as reused).
+// the SDK only ever sees the replay. (Observed here even for the first fetch
+// of a fresh context: probably a preconnected socket, which Chromium also
+// counts as reused. Node's fetch, like curl, sees the dropped connection.)
 // So the first test sends the sale's POSTs through Playwright's own HTTP client
 // (route.fetch, which never resends): the server really commits and drops,
 // and the page sees the connection reset, so the SDK's own retry is what
