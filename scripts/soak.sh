@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Chaos soak (issue 5; tests/soak/README.md): N sales through the SDK in
+# headless Chromium pages against pos-server in chaos mode (dropped
+# connections before and after the commit, 503 + Retry-After, latency beyond
+# the SDK's timeout, offline windows, reloads mid-drain, two tabs of one
+# cashier), then a table: intended vs recorded, duplicates, lost,
+# dead-lettered, invoice gaps, stock mismatches, requests, replays.
+#
+# Builds pkg/ when it is missing or older than the sources, and the server
+# (release); SOAK_NO_BUILD=1 skips both. Installs the sqlite3 command when it
+# is missing (the soak reads the server's database with it).
+# Env: SOAK_N (300), SOAK_SECONDS (no bound), SOAK_CONCURRENCY (2 per page),
+# SOAK_THINK_MS (800), SOAK_TIMEOUT_MS (1500), SOAK_DRAIN_SECONDS (180),
+# SOAK_SEED, SOAK_KEEP=1, CHROMIUM_BIN — see tests/soak/soak.mjs.
+# Exit status: 0 when every check holds; 1 on any duplicate, loss, dead letter,
+# gap or mismatch; 2 when the soak could not run. Never asserts on timing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ "${SOAK_NO_BUILD:-0}" != 1 ]; then
+  stamp=pkg/pos_resilience_bg.wasm
+  if [ ! -f pkg/index.js ] || [ ! -f "$stamp" ]; then
+    echo "soak: pkg/ is missing: building it"
+    bash scripts/build-pkg.sh
+  elif [ -n "$(find src js Cargo.toml pkg-template -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+    echo "soak: pkg/ is older than the sources: rebuilding it"
+    bash scripts/build-pkg.sh
+  fi
+  echo "soak: cargo build --release -p pos-server"
+  cargo build --release -p pos-server
+fi
+[ -f pkg/index.js ] || { echo "soak: pkg/index.js is missing" >&2; exit 2; }
+[ -d node_modules/playwright-core ] || { echo "soak: node_modules/playwright-core is missing: run 'make tools' (npm ci)" >&2; exit 2; }
+if ! command -v sqlite3 >/dev/null; then
+  echo "soak: installing sqlite3 (the soak reads the server's database with it)"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq sqlite3 >/dev/null; fi
+fi
+
+# The driver stops its server and browser itself; if it dies without doing so
+# (SIGKILL), the server's pid is in this file and is stopped here.
+pidfile=$(mktemp -t pos-soak-pid.XXXXXX)
+node_pid=
+cleanup() {
+  if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
+    kill -TERM "$node_pid" 2>/dev/null || true
+    wait "$node_pid" 2>/dev/null || true
+  fi
+  local spid
+  spid=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -n "$spid" ] && kill -0 "$spid" 2>/dev/null && grep -qa pos-server "/proc/$spid/cmdline" 2>/dev/null; then
+    kill -TERM "$spid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SOAK_PIDFILE="$pidfile" node tests/soak/soak.mjs &
+node_pid=$!
+status=0
+wait "$node_pid" || status=$?
+node_pid=
+exit "$status"

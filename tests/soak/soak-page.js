@@ -1,0 +1,116 @@
+// The chaos-soak page: one cashier's till, driven by tests/soak/soak.mjs.
+// Query: ?cashier=<bearer token>&ns=<queue namespace>&timeout=<ms per attempt>
+//        &retries=<maxRetries>&retryDelay=<ms>&maxRetryDelay=<ms>
+// It imports the SDK exactly as an app does (/pkg/index.js, same origin) and
+// exposes:
+//   window.soakSell({key, body}) → {outcome: "sent"|"queued"|"error", …}
+//     one "Complete sale" through ApiClient#request with the driver's
+//     idempotency key (the driver records every operation, so a sale whose
+//     call a reload interrupted is resubmitted with the same key, as the demo
+//     page does after an unknown outcome);
+//   window.soakQueue() → {size, dead}: the queue size and the dead letters;
+//   window.soakDrain() → the DrainReport of one drainQueue();
+//   window.soakCounters() → requests this tab sent (kept in sessionStorage,
+//     so they survive reloads).
+// Every SDK event is forwarded to the driver through the soakEvent binding.
+import init, { ApiClient, ApiError } from "/pkg/index.js";
+
+const params = new URLSearchParams(location.search);
+const cashier = params.get("cashier");
+const namespace = params.get("ns");
+const num = (name, dflt) => (params.has(name) ? Number(params.get(name)) : dflt);
+
+// Count every attempt the SDK puts on the wire for a write (POST /api/…),
+// and how many of them failed without a response. sessionStorage survives a
+// reload of this tab, so nothing is lost when the driver reloads the page.
+const COUNTERS = "soak-counters";
+const counters = JSON.parse(sessionStorage.getItem(COUNTERS) || '{"requests":0,"networkErrors":0,"loads":0}');
+const save = () => sessionStorage.setItem(COUNTERS, JSON.stringify(counters));
+counters.loads += 1;
+save();
+const realFetch = globalThis.fetch.bind(globalThis);
+globalThis.fetch = async (input, options) => {
+  const method = (options && options.method) || (input instanceof Request ? input.method : "GET");
+  const url = input instanceof Request ? input.url : String(input);
+  const counted = method !== "GET" && new URL(url, location.href).pathname.startsWith("/api/");
+  if (counted) { counters.requests += 1; save(); }
+  try {
+    return await realFetch(input, options);
+  } catch (e) {
+    if (counted) { counters.networkErrors += 1; save(); }
+    throw e;
+  }
+};
+
+// This document's id: tells the driver which load of the tab an event came
+// from (a drain that started before a reload never ends in the new one).
+const DOC = Math.random().toString(36).slice(2);
+const report = (type, detail) => {
+  try { window.soakEvent?.(type, detail, DOC); } catch { /* the driver is gone or the page unloads */ }
+};
+
+await init();
+const client = new ApiClient({
+  namespace,
+  headers: () => ({ Authorization: `Bearer ${cashier}` }),
+  timeout: num("timeout", 1500),
+  maxRetries: num("retries", 3),
+  retryDelay: num("retryDelay", 250),
+  maxRetryDelay: num("maxRetryDelay", 2000),
+});
+
+const invoiceOf = (body) => (body && typeof body === "object" ? body.invoiceNumber ?? null : null);
+for (const type of ["queued", "sent", "retry", "dead-letter", "drain-start", "drain-end", "auth-required", "online", "offline"]) {
+  client.addEventListener(type, (e) => {
+    const d = e.detail ?? {};
+    switch (type) {
+      case "sent":
+        report(type, { key: d.idempotencyKey, status: d.status, replayed: d.replayed, invoice: invoiceOf(d.body) });
+        break;
+      case "queued":
+        report(type, { key: d.idempotencyKey, reason: d.reason });
+        break;
+      case "retry":
+        report(type, { key: d.idempotencyKey, reason: d.reason, status: d.status ?? null });
+        break;
+      case "dead-letter":
+        report(type, { key: d.idempotencyKey, reason: d.reason, detail: d.detail ?? null, status: d.status ?? null, body: d.body ?? null });
+        break;
+      case "drain-end":
+        report(type, { sent: d.sent, deadLettered: d.deadLettered, remaining: d.remaining, skipped: d.skipped });
+        break;
+      case "auth-required":
+        report(type, { key: d.idempotencyKey });
+        break;
+      default:
+        report(type, null);
+    }
+  });
+}
+
+window.soakSell = async ({ key, body }) => {
+  try {
+    const r = await client.request("POST", "/api/sales", body, { idempotencyKey: key });
+    return { outcome: "sent", status: r.status, replayed: r.replayed, attempts: r.attempts, invoice: invoiceOf(r.body), key: r.idempotencyKey };
+  } catch (e) {
+    if (e instanceof ApiError) {
+      if (e.kind === "queued") return { outcome: "queued", queueId: e.queueId, attempts: e.attempts ?? null, key: e.idempotencyKey };
+      return { outcome: "error", kind: e.kind, status: e.status ?? null, body: e.body ?? null, attempts: e.attempts ?? null, message: e.message };
+    }
+    return { outcome: "error", kind: "exception", message: String(e) };
+  }
+};
+window.soakQueue = async () => {
+  const [size, dead, queue] = await Promise.all([client.queueSize(), client.deadLetters(), client.listQueue()]);
+  return {
+    size,
+    queueKeys: queue.map((r) => r.idempotencyKey),
+    dead: dead.map((d) => ({ key: d.idempotencyKey ?? d.request?.idempotencyKey ?? null, reason: d.reason, detail: d.detail ?? null, status: d.status ?? null, body: d.body ?? null })),
+  };
+};
+window.soakDrain = async () => {
+  const r = await client.drainQueue();
+  return { sent: r.sent, deadLettered: r.deadLettered, remaining: r.remaining, skipped: r.skipped };
+};
+window.soakCounters = () => ({ ...counters });
+window.soakReady = true;
