@@ -70,6 +70,9 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
     stdio: ["ignore", "pipe", logFd],
   });
   closeSync(logFd);
+  // If the test process ends without stop() (a crash), do not leave the server.
+  const killOnExit = () => { try { child.kill("SIGKILL"); } catch { /* gone */ } };
+  process.on("exit", killOnExit);
   let exited = null;
   const exit = new Promise((resolve) => child.on("exit", (code, signal) => { exited = { code, signal }; resolve(exited); }));
   const serverLog = () => { try { return readFileSync(path.join(dir, "server.log"), "utf8"); } catch { return ""; } };
@@ -120,6 +123,7 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
     },
     async stop() {
       lines.close();
+      process.off("exit", killOnExit);
       if (!exited) {
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
