@@ -186,7 +186,7 @@ const ops = []; // {id, key, page, business, body, qty: {productId: n}, outcomes
 const opsByKey = new Map();
 const stats = {
   queuedCalls: 0, sentCalls: 0, errorCalls: 0, interrupted: 0, resubmits: 0,
-  doubleTaps: 0, crossTabTaps: 0, offlineWindows: 0, offlineMs: 0, reloads: 0, reloadsMidDrain: 0,
+  doubleTaps: 0, crossTabTaps: 0, loadRetries: 0, offlineWindows: 0, offlineMs: 0, reloads: 0, reloadsMidDrain: 0,
   events: {}, deadLetterEvents: [], retryReasons: {},
 };
 const answerMismatches = []; // two answers for one operation with different invoice numbers
@@ -242,9 +242,22 @@ async function openPage(context, spec) {
   await p.ready;
   return p;
 }
+// Loads are only started while the browser is online (a page cannot load
+// offline: there is no service worker). A load that does not come up within
+// 60 s (a loaded machine) is retried twice with a plain reload, and counted.
 async function load(p, nav) {
-  await nav();
-  await p.page.waitForFunction(() => window.soakReady === true, null, { timeout: 60_000 });
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await nav();
+      await p.page.waitForFunction(() => window.soakReady === true, null, { timeout: 60_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw new Error(`page ${p.name} did not start after ${attempt} loads: ${e.message}`);
+      stats.loadRetries += 1;
+      log(`page ${p.name} did not start (${String(e.message).split("\n")[0]}); loading it again`);
+      nav = () => p.page.reload({ waitUntil: "load" });
+    }
+  }
 }
 
 function onEvent(pageName, type, detail, doc) {
@@ -335,6 +348,7 @@ function progress() {
 // A reload counts as mid-drain when a drain of the old document had started
 // and its drain-end never came: the page was unloaded inside the drain.
 let reloading = 0;
+let offlineNow = false;
 let lastReload = 0;
 async function reload(p, why) {
   reloading += 1;
@@ -354,7 +368,7 @@ async function reload(p, why) {
 }
 // Now and then, reload a tab the moment its drain starts.
 function maybeReloadOnDrain(p) {
-  if (!salesStarted || stopped.sales || reloading || Date.now() - lastReload < 2000 || rand() >= 0.3) return;
+  if (!salesStarted || stopped.sales || offlineNow || reloading || Date.now() - lastReload < 2000 || rand() >= 0.3) return;
   reload(p, "on drain-start").catch((e) => pageErrors.push(`${p.name}: reload failed: ${e.message}`));
 }
 
@@ -369,13 +383,17 @@ async function director(context) {
     await pause(randInt(3000, 7000));
     if (stopped.sales) break;
     const ms = randInt(1500, 4000);
+    while (reloading && !stopped.sales) await sleep(50); // never take a loading page offline
+    if (stopped.sales) break;
     stats.offlineWindows += 1;
     stats.offlineMs += ms;
+    offlineNow = true;
     await context.setOffline(true);
     await sleep(ms);
     // Arm the waiters before going online: the online event starts a drain.
     const waiters = all.map((p) => new Promise((resolve) => p.drainStartWaiters.push(resolve)));
     await context.setOffline(false);
+    offlineNow = false;
     if (rand() < 0.6) {
       const p = await Promise.race([...waiters, sleep(3000).then(() => null)]);
       for (const q of all) q.drainStartWaiters.length = 0;
@@ -617,6 +635,7 @@ try {
     ["offline windows (total s)", `${stats.offlineWindows} (${(stats.offlineMs / 1000).toFixed(1)})`],
     ["page reloads (of which cut a drain short)", `${stats.reloads} (${stats.reloadsMidDrain})`],
     ["calls interrupted by a reload", stats.interrupted],
+    ["page loads retried (did not start in 60 s)", stats.loadRetries],
     ["double taps same tab / other tab", `${stats.doubleTaps} / ${stats.crossTabTaps}`],
     ["wall time (sales / final drain / total)", `${salesSeconds.toFixed(1)} s / ${drainSeconds.toFixed(1)} s / ${wall.toFixed(1)} s`],
   ];
