@@ -8,6 +8,8 @@
 //                   else target/debug/pos-server)
 //   CHROMIUM        the browser (default /usr/bin/chromium)
 //   E2E_KEEP=1      keep each scenario's temporary directory (database, server log)
+//   E2E_SERVER_ARGS extra pos-server arguments, split on spaces (to check the
+//                   scenarios catch a broken server, e.g. --no-idempotency)
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, readFileSync, openSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,6 +65,7 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
     args.push("--chaos", "--chaos-error503-rate", "0", "--chaos-drop-before-rate", "0",
       "--chaos-drop-after-commit-rate", "0", "--chaos-latency-rate", "0");
   }
+  if (process.env.E2E_SERVER_ARGS) args.push(...process.env.E2E_SERVER_ARGS.split(" ").filter(Boolean));
   const logFd = openSync(path.join(dir, "server.log"), "w");
   const child = spawn(serverBinary(), args, {
     cwd: ROOT,
