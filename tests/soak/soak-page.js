@@ -113,4 +113,6 @@ window.soakDrain = async () => {
   return { sent: r.sent, deadLettered: r.deadLettered, remaining: r.remaining, skipped: r.skipped };
 };
 window.soakCounters = () => ({ ...counters });
+// Only for the driver's self-test (SOAK_SABOTAGE=clear-queue): throws queued sales away.
+window.soakClear = () => client.clearQueue();
 window.soakReady = true;

@@ -13,6 +13,7 @@
 //   SOAK_DRAIN_SECONDS bound on the final drain (180)
 //   SOAK_SERVER_BIN   pos-server binary (target/release/pos-server)
 //   SOAK_SERVER_ARGS  extra pos-server flags (e.g. --no-idempotency: the soak must fail)
+//   SOAK_SABOTAGE=clear-queue  self-test: throw one tab's queue away (the soak must fail)
 //   SOAK_KEEP=1       keep the temporary directory (database, ops log)
 //   SOAK_SEED         seed of the driver's random choices (random)
 //   CHROMIUM_BIN      Chromium (/usr/bin/chromium)
@@ -52,6 +53,13 @@ const SEED = intEnv("SOAK_SEED", Math.floor(Math.random() * 2 ** 31), 0);
 const KEEP = /^(1|true|yes)$/i.test(process.env.SOAK_KEEP || "");
 const SERVER_BIN = process.env.SOAK_SERVER_BIN || path.join(root, process.env.CARGO_TARGET_DIR || "target", "release", "pos-server");
 // Extra pos-server flags, e.g. `--no-idempotency` to see the soak catch duplicates.
+// Self-test of the checks: `clear-queue` throws tab A1's queue away once,
+// during an offline window, so the soak must report lost sales and fail.
+const SABOTAGE = process.env.SOAK_SABOTAGE || "";
+if (SABOTAGE && SABOTAGE !== "clear-queue") {
+  console.error(`soak: SOAK_SABOTAGE must be clear-queue, got ${JSON.stringify(SABOTAGE)}`);
+  process.exit(2);
+}
 const EXTRA_SERVER_ARGS = (process.env.SOAK_SERVER_ARGS || "").split(/\s+/).filter(Boolean);
 const CHROMIUM = process.env.CHROMIUM_BIN || process.env.CHROMIUM || "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -390,6 +398,10 @@ async function director(context) {
     offlineNow = true;
     await context.setOffline(true);
     await sleep(ms);
+    if (SABOTAGE === "clear-queue" && !stats.sabotaged) {
+      stats.sabotaged = await pages.get("A1").page.evaluate(() => window.soakClear());
+      log(`SABOTAGE: cleared ${stats.sabotaged} queued sale(s) of tab A1`);
+    }
     // Arm the waiters before going online: the online event starts a drain.
     const waiters = all.map((p) => new Promise((resolve) => p.drainStartWaiters.push(resolve)));
     await context.setOffline(false);
