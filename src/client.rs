@@ -365,6 +365,7 @@ async fn enqueue(state: &ClientState, op: &Operation, attempts: u32, reason: &st
             set(&detail, "url", op.url.clone());
             set(&detail, "reason", reason.to_string());
             state.emit("queued", &detail.into());
+            state.drainer.enqueued();
             state.drainer.schedule(record.next_attempt_at);
             state.drainer.announce_soon();
             let what = ["could not be delivered now (", reason, "); queued as #", &format_number(id), " and will be sent when the connection returns"].concat();
@@ -565,6 +566,7 @@ impl ApiClient {
             record.created_at = now;
             record.next_attempt_at = now;
             let new_id = store.resurrect(id, &record.to_js()).await.map_err(|e| storage_error("cannot move the dead letter back", e))?;
+            state.drainer.enqueued();
             state.drainer.announce_soon();
             let _ = state.drainer.drain(true);
             Ok(new_id.into())

@@ -25,6 +25,8 @@ extern "C" {
     fn create_v1_database(name: &str, records: &Array) -> Promise;
     #[wasm_bindgen(js_name = addRaw)]
     fn add_raw(name: &str, store: &str, value: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = holdWebLock)]
+    fn hold_web_lock(name: &str) -> Promise;
     #[wasm_bindgen(js_name = holdOpen)]
     fn hold_open(name: &str, version: u32) -> Promise;
 }
@@ -170,12 +172,16 @@ async fn the_queue_survives_a_reload_and_a_fresh_client_drains_it() {
     let ns = fresh("reload");
     let first = client_in(&ns, "").await;
     let mut keys = Vec::new();
+    // Offline through the "reload", as a till would be.
+    set_online(false);
     for i in 0..3 {
-        let err = post_offline(&first, &url(&ns, "echo"), &format!(r#"{{"n": {i}}}"#), JsValue::UNDEFINED).await;
+        let err = settle(first.post(url(&ns, "echo").into(), json(&format!(r#"{{"n": {i}}}"#)), None)).await.unwrap_err();
+        assert_eq!(kind(&err), "queued");
         keys.push(get(&err, "idempotencyKey").as_string().unwrap());
     }
     first.close();
     drop(first);
+    set_online(true);
     // A new page: a new client over the same database drains at start-up.
     let second = ApiClient::new(Some(json(&format!(r#"{{"namespace": "{ns}"}}"#)))).unwrap();
     let report = settle(second.drain_queue()).await.unwrap();
@@ -492,5 +498,25 @@ async fn an_aborted_or_opted_out_call_is_never_queued() {
     assert_eq!(kind(&refused), "network");
     assert_eq!(kind(&with_signal), "network");
     assert_eq!(settle(c.queue_size()).await.unwrap().as_f64(), Some(0.0));
+    c.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_drain_skipped_for_another_tab_looks_again_until_the_queue_is_empty() {
+    let ns = fresh("skipped");
+    let c = client_in(&ns, "").await;
+    // Another tab holds the drain lock.
+    let release: Function = settle(hold_web_lock(&format!("pos-resilience:{ns}"))).await.unwrap().unchecked_into();
+    post_offline(&c, &url(&ns, "echo"), r#"{"late": true}"#, JsValue::UNDEFINED).await;
+    let report = settle(c.drain_queue()).await.unwrap();
+    assert_eq!(get(&report, "skipped").as_bool(), Some(true));
+    assert_eq!(num(&report, "remaining"), 1.0);
+    // The other tab finishes without having seen the record; nobody calls
+    // drainQueue() again, yet the record is sent.
+    let sent = next_event(&c, "sent");
+    release.call0(&JsValue::NULL).unwrap();
+    let detail = sent.await.unwrap();
+    assert_eq!(get(&get(&get(&detail, "body"), "body"), "late").as_bool(), Some(true));
+    assert_eq!(log(&ns).await.len(), 1);
     c.close();
 }

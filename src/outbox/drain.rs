@@ -27,6 +27,9 @@ extern "C" {
     fn with_lock(name: &str, callback: &JsValue) -> Promise;
 }
 
+/// When a drain found another tab draining, how soon to look again.
+const SKIPPED_RETRY_MS: f64 = 2_000.0;
+
 /// How long `queue-size` announcements are coalesced.
 const ANNOUNCE_DELAY_MS: u32 = 100;
 
@@ -38,6 +41,9 @@ const LEASE_MARGIN_MS: f64 = 30_000.0;
 pub struct Drainer {
     state: RefCell<Weak<ClientState>>,
     current: RefCell<Option<Promise>>,
+    /// This client enqueued since the running drain started: that drain may
+    /// have read its last head before the record arrived, so drain again after.
+    enqueued_meanwhile: Cell<bool>,
     timer: RefCell<Option<Timeout>>,
     timer_at: Cell<f64>,
     /// The pending `queue-size` announcement, if one is scheduled.
@@ -57,6 +63,7 @@ impl Drainer {
         Drainer {
             state: RefCell::new(Weak::new()),
             current: RefCell::new(None),
+            enqueued_meanwhile: Cell::new(false),
             timer: RefCell::new(None),
             timer_at: Cell::new(f64::INFINITY),
             announcement: RefCell::new(None),
@@ -103,13 +110,24 @@ impl Drainer {
         let Some(state) = self.state.borrow().upgrade() else {
             return Promise::resolve(&JsValue::NULL);
         };
+        self.enqueued_meanwhile.set(false);
         let promise = js::promise(async move {
             let result = drain_exclusively(state.clone(), forced).await;
             state.drainer.current.borrow_mut().take();
+            if state.drainer.enqueued_meanwhile.take() {
+                let _ = state.drainer.drain(false);
+            }
             result
         });
         *self.current.borrow_mut() = Some(promise.clone());
         promise
+    }
+
+    /// Notes that this client just added a record to the queue.
+    pub fn enqueued(&self) {
+        if self.current.borrow().is_some() {
+            self.enqueued_meanwhile.set(true);
+        }
     }
 
     /// Announces the queue size (`queue-size`, here and in every tab) within
@@ -163,7 +181,12 @@ async fn drain_exclusively(state: Rc<ClientState>, forced: bool) -> Result<JsVal
             return result;
         }
     }
+    // Another tab is draining. It may be finishing just as this tab's
+    // records arrived: look again shortly while any remain.
     let remaining = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
+    if remaining > 0 {
+        state.drainer.schedule(js::now_ms() + SKIPPED_RETRY_MS);
+    }
     Ok(report(0, 0, remaining, true))
 }
 

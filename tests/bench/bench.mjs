@@ -57,8 +57,9 @@ const BLOCK = intEnv("BENCH_BLOCK", QUICK ? 50 : 100, 1);
 const DEDUP_N = intEnv("BENCH_DEDUP_N", 1000, 2);
 const INIT_N = intEnv("BENCH_INIT_N", QUICK ? 5 : 20, 1);
 const HEAP_RUNS = intEnv("BENCH_HEAP_RUNS", QUICK ? 1 : 3, 1);
-const HEAP_A = QUICK ? 300 : 1000;
-const HEAP_B = QUICK ? 3000 : 10000;
+const [HEAP_A, HEAP_B] = (process.env.BENCH_HEAP_CALLS || (QUICK ? "300,3000" : "1000,10000")).split(",").map(Number);
+// BENCH_ONLY=post,dedup,init,heap,queue (comma list): run only those parts.
+const ONLY = new Set((process.env.BENCH_ONLY || "post,dedup,init,heap,queue").split(",").map((s) => s.trim()));
 const QUEUE_N = intEnv("BENCH_QUEUE_N", QUICK ? 200 : 1000, 1);
 const QUEUE_RUNS = intEnv("BENCH_QUEUE_RUNS", QUICK ? 2 : 5, 1);
 const SKIP_QUEUE = /^(1|true|yes)$/i.test(process.env.BENCH_SKIP_QUEUE || "");
@@ -329,7 +330,38 @@ async function profilePosts(page, context, ep) {
     out[side] = { calls: CALLS, p50_ms: round(quantile(lat[side], 0.5), 3), ...digestProfile(profile, CALLS) };
   }
   await cdp.send("Profiler.disable");
+  // Bytes allocated per call (sampling heap profiler, objects later freed by
+  // minor and major GCs included): what drives the scavenges in the tail.
+  await cdp.send("HeapProfiler.enable");
+  for (const side of ["sdk", "fetch", "ky"]) {
+    await cdp.send("HeapProfiler.collectGarbage");
+    await cdp.send("HeapProfiler.startSampling", { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    await call(page, "latency", ep.url, SALE, ep.token, CALLS, CALLS, [side]);
+    const { profile } = await cdp.send("HeapProfiler.stopSampling");
+    out[side].alloc = digestAllocations(profile, CALLS);
+  }
+  await cdp.send("HeapProfiler.disable");
   return out;
+}
+
+function digestAllocations(profile, calls) {
+  const byFn = {};
+  let total = 0;
+  const walk = (node) => {
+    const bytes = (node.selfSize || 0);
+    if (bytes) {
+      const { functionName, url } = node.callFrame;
+      const name = `${functionName || "(anonymous)"} ${url.replace(/^.*\//, "")}`.trim();
+      byFn[name] = (byFn[name] || 0) + bytes;
+      total += bytes;
+    }
+    for (const c of node.children || []) walk(c);
+  };
+  walk(profile.head);
+  return {
+    bytes_per_call: Math.round(total / calls),
+    top_bytes_per_call: Object.fromEntries(Object.entries(byFn).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, Math.round(v / calls)])),
+  };
 }
 
 function digestProfile(profile, calls) {
@@ -372,7 +404,7 @@ function printTable(results) {
     const f = (x) => x.toFixed(digits);
     rows.push([name, f(s.median), `[${f(s.min)} - ${f(s.max)}]`, ...goal(name, s.median), what]);
   };
-  const p = results.post;
+  const p = results.post || {};
   for (const ep of Object.keys(p)) {
     const tag = ep === results.primary_endpoint ? "" : ` (${ep})`;
     const d = p[ep];
@@ -439,7 +471,7 @@ async function main() {
     results.post = {};
     const pages = {};
     const context = await browser.newContext();
-    for (const name of ENDPOINTS) {
+    for (const name of ONLY.has("post") ? ENDPOINTS : []) {
       const ep = endpoints[name];
       if (!ep) throw new Error(`unknown endpoint ${name} (sales, echo)`);
       const page = await openPage(context, ep.docUrl);
@@ -452,27 +484,32 @@ async function main() {
     }
     results.primary_endpoint = ENDPOINTS[0];
     const primary = results.post[ENDPOINTS[0]];
-    for (const k of ["post_vs_fetch_p50", "post_vs_fetch_p99", "post_vs_ky_p50"]) results[k] = { ...primary[k], endpoint: ENDPOINTS[0] };
+    if (primary) for (const k of ["post_vs_fetch_p50", "post_vs_fetch_p99", "post_vs_ky_p50"]) results[k] = { ...primary[k], endpoint: ENDPOINTS[0] };
 
-    const salesPage = pages.sales || await openPage(context, endpoints.sales.docUrl);
-    if (!pages.sales) await call(salesPage, "setup");
-    results.dedup_burst_ms = await dedupBurst(salesPage, pos);
+    if (ONLY.has("dedup")) {
+      const salesPage = pages.sales || await openPage(context, endpoints.sales.docUrl);
+      if (!pages.sales) await call(salesPage, "setup");
+      results.dedup_burst_ms = await dedupBurst(salesPage, pos);
+    }
 
-    if (PROFILE) {
+    if (PROFILE && ONLY.has("post")) {
       const prof = {};
       for (const name of ENDPOINTS) prof[name] = await profilePosts(pages[name], context, endpoints[name]);
       fs.mkdirSync(outDir, { recursive: true });
       fs.writeFileSync(path.join(outDir, "post-profile.json"), JSON.stringify(prof, null, 2) + "\n");
       for (const [name, p] of Object.entries(prof)) for (const [side, d] of Object.entries(p)) {
         log(`profile ${name} ${side} (p50 ${d.p50_ms} ms): ${Object.entries(d.us_per_call_by_bucket).map(([k, v]) => `${k} ${v}`).join(", ")} us/call`);
+        log(`allocations ${name} ${side}: ${d.alloc.bytes_per_call} B/call: ${Object.entries(d.alloc.top_bytes_per_call).map(([k, v]) => `${k} ${v}`).join(", ")}`);
       }
     }
     await context.close();
 
-    results.init_ms = await initTiming(browser, pos);
-    const heapEp = endpoints[ENDPOINTS.includes("echo") ? "echo" : "sales"];
-    results.heap_growth_kb = await heapGrowth(browser, heapEp);
-    results.heap_growth_kb.median = results.heap_growth_kb.js.median;
+    if (ONLY.has("init")) results.init_ms = await initTiming(browser, pos);
+    if (ONLY.has("heap")) {
+      const heapEp = endpoints[ENDPOINTS.includes("echo") ? "echo" : "sales"];
+      results.heap_growth_kb = await heapGrowth(browser, heapEp);
+      results.heap_growth_kb.median = results.heap_growth_kb.js.median;
+    }
     await browser.close();
     browser = null;
     results.env_chromium = version;
@@ -483,7 +520,7 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
-  if (!SKIP_QUEUE) {
+  if (!SKIP_QUEUE && ONLY.has("queue")) {
     log(`queue benchmark: node tests/bench/queue.mjs (BENCH_N=${QUEUE_N} BENCH_RUNS=${QUEUE_RUNS})`);
     const q = await runQueueBench();
     if (q) { results.enqueue_vs_idb = q.enqueue_vs_idb; results.drain_vs_fetch = q.drain_vs_fetch; }
@@ -514,8 +551,10 @@ async function main() {
   printTable({ ...results, post: results.post });
   log(`load average: start ${loadStart.join(" ")}, end ${out.env.loadavg_end.join(" ")} (${os.cpus().length} CPUs)`);
   fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, "results.json"), JSON.stringify(out, null, 2) + "\n");
-  log(`wrote target/bench/results.json in ${out.env.seconds} s${failures.length ? `; ${failures.length} FUNCTIONAL FAILURE(S)` : ""}`);
+  // A partial run (BENCH_ONLY) never overwrites the full results.
+  const file = process.env.BENCH_ONLY ? `results-${[...ONLY].join("-")}.json` : "results.json";
+  fs.writeFileSync(path.join(outDir, file), JSON.stringify(out, null, 2) + "\n");
+  log(`wrote target/bench/${file} in ${out.env.seconds} s${failures.length ? `; ${failures.length} FUNCTIONAL FAILURE(S)` : ""}`);
 }
 
 try {

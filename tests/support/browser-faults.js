@@ -68,3 +68,12 @@ export async function holdOpen(name, version) {
   return await request(open);
 }
 
+
+/** Takes Web Lock `name` as another tab would, and holds it until the
+ *  returned function is called. Resolves once the lock is held. */
+export async function holdWebLock(name) {
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  await new Promise((held) => navigator.locks.request(name, () => { held(); return released; }));
+  return release;
+}
