@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   startServer, launchBrowser, newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitQueueCount, serverInvariants, INVOICE, TOKENS,
+  waitMessage, waitQueueCount, serverInvariants, until, INVOICE, TOKENS,
 } from "./support.mjs";
 
 let server;
@@ -41,6 +41,7 @@ test("offline sale is queued (counter 1), then drained once back online", async 
     const sales = await server.sales(TOKENS.ana);
     assert.deepEqual(sales.map((s) => s.invoiceNumber), [invoice], "one sale on the server, the one the page shows");
     assert.deepEqual(sales[0].items.map((i) => [i.name, i.quantity]), [["Sourdough loaf", 1]]);
+    await until("the 201 recorded", () => posts.some((p) => p.status === 201));
     const delivered = posts.filter((p) => p.status === 201);
     assert.equal(delivered.length, 1, `one delivered POST: ${JSON.stringify(posts)}`);
     assert.equal(new Set(posts.map((p) => p.key)).size, 1, "every attempt carried the same Idempotency-Key");

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   startServer, launchBrowser, newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitQueueCount, waitIdle, serverInvariants, TOKENS,
+  waitMessage, waitQueueCount, waitIdle, serverInvariants, until, TOKENS,
 } from "./support.mjs";
 
 let server;
@@ -61,6 +61,7 @@ test("two tabs with queued sales go online together: every sale exactly once", a
     assert.equal(stats.keyMismatches, 0);
     const keys = server.sql("SELECT key, COUNT(*) AS n FROM idempotency_keys GROUP BY key");
     assert.equal(keys.length, 4, "four keys stored");
+    await until("four answers recorded", () => posts.filter((p) => p.status !== null).length >= 4);
     const delivered = posts.filter((p) => p.status !== null);
     assert.equal(delivered.length, 4, `four POSTs got an answer, one per key: ${JSON.stringify(delivered)}`);
     assert.equal(new Set(delivered.map((p) => p.key)).size, 4);
