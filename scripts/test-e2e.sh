@@ -49,13 +49,15 @@ else
   done
 fi
 
-# The test runner, its per-file children, their servers and browsers: one
-# process group of its own (setsid), ended on the way out.
+# The test runner, its per-file children and their servers: one process group
+# of its own (setsid), ended on the way out (TERM, then KILL after 10 s).
+# Playwright starts Chromium in a group of its own and closes it when its
+# node process gets TERM or exits.
 pgid=""
 cleanup() {
   if [[ -n "$pgid" ]] && kill -0 -- "-$pgid" 2>/dev/null; then
     kill -TERM -- "-$pgid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pgid" 2>/dev/null || true
   fi
 }
