@@ -47,6 +47,7 @@ test("vite build (no plugin) bundles the package, and the built page completes a
   const build = spawnSync(process.execPath, [VITE, "build", "--base", "/pkg/", "--outDir", "dist", "--emptyOutDir", "--logLevel", "warn"],
     { cwd: app, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   assert.equal(build.status, 0, `vite build failed:\n${build.stdout}\n${build.stderr}`);
+  assert.equal(`${build.stdout}${build.stderr}`.trim(), "", "no warning at --logLevel warn");
   const assets = readdirSync(path.join(app, "dist/assets"));
   const wasm = assets.find((f) => /^pos_resilience_bg-.*\.wasm$/.test(f));
   assert.ok(wasm, `the .wasm is emitted as an asset: ${assets}`);
