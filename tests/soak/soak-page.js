@@ -15,6 +15,8 @@
 // Every SDK event is forwarded to the driver through the soakEvent binding.
 import init, { ApiClient, ApiError } from "/pkg/index.js";
 
+// How far the module got: the driver reports it when a load does not start.
+window.soakStage = "module";
 const params = new URLSearchParams(location.search);
 const cashier = params.get("cashier");
 const namespace = params.get("ns");
@@ -49,7 +51,9 @@ const report = (type, detail) => {
   try { window.soakEvent?.(type, detail, DOC); } catch { /* the driver is gone or the page unloads */ }
 };
 
+window.soakStage = "init";
 await init();
+window.soakStage = "client";
 const client = new ApiClient({
   namespace,
   headers: () => ({ Authorization: `Bearer ${cashier}` }),
@@ -115,4 +119,5 @@ window.soakDrain = async () => {
 window.soakCounters = () => ({ ...counters });
 // Only for the driver's self-test (SOAK_SABOTAGE=clear-queue): throws queued sales away.
 window.soakClear = () => client.clearQueue();
+window.soakStage = "ready";
 window.soakReady = true;

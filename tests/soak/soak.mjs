@@ -194,7 +194,7 @@ const ops = []; // {id, key, page, business, body, qty: {productId: n}, outcomes
 const opsByKey = new Map();
 const stats = {
   queuedCalls: 0, sentCalls: 0, errorCalls: 0, interrupted: 0, resubmits: 0,
-  doubleTaps: 0, crossTabTaps: 0, loadRetries: 0, offlineWindows: 0, offlineMs: 0, reloads: 0, reloadsMidDrain: 0,
+  doubleTaps: 0, crossTabTaps: 0, loadRetries: 0, loadStalls: [], offlineWindows: 0, offlineMs: 0, reloads: 0, reloadsMidDrain: 0,
   events: {}, deadLetterEvents: [], retryReasons: {},
 };
 const answerMismatches = []; // two answers for one operation with different invoice numbers
@@ -262,7 +262,15 @@ async function load(p, nav) {
     } catch (e) {
       if (attempt >= 3) throw new Error(`page ${p.name} did not start after ${attempt} loads: ${e.message}`);
       stats.loadRetries += 1;
-      log(`page ${p.name} did not start (${String(e.message).split("\n")[0]}); loading it again`);
+      // Where it stood: the module's stage, visibility, and the package files' timings.
+      const state = await p.page.evaluate(() => ({
+        readyState: document.readyState, visibility: document.visibilityState, stage: window.soakStage ?? null,
+        resources: performance.getEntriesByType("resource").filter((r) => r.name.includes("/pkg/"))
+          .map((r) => `${r.name.replace(/^.*\/pkg\//, "")} ${Math.round(r.startTime)}→${Math.round(r.responseEnd)} ms`),
+        now: Math.round(performance.now()),
+      })).catch((err) => ({ error: String(err.message).split("\n")[0] }));
+      stats.loadStalls.push({ page: p.name, attempt, error: String(e.message).split("\n")[0], state });
+      log(`page ${p.name} did not start (${String(e.message).split("\n")[0]}; ${JSON.stringify(state)}); loading it again`);
       nav = () => p.page.reload({ waitUntil: "load" });
     }
   }
@@ -675,6 +683,7 @@ try {
   show("answer mismatches", answerMismatches);
   show("key record problems", keyProblems);
   show("page errors", pageErrors);
+  show("page loads that did not start in 60 s", stats.loadStalls);
 
   const result = { seed: SEED, n: N, chaos: CHAOS, timeoutMs: TIMEOUT_MS, table: Object.fromEntries(rows), faults, wire, counters, failures, wallSeconds: wall };
   fs.mkdirSync(path.join(root, "target", "soak"), { recursive: true });
