@@ -287,7 +287,7 @@ function onEvent(pageName, type, detail, doc) {
   if (type === "drain-end" && p) p.openDrains.delete(doc);
   if (type === "sent" && detail && detail.key) noteInvoice(detail.key, detail.invoice, `sent event on ${pageName}${detail.replayed ? " (replayed)" : ""}`);
   if (type === "retry" && detail) {
-    const r = detail.status ? `${detail.reason} ${detail.status}` : detail.reason;
+    const r = detail.status && !String(detail.reason).includes(String(detail.status)) ? `${detail.reason} ${detail.status}` : detail.reason;
     stats.retryReasons[r] = (stats.retryReasons[r] || 0) + 1;
   }
   if (type === "dead-letter") stats.deadLetterEvents.push({ page: pageName, ...detail, op: opsByKey.get(detail?.key)?.id });
