@@ -36,7 +36,10 @@ const SERVER: &str = match option_env!("POS_TEST_SERVER") {
     None => "http://127.0.0.1:8787",
 };
 
+/// A namespace no other test shares. Every test starts with it, so this
+/// also puts `navigator.onLine` back to the truth for the test.
 fn fresh(name: &str) -> String {
+    set_online(true);
     format!("{name}-{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e9) as u64)
 }
 
@@ -102,17 +105,21 @@ fn kind(err: &JsValue) -> String {
     get(err, "kind").as_string().unwrap_or_default()
 }
 
-/// Posts while the browser reports offline; returns the `queued` ApiError.
+/// Posts while the browser reports offline, and leaves it reporting
+/// offline, so that no timer drain sends the record behind the test's back
+/// (forced drains, `drainQueue()` and `online`, still run). Returns the
+/// `queued` ApiError.
 async fn post_offline(c: &ApiClient, target: &str, body: &str, options: JsValue) -> JsValue {
     set_online(false);
     let result = settle(c.post(target.into(), json(body), Some(options))).await;
-    set_online(true);
     let err = result.expect_err("an offline post rejects");
     assert_eq!(kind(&err), "queued", "{:?}", get(&err, "message").as_string());
     err
 }
 
+/// The browser comes back online: `navigator.onLine` and the `online` event.
 fn go_online() {
+    set_online(true);
     let window = web_sys::window().unwrap();
     window.dispatch_event(&web_sys::Event::new("online").unwrap()).unwrap();
 }
@@ -514,6 +521,7 @@ async fn a_drain_skipped_for_another_tab_looks_again_until_the_queue_is_empty() 
     // The other tab finishes without having seen the record; nobody calls
     // drainQueue() again, yet the record is sent.
     let sent = next_event(&c, "sent");
+    set_online(true); // the timer's drains wait while the browser says offline
     release.call0(&JsValue::NULL).unwrap();
     let detail = sent.await.unwrap();
     assert_eq!(get(&get(&get(&detail, "body"), "body"), "late").as_bool(), Some(true));
