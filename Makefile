@@ -15,7 +15,7 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 .PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit test-pkg test-demo demo bench-server bench-queue clean distclean
+        test-wasm-firefox test-wasm-webkit test-pkg test-demo test-e2e demo bench-server bench-queue clean distclean
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
@@ -27,6 +27,7 @@ help:
 	@echo "make test-wasm     wasm-bindgen tests in headless Chromium, Firefox and WebKitGTK (one engine: test-wasm-chrome, -firefox, -webkit)"
 	@echo "make test-pkg      npm pack pkg/, install the tarball, load it in headless Chromium"
 	@echo "make test-demo     the demo page in headless Chromium against pos-server"
+	@echo "make test-e2e      end-to-end cashier scenarios in headless Chromium against pos-server"
 	@echo "make bench-server  load test of the reference server"
 	@echo "make bench-queue   offline-queue benchmark in headless Chromium (tests/bench/README.md)"
 	@echo "make clean         remove pkg/ and target/ (distclean: node_modules/ too)"
@@ -42,7 +43,7 @@ size: pkg
 
 # pkg comes before test-native: the server's test script also checks the demo
 # page in Chromium when pkg/ is built.
-test: tools pkg test-native test-support test-wasm test-pkg
+test: tools pkg test-native test-support test-wasm test-pkg test-e2e
 	@echo "make test: all suites passed"
 
 test-native:
@@ -79,6 +80,11 @@ test-pkg: pkg
 
 test-demo: pkg
 	www-example/scripts/test-demo.sh
+
+# The cashier's scenarios of CONTRACT §1 in headless Chromium, through the
+# packed package and the demo page, against pos-server (tests/e2e/scenarios/).
+test-e2e: tools pkg
+	scripts/test-e2e.sh
 
 demo: tools pkg
 	@[ -x www-example/scripts/demo.sh ] || { echo "demo: www-example/scripts/demo.sh does not exist yet" >&2; exit 1; }

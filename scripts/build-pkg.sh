@@ -24,6 +24,11 @@ cargo build --lib --target wasm32-unknown-unknown --profile wasm-release -p "$cr
 echo "build-pkg: wasm-bindgen --target web"
 rm -rf "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name pos_resilience "$wasm_in"
+# wasm-bindgen declares `[Symbol.dispose](): void` on exported classes, which
+# only TypeScript's esnext lib knows: a user with lib ES2022 and skipLibCheck
+# off would get TS2550 inside our package. The method stays at run time; the
+# declaration goes (close() is the documented way to let a client go).
+sed -i '/\[Symbol\.dispose\]()/d' "$out/pos_resilience.d.ts"
 
 # The wasm features rustc (>= 1.82) enables by default on wasm32-unknown-unknown
 # (`wasm-opt --print-features` on the wasm-bindgen output lists them); wasm-bindgen
