@@ -111,15 +111,22 @@ async function refreshProducts() {
 }
 
 let salesRefresh = 0;
+let lastSales = [];
 async function refreshSales() {
   // Refreshes overlap (events, timers, sales): only the newest one renders.
   const mine = ++salesRefresh;
+  let sales = lastSales;
   try {
-    const sales = await getJson("/api/sales?limit=10");
+    sales = lastSales = await getJson("/api/sales?limit=10");
+  } catch {
+    // Offline: keep the last list from the server, but still show what is
+    // waiting in the queue: that is when the cashier needs to see it.
+  }
+  try {
     const queued = await queuedRecords();
     if (mine === salesRefresh) renderSales(sales, queued);
   } catch {
-    // Offline: keep showing the last list.
+    // The queue cannot be read (storage error): keep the last rendering.
   }
 }
 

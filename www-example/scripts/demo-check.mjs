@@ -139,7 +139,7 @@ try {
     await page.locator("#complete").click();
     await page.waitForFunction((re) => new RegExp(re).test(document.getElementById("sale-message").textContent), `${INVOICE.source}.*replayed its answer`);
     const after = await api("/api/stats");
-    check("commit-then-drop: the SDK retries with its key, the server replays, one sale recorded",
+    check("commit-then-drop: the POST is resent with its key (by Chromium itself, see README), the server replays, one sale recorded",
       after.sales === before.sales + 1 && after.replays === before.replays + 1, `${JSON.stringify(before)} → ${JSON.stringify(after)}`);
     await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ dropAfterCommitRate: 0 }) });
   } else {
