@@ -437,6 +437,9 @@ async function main() {
   const t0 = Date.now();
   if (!fs.existsSync(path.join(root, "pkg", "index.js"))) throw new Error("pkg/ is not built: run scripts/build-pkg.sh (or scripts/bench.sh)");
   const loadStart = os.loadavg().map((x) => round(x, 2));
+  // pkg/ is shared: another build may rewrite it mid-run. Noted, not fatal.
+  const pkgMtime = () => fs.statSync(path.join(root, "pkg/pos_resilience_bg.wasm")).mtimeMs;
+  const pkgAtStart = pkgMtime();
   log(`quick=${QUICK} runs=${RUNS} calls/side=${CALLS} block=${BLOCK} dedup=${DEDUP_N} init=${INIT_N} heap=${HEAP_RUNS}x${HEAP_A}/${HEAP_B} queue=${QUEUE_RUNS}x${QUEUE_N} endpoints=${ENDPOINTS} load ${loadStart.join(" ")}`);
   const results = { sizes: await sizes() };
   log(`sizes: ours ${results.sizes.total} B gzip; ${Object.entries(results.sizes.peers).map(([k, v]) => `${k} ${v.gzip}`).join(", ")}`);
@@ -543,12 +546,14 @@ async function main() {
       quick: QUICK, chromium: results.env_chromium, node: process.version, cpus: os.cpus().length,
       loadavg_start: loadStart, loadavg_end: os.loadavg().map((x) => round(x, 2)),
       timer_resolution_us: results.timer_resolution_us, sqlite_synchronous: SQLITE_SYNC,
-      git_head: git("rev-parse", "--short", "HEAD"), pkg_built: new Date(fs.statSync(path.join(root, "pkg/pos_resilience_bg.wasm")).mtimeMs).toISOString(),
+      git_head: git("rev-parse", "--short", "HEAD"), pkg_built: new Date(pkgAtStart).toISOString(),
+      pkg_rebuilt_during_run: pkgMtime() !== pkgAtStart,
       date: new Date().toISOString(), seconds: Math.round((Date.now() - t0) / 1000),
     },
     failures,
   };
   printTable({ ...results, post: results.post });
+  if (out.env.pkg_rebuilt_during_run) console.warn("bench: warning: pkg/ was rebuilt during the run (by another build): figures may mix two builds");
   log(`load average: start ${loadStart.join(" ")}, end ${out.env.loadavg_end.join(" ")} (${os.cpus().length} CPUs)`);
   fs.mkdirSync(outDir, { recursive: true });
   // A partial run (BENCH_ONLY) never overwrites the full results.
