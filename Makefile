@@ -15,7 +15,7 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 .PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit test-pkg test-demo test-e2e demo bench-server bench-queue clean distclean
+        test-wasm-firefox test-wasm-webkit test-pkg test-demo test-e2e demo bench bench-server bench-queue clean distclean
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
@@ -29,6 +29,7 @@ help:
 	@echo "make test-demo     the demo page in headless Chromium against pos-server"
 	@echo "make test-e2e      end-to-end cashier scenarios in headless Chromium against pos-server"
 	@echo "make bench-server  load test of the reference server"
+	@echo "make bench         every benchmark side by side (SDK vs fetch, ky, raw IndexedDB; size vs peers)"
 	@echo "make bench-queue   offline-queue benchmark in headless Chromium (tests/bench/README.md)"
 	@echo "make clean         remove pkg/ and target/ (distclean: node_modules/ too)"
 
@@ -97,6 +98,11 @@ bench-server:
 
 bench-queue: tools
 	scripts/bench-queue.sh
+
+# Every benchmark side by side (tests/bench/README.md): prints a table and
+# writes target/bench/results.json. BENCH_QUICK=1 for a small run.
+bench: tools
+	scripts/bench.sh
 
 clean:
 	rm -rf pkg

@@ -513,7 +513,7 @@ impl ApiClient {
     pub fn queue_size(&self) -> Promise {
         let state = self.state.clone();
         js::promise(async move {
-            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let store = state.outbox.open().await?;
             let n = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
             Ok(n.into())
         })
@@ -524,7 +524,7 @@ impl ApiClient {
     pub fn list_queue(&self) -> Promise {
         let state = self.state.clone();
         js::promise(async move {
-            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let store = state.outbox.open().await?;
             let all = store.queued().await.map_err(|e| storage_error("cannot read the offline queue", e))?;
             Ok(all.into_iter().collect::<js_sys::Array>().into())
         })
@@ -543,7 +543,7 @@ impl ApiClient {
     pub fn dead_letters(&self) -> Promise {
         let state = self.state.clone();
         js::promise(async move {
-            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let store = state.outbox.open().await?;
             let all = store.dead_letters().await.map_err(|e| storage_error("cannot read the dead letters", e))?;
             Ok(all.into_iter().collect::<js_sys::Array>().into())
         })
@@ -556,7 +556,7 @@ impl ApiClient {
     pub fn retry_dead_letter(&self, id: f64) -> Promise {
         let state = self.state.clone();
         js::promise(async move {
-            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let store = state.outbox.open().await?;
             let letter = store.dead_letter(id).await.map_err(|e| storage_error("cannot read the dead letter", e))?;
             let letter = letter.ok_or_else(|| invalid_input(&["no dead letter with id ", &format_number(id)].concat()))?;
             let mut record = QueuedRequest::from_js(&get(&letter, "request"))
@@ -578,7 +578,7 @@ impl ApiClient {
     pub fn discard_dead_letter(&self, id: f64) -> Promise {
         let state = self.state.clone();
         js::promise(async move {
-            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let store = state.outbox.open().await?;
             store.discard(id).await.map_err(|e| storage_error("cannot delete the dead letter", e))?;
             Ok(JsValue::UNDEFINED)
         })
@@ -590,7 +590,7 @@ impl ApiClient {
     pub fn clear_queue(&self) -> Promise {
         let state = self.state.clone();
         js::promise(async move {
-            let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+            let store = state.outbox.open().await?;
             let n = store.clear_queue().await.map_err(|e| storage_error("cannot clear the offline queue", e))?;
             state.drainer.announce_soon();
             Ok(n.into())

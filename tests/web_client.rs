@@ -3,7 +3,7 @@
 //! timeouts, aborts, input validation, response shapes.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use pos_resilience::{api_post, ApiClient};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -11,27 +11,14 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const SERVER: &str = match option_env!("POS_TEST_SERVER") {
-    Some(s) => s,
-    None => "http://127.0.0.1:8787",
-};
+mod common;
+use common::*;
 
 /// A namespace on the test server no other test or run shares.
 fn fresh_ns(name: &str) -> String {
-    format!("{name}-{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e9) as u64)
+    unique_ns(name)
 }
 
-fn url(ns: &str, path: &str) -> String {
-    format!("{SERVER}/t/{ns}/{path}")
-}
-
-fn json(text: &str) -> JsValue {
-    JSON::parse(text).expect("test JSON")
-}
-
-fn get(v: &JsValue, name: &str) -> JsValue {
-    Reflect::get(v, &name.into()).unwrap()
-}
 
 fn client(config: &str) -> ApiClient {
     ApiClient::new(Some(json(config))).expect("valid config")
@@ -40,32 +27,12 @@ fn client(config: &str) -> ApiClient {
 /// Fast retries so the suite does not wait on the default 1 s, 2 s, 4 s.
 const FAST: &str = r#"{"retryDelay": 5, "jitter": false}"#;
 
-async fn settle(p: Promise) -> Result<JsValue, JsValue> {
-    JsFuture::from(p).await
-}
-
-/// Everything the test server recorded under `ns`.
-async fn log(ns: &str) -> Vec<JsValue> {
-    let window = web_sys::window().unwrap();
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&format!("{SERVER}/log/{ns}"))).await.unwrap().unchecked_into();
-    let body = JsFuture::from(resp.json().unwrap()).await.unwrap();
-    Array::from(&body).iter().collect()
-}
-
-fn header(record: &JsValue, name: &str) -> Option<String> {
-    get(&get(record, "headers"), name).as_string()
-}
-
 fn is_uuid_v4(s: &str) -> bool {
     let b = s.as_bytes();
     s.len() == 36
         && b[14] == b'4'
         && matches!(b[19], b'8' | b'9' | b'a' | b'b')
         && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_digit() || ('a'..='f').contains(&c) })
-}
-
-fn kind(err: &JsValue) -> String {
-    get(err, "kind").as_string().unwrap_or_default()
 }
 
 #[wasm_bindgen_test]
@@ -286,7 +253,7 @@ async fn the_callers_abort_stops_a_pending_backoff_at_once() {
     let controller = web_sys::AbortController::new().unwrap();
     let opts = Object::new();
     Reflect::set(&opts, &"signal".into(), &controller.signal()).unwrap();
-    let (retried_tx, retried) = futures_channel_like();
+    let (retried_tx, retried) = resolver();
     let listener = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |_e| {
         let _ = retried_tx.call0(&JsValue::NULL);
     });
@@ -299,13 +266,6 @@ async fn the_callers_abort_stops_a_pending_backoff_at_once() {
     assert_eq!(kind(&err), "aborted");
     assert!(js_sys::Date::now() - aborted_at < 1_000.0, "the abort waited for the backoff");
     assert_eq!(log(&ns).await.len(), 1);
-}
-
-/// A promise and the function that resolves it.
-fn futures_channel_like() -> (Function, Promise) {
-    let mut resolve = None;
-    let p = Promise::new(&mut |res, _rej| resolve = Some(res));
-    (resolve.unwrap(), p)
 }
 
 #[wasm_bindgen_test]

@@ -3,13 +3,16 @@
 //! a time, expiry, storage faults and the schema upgrade.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use pos_resilience::ApiClient;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+mod common;
+use common::*;
 
 #[wasm_bindgen(module = "/tests/support/browser-faults.js")]
 extern "C" {
@@ -31,36 +34,11 @@ extern "C" {
     fn hold_open(name: &str, version: u32) -> Promise;
 }
 
-const SERVER: &str = match option_env!("POS_TEST_SERVER") {
-    Some(s) => s,
-    None => "http://127.0.0.1:8787",
-};
-
 /// A namespace no other test shares. Every test starts with it, so this
 /// also puts `navigator.onLine` back to the truth for the test.
 fn fresh(name: &str) -> String {
     set_online(true);
-    format!("{name}-{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e9) as u64)
-}
-
-fn url(ns: &str, path: &str) -> String {
-    format!("{SERVER}/t/{ns}/{path}")
-}
-
-fn json(text: &str) -> JsValue {
-    JSON::parse(text).expect("test JSON")
-}
-
-fn get(v: &JsValue, name: &str) -> JsValue {
-    Reflect::get(v, &name.into()).unwrap()
-}
-
-fn num(v: &JsValue, name: &str) -> f64 {
-    get(v, name).as_f64().unwrap_or_else(|| panic!("{name} is not a number"))
-}
-
-async fn settle(p: Promise) -> Result<JsValue, JsValue> {
-    JsFuture::from(p).await
+    unique_ns(name)
 }
 
 /// A client of namespace `ns` whose start-up drain has finished, so the
@@ -70,13 +48,6 @@ async fn client_in(ns: &str, extra: &str) -> ApiClient {
     let c = ApiClient::new(Some(config)).expect("valid config");
     settle(c.drain_queue()).await.expect("start-up drain");
     c
-}
-
-/// A promise and the function that resolves it.
-fn resolver() -> (Function, Promise) {
-    let mut resolve = None;
-    let p = Promise::new(&mut |res, _| resolve = Some(res));
-    (resolve.unwrap(), p)
 }
 
 /// Resolves with the `detail` of the next `kind` event on `c`.
@@ -89,20 +60,6 @@ fn next_event(c: &ApiClient, kind: &str) -> JsFuture {
     });
     c.add_event_listener(kind, &listener, &json(r#"{"once": true}"#));
     JsFuture::from(p)
-}
-
-async fn log(ns: &str) -> Vec<JsValue> {
-    let window = web_sys::window().unwrap();
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&format!("{SERVER}/log/{ns}"))).await.unwrap().unchecked_into();
-    Array::from(&JsFuture::from(resp.json().unwrap()).await.unwrap()).iter().collect()
-}
-
-fn header(record: &JsValue, name: &str) -> Option<String> {
-    get(&get(record, "headers"), name).as_string()
-}
-
-fn kind(err: &JsValue) -> String {
-    get(err, "kind").as_string().unwrap_or_default()
 }
 
 /// Posts while the browser reports offline, and leaves it reporting

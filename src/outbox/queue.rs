@@ -57,6 +57,12 @@ impl Outbox {
         Ok(store)
     }
 
+    /// The open database, or the `storage` ApiError the management calls
+    /// reject with.
+    pub async fn open(&self) -> Result<Rc<Store>, JsValue> {
+        self.store().await.map_err(|e| super::drain::storage_error("cannot open the offline queue", e))
+    }
+
     /// Writes `record` at the tail of the queue and returns its id. The
     /// write is committed when this returns.
     pub async fn enqueue(&self, record: &QueuedRequest) -> Result<f64, StorageError> {
