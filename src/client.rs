@@ -591,6 +591,7 @@ impl ApiClient {
         let state = self.state.clone();
         js::promise(async move {
             let store = state.outbox.open().await?;
+            state.drainer.generation.set(state.drainer.generation.get().wrapping_add(1));
             let n = store.clear_queue().await.map_err(|e| storage_error("cannot clear the offline queue", e))?;
             state.drainer.announce_soon();
             Ok(n.into())

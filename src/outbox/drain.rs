@@ -5,6 +5,7 @@
 //! a backoff timer for the head record, and `drainQueue()`.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
@@ -27,6 +28,9 @@ extern "C" {
     fn with_lock(name: &str, callback: &JsValue) -> Promise;
 }
 
+/// How many records a drain reads ahead in one transaction.
+const READ_AHEAD: u32 = 16;
+
 /// When a drain found another tab draining, how soon to look again.
 const SKIPPED_RETRY_MS: f64 = 2_000.0;
 
@@ -44,6 +48,8 @@ pub struct Drainer {
     /// This client enqueued since the running drain started: that drain may
     /// have read its last head before the record arrived, so drain again after.
     enqueued_meanwhile: Cell<bool>,
+    /// Bumped by `clearQueue()`: a running drain drops what it read ahead.
+    pub generation: Cell<u32>,
     timer: RefCell<Option<Timeout>>,
     timer_at: Cell<f64>,
     /// The pending `queue-size` announcement, if one is scheduled.
@@ -64,6 +70,7 @@ impl Drainer {
             state: RefCell::new(Weak::new()),
             current: RefCell::new(None),
             enqueued_meanwhile: Cell::new(false),
+            generation: Cell::new(0),
             timer: RefCell::new(None),
             timer_at: Cell::new(f64::INFINITY),
             announcement: RefCell::new(None),
@@ -208,17 +215,29 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
     let (mut sent, mut dead) = (0u32, 0u32);
     let mut failure: Option<StorageError> = None;
     let mut pending_delete: Option<Promise> = None;
-    let mut head = store.head().await;
+    // Records are read ahead in small batches (one transaction per batch,
+    // not per record) and still sent one at a time, in order.
+    let mut ahead: VecDeque<JsValue> = VecDeque::new();
+    let mut last_id: Option<f64> = None;
+    let mut generation = state.drainer.generation.get();
     loop {
-        let raw = match head {
-            Ok(Some(raw)) => raw,
-            Ok(None) => break,
-            Err(e) => {
-                failure = Some(e);
-                break;
+        if generation != state.drainer.generation.get() {
+            // clearQueue() ran here: what was read ahead may be gone.
+            ahead.clear();
+            generation = state.drainer.generation.get();
+        }
+        if ahead.is_empty() {
+            match store.batch_after(last_id, READ_AHEAD).await {
+                Ok(batch) => ahead.extend(batch),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
-        };
+        }
+        let Some(raw) = ahead.pop_front() else { break };
         let queue_id = get(&raw, "id");
+        last_id = queue_id.as_f64().or(last_id);
         let mut record = match QueuedRequest::from_js(&raw) {
             Ok(r) => r,
             Err(field) => {
@@ -228,7 +247,6 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
                     break;
                 }
                 dead += 1;
-                head = store.head().await;
                 continue;
             }
         };
@@ -240,7 +258,6 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
                 break;
             }
             dead += 1;
-            head = store.head().await;
             continue;
         }
         if !is_due(record.next_attempt_at, now, forced) {
@@ -257,12 +274,6 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
                 }
             }
         }
-        // Read the following record while this one is on the wire.
-        let id = record.id.unwrap_or(f64::NAN);
-        let next = {
-            let store = store.clone();
-            js::promise(async move { store.next_after(id).await.map(|v| v.unwrap_or(JsValue::UNDEFINED)).map_err(|e| JsValue::from(e.0)) })
-        };
         match replay(&state, &store, &mut record, &queue_id, timeout).await {
             Ok(Some(Step::Delete)) => {
                 sent += 1;
@@ -274,20 +285,12 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
                     failure = Some(e);
                     break;
                 }
-                let store = store.clone();
+                let (store, id) = (store.clone(), record.id.unwrap_or(f64::NAN));
                 pending_delete = Some(js::promise(async move { store.remove(id).await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(e.0)) }));
-                head = match JsFuture::from(next).await {
-                    Ok(v) if v.is_undefined() => Ok(None),
-                    Ok(v) => Ok(Some(v)),
-                    Err(e) => Err(StorageError(js::message_of(&e))),
-                };
                 // Every tab's counter follows the drain, a few times a second.
                 state.drainer.announce_soon();
             }
-            Ok(Some(Step::DeadLetter(_))) => {
-                dead += 1;
-                head = store.head().await;
-            }
+            Ok(Some(Step::DeadLetter(_))) => dead += 1,
             Ok(_) => break,
             Err(e) => {
                 failure = Some(e);

@@ -64,13 +64,6 @@ impl Store {
         Ok(key.as_f64().unwrap_or(f64::NAN))
     }
 
-    /// The oldest record, if any.
-    pub async fn head(&self) -> Result<Option<JsValue>> {
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
-        let mut first = tx.store(QUEUE)?.get_all(None, Some(1)).await?;
-        Ok(first.pop())
-    }
-
     /// Every record of `store_name` (`queue` or `dead`), oldest first.
     async fn all(&self, store_name: &str) -> Result<Vec<JsValue>> {
         let tx = self.db.transaction(&[store_name], TransactionMode::ReadOnly)?;
@@ -111,12 +104,16 @@ impl Store {
         Ok(())
     }
 
-    /// The first record after `id` in queue order, if any.
-    pub async fn next_after(&self, id: f64) -> Result<Option<JsValue>> {
-        let range = KeyRange::lower_bound(&JsValue::from_f64(id), Some(true)).map_err(rexie::Error::from)?;
+    /// Up to `limit` records after `after` (from the head when `None`), in
+    /// queue order.
+    pub async fn batch_after(&self, after: Option<f64>, limit: u32) -> Result<Vec<JsValue>> {
+        let range = match after {
+            Some(id) => Some(KeyRange::lower_bound(&JsValue::from_f64(id), Some(true)).map_err(rexie::Error::from)?),
+            None => None,
+        };
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
-        let mut next = tx.store(QUEUE)?.get_all(Some(range), Some(1)).await?;
-        Ok(next.pop())
+        let records = tx.store(QUEUE)?.get_all(range, Some(limit)).await?;
+        Ok(records)
     }
 
     /// Moves queue record `queue_id` to the dead-letter store as `letter`,
