@@ -72,6 +72,13 @@ if [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modu
   say "node_modules: up to date"
 else
   say "npm ci"
-  npm ci --no-audit --no-fund
+  if ! npm ci --no-audit --no-fund; then
+    # npm 11 writes only this platform's rollup binaries (vite's optional
+    # dependencies) into the lock, then its own `npm ci` rejects that lock
+    # as out of sync. `npm install --no-save` installs the same versions
+    # from package.json and the lock without rewriting either.
+    say "npm ci refused the lock file; npm install --no-save instead"
+    npm install --no-save --no-audit --no-fund
+  fi
   touch node_modules/.package-lock.json
 fi
