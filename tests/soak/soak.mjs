@@ -140,9 +140,21 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+// The tabs load the package from a snapshot taken now: other engineers
+// rebuild pkg/ (it is deleted and rewritten) while a soak runs, and a tab
+// reloaded during a rebuild would load half a package.
+const pkgCopy = path.join(tmp, "pkg");
+fs.cpSync(path.join(root, "pkg"), pkgCopy, { recursive: true });
+for (const f of ["index.js", "pos_resilience.js", "pos_resilience_bg.wasm"]) {
+  if (!fs.existsSync(path.join(pkgCopy, f))) {
+    console.error(`soak: pkg/${f} is missing (is pkg/ being rebuilt right now?)`);
+    process.exit(2);
+  }
+}
+
 async function startServer() {
   server = spawn(SERVER_BIN, [
-    "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", path.join(root, "pkg"),
+    "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
     "--seed-stock", String(SEED_STOCK),
     "--chaos", "--chaos-error503-rate", "0", "--chaos-drop-before-rate", "0",
     "--chaos-drop-after-commit-rate", "0", "--chaos-latency-rate", "0", "--chaos-latency-ms", String(CHAOS.latencyMs),
