@@ -15,7 +15,7 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 .PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit test-pkg test-demo test-e2e demo bench bench-server bench-queue clean distclean
+        test-wasm-firefox test-wasm-webkit test-pkg test-demo test-e2e test-soak soak demo bench bench-server bench-queue clean distclean
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
@@ -29,6 +29,7 @@ help:
 	@echo "make test-demo     the demo page in headless Chromium against pos-server"
 	@echo "make test-e2e      end-to-end cashier scenarios in headless Chromium against pos-server"
 	@echo "make bench-server  load test of the reference server"
+	@echo "make test-soak     chaos soak, 300 sales (part of make test); make soak: SOAK_N=20000"
 	@echo "make bench         every benchmark side by side (SDK vs fetch, ky, raw IndexedDB; size vs peers)"
 	@echo "make bench-queue   offline-queue benchmark in headless Chromium (tests/bench/README.md)"
 	@echo "make clean         remove pkg/ and target/ (distclean: node_modules/ too)"
@@ -44,7 +45,7 @@ size: pkg
 
 # pkg comes before test-native: the server's test script also checks the demo
 # page in Chromium when pkg/ is built.
-test: tools pkg test-native test-support test-wasm test-pkg test-e2e
+test: tools pkg test-native test-support test-wasm test-pkg test-e2e test-soak
 	@echo "make test: all suites passed"
 
 test-native:
@@ -98,6 +99,16 @@ bench-server:
 
 bench-queue: tools
 	scripts/bench-queue.sh
+
+# The chaos soak (tests/soak/README.md): sales through the SDK in several
+# tabs against pos-server in chaos mode, reconciled against its database.
+# make test runs 300 sales; `make soak` runs SOAK_N (default 20000).
+test-soak: tools pkg
+	SOAK_N=300 scripts/soak.sh
+
+soak: tools pkg
+	SOAK_N=$${SOAK_N:-20000} SOAK_SECONDS=$${SOAK_SECONDS:-780} SOAK_THINK_MS=$${SOAK_THINK_MS:-100} \
+	  SOAK_CONCURRENCY=$${SOAK_CONCURRENCY:-4} SOAK_DRAIN_SECONDS=$${SOAK_DRAIN_SECONDS:-600} scripts/soak.sh
 
 # Every benchmark side by side (tests/bench/README.md): prints a table and
 # writes target/bench/results.json. BENCH_QUICK=1 for a small run.
