@@ -18,11 +18,11 @@ use crate::js::{self, api_error, get, invalid_input, set, ErrorFields};
 use crate::options::{format_number, Settings};
 use crate::retry::{AttemptOutcome, Decision, GiveUp};
 use crate::retry_after::parse_retry_after;
-use crate::outbox::drain::{storage_error, Drainer};
+use crate::outbox::drain::Drainer;
 use crate::outbox::policy::first_replay_delay;
 use crate::outbox::queue::Outbox;
 use crate::outbox::record::QueuedRequest;
-use crate::outbox::store::StorageError;
+use crate::outbox::store::{storage_error, StorageError};
 use crate::transport::{self, Attempt, HttpResponse, Outgoing};
 
 /// A call that is in flight, shared by every identical call made meanwhile.
@@ -165,17 +165,18 @@ impl ClientState {
         Ok((op, dedup))
     }
 
-    /// The headers of one attempt, layered: `first`, then the client's
-    /// (its function is called anew each time), then `then`; `Content-Type`
-    /// for a JSON body; the operation's key last, so nothing overwrites it.
-    async fn attempt_headers(&self, first: &[(String, String)], then: &[(String, String)], req: &Request<'_>) -> Result<web_sys::Headers, JsValue> {
+    /// The headers of one attempt, layered: the stored ones, then the
+    /// client's (its function is called anew each time), then the call's;
+    /// `Content-Type` for a JSON body; the operation's key last, so nothing
+    /// overwrites it.
+    async fn attempt_headers(&self, req: &Request<'_>) -> Result<web_sys::Headers, JsValue> {
         let headers = web_sys::Headers::new()?;
         let client_pairs = match &self.config.headers {
             HeaderSource::None => Vec::new(),
             HeaderSource::Fixed(pairs) => pairs.clone(),
             HeaderSource::Function(f) => call_header_function(f).await?,
         };
-        for (name, value) in first.iter().chain(client_pairs.iter()).chain(then.iter()) {
+        for (name, value) in req.stored_headers.iter().chain(client_pairs.iter()).chain(req.call_headers.iter()) {
             headers.set(name, value).map_err(|_| invalid_input(&["invalid header: ", name].concat()))?;
         }
         if req.body.is_some() && !headers.has("content-type").unwrap_or(false) {
@@ -190,7 +191,7 @@ impl ClientState {
     /// Sends one attempt of `req` and reads what came back. `Err` only when
     /// the headers function failed (nothing was sent).
     pub(crate) async fn send_once(&self, req: &Request<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<Sent, JsValue> {
-        let headers = self.attempt_headers(req.stored_headers, req.call_headers, req).await?;
+        let headers = self.attempt_headers(req).await?;
         let outgoing = Outgoing { url: req.url, method: req.method, headers: &headers, body: req.body };
         Ok(match transport::send(&outgoing, timeout_ms, signal).await {
             Attempt::Aborted => Sent { outcome: AttemptOutcome::Network, response: None, reason: "aborted".into(), aborted: true },
@@ -234,7 +235,7 @@ fn response_object(resp: &HttpResponse, op: &Operation, attempts: u32) -> JsValu
     let o = Object::new();
     set(&o, "status", resp.status);
     set(&o, "headers", resp.headers.clone());
-    set(&o, "body", resp.body());
+    set(&o, "body", resp.body.clone());
     set(&o, "replayed", resp.replayed());
     set(&o, "idempotencyKey", op.key.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
     set(&o, "attempts", attempts);
@@ -242,8 +243,7 @@ fn response_object(resp: &HttpResponse, op: &Operation, attempts: u32) -> JsValu
 }
 
 fn describe_status(resp: &HttpResponse) -> String {
-    let body = resp.body();
-    let detail = get(&body, "detail").as_string().or_else(|| get(&body, "title").as_string());
+    let detail = get(&resp.body, "detail").as_string().or_else(|| get(&resp.body, "title").as_string());
     match detail {
         Some(d) => ["answered ", &resp.status.to_string(), ": ", &d].concat(),
         None => ["answered ", &resp.status.to_string()].concat(),
@@ -258,7 +258,7 @@ fn message(op: &Operation, what: &str, attempts: u32) -> String {
 fn failure_fields(op: &Operation, attempts: u32, resp: Option<&HttpResponse>) -> ErrorFields {
     ErrorFields {
         status: resp.map(|r| r.status),
-        body: resp.map(HttpResponse::body),
+        body: resp.map(|r| r.body.clone()),
         idempotency_key: op.key.clone(),
         attempts: Some(attempts),
         ..ErrorFields::default()
@@ -367,7 +367,6 @@ async fn enqueue(state: &ClientState, op: &Operation, attempts: u32, reason: &st
             state.emit("queued", &detail.into());
             state.drainer.enqueued();
             state.drainer.schedule(record.next_attempt_at);
-            state.drainer.announce_soon();
             let what = ["could not be delivered now (", reason, "); queued as #", &format_number(id), " and will be sent when the connection returns"].concat();
             let mut e = failure_fields(op, attempts, None);
             e.queue_id = Some(id);
@@ -567,7 +566,6 @@ impl ApiClient {
             record.next_attempt_at = now;
             let new_id = store.resurrect(id, &record.to_js()).await.map_err(|e| storage_error("cannot move the dead letter back", e))?;
             state.drainer.enqueued();
-            state.drainer.announce_soon();
             let _ = state.drainer.drain(true);
             Ok(new_id.into())
         })

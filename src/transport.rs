@@ -8,11 +8,12 @@ use wasm_bindgen_futures::JsFuture;
 use crate::js::{self, get};
 
 /// A response as the SDK keeps it: status, headers (lowercased names) and
-/// the body text, read in full under the attempt's timeout.
+/// the body, read in full under the attempt's timeout and parsed once.
 pub struct HttpResponse {
     pub status: u16,
     pub headers: Object,
-    pub text: String,
+    /// The body as JavaScript sees it (see [`parse_body`]).
+    pub body: JsValue,
 }
 
 impl HttpResponse {
@@ -29,25 +30,26 @@ impl HttpResponse {
             .any(|h| self.header(h).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")))
     }
 
-    /// The body as JavaScript sees it: parsed JSON when the content type is
-    /// JSON (`application/json`, `…+json`), `null` for 204/205 or an empty
-    /// JSON body, text otherwise (also when JSON was promised but malformed).
-    pub fn body(&self) -> JsValue {
-        if self.status == 204 || self.status == 205 {
+}
+
+/// The body as JavaScript sees it: parsed JSON when the content type is JSON
+/// (`application/json`, `…+json`), `null` for 204/205 or an empty JSON body,
+/// text otherwise (also when JSON was promised but malformed).
+fn parse_body(status: u16, content_type: Option<String>, text: String) -> JsValue {
+    if status == 204 || status == 205 {
+        return JsValue::NULL;
+    }
+    let content_type = content_type.unwrap_or_default().to_ascii_lowercase();
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if media == "application/json" || media.ends_with("+json") {
+        if text.trim().is_empty() {
             return JsValue::NULL;
         }
-        let content_type = self.header("content-type").unwrap_or_default().to_ascii_lowercase();
-        let media = content_type.split(';').next().unwrap_or("").trim();
-        if media == "application/json" || media.ends_with("+json") {
-            if self.text.trim().is_empty() {
-                return JsValue::NULL;
-            }
-            if let Ok(v) = JSON::parse(&self.text) {
-                return v;
-            }
+        if let Ok(v) = JSON::parse(&text) {
+            return v;
         }
-        JsValue::from_str(&self.text)
     }
+    JsValue::from_str(&text)
 }
 
 /// How one attempt ended.
@@ -78,11 +80,12 @@ pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::
         Err(e) => return Attempt::Network(js::message_of(&e)),
     };
     match get(&result, "outcome").as_string().as_deref() {
-        Some("response") => Attempt::Response(HttpResponse {
-            status: get(&result, "status").as_f64().unwrap_or(0.0) as u16,
-            headers: get(&result, "headers").dyn_into().unwrap_or_default(),
-            text: get(&result, "text").as_string().unwrap_or_default(),
-        }),
+        Some("response") => {
+            let status = get(&result, "status").as_f64().unwrap_or(0.0) as u16;
+            let headers: Object = get(&result, "headers").dyn_into().unwrap_or_default();
+            let body = parse_body(status, get(&headers, "content-type").as_string(), get(&result, "text").as_string().unwrap_or_default());
+            Attempt::Response(HttpResponse { status, headers, body })
+        }
         Some("timeout") => Attempt::Timeout,
         Some("aborted") => Attempt::Aborted,
         _ => Attempt::Network(get(&result, "message").as_string().unwrap_or_else(|| "network error".into())),

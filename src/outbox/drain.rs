@@ -15,10 +15,9 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::policy::{after_replay, is_due, is_expired, DeadReason, Replay, Step};
 use super::record::QueuedRequest;
-use super::store::{database_name, StorageError, Store};
+use super::store::{database_name, storage_error, StorageError, Store};
 use crate::client::{ClientState, Request, Sent};
-use crate::error::ErrorKind;
-use crate::js::{self, api_error, get, set, ErrorFields};
+use crate::js::{self, get, set};
 
 #[wasm_bindgen(module = "/js/glue.js")]
 extern "C" {
@@ -56,11 +55,6 @@ pub struct Drainer {
     announcement: RefCell<Option<Timeout>>,
     /// This client's identity for the IndexedDB lease fallback.
     owner: String,
-}
-
-/// The `ApiError` for a storage failure.
-pub fn storage_error(what: &str, e: StorageError) -> JsValue {
-    api_error(ErrorKind::Storage, &[what, ": ", &e.0].concat(), ErrorFields::default())
 }
 
 impl Drainer {
@@ -130,11 +124,13 @@ impl Drainer {
         promise
     }
 
-    /// Notes that this client just added a record to the queue.
+    /// Notes that this client just added a record to the queue: every tab's
+    /// counter is told, and a running drain will be followed by another.
     pub fn enqueued(&self) {
         if self.current.borrow().is_some() {
             self.enqueued_meanwhile.set(true);
         }
+        self.announce_soon();
     }
 
     /// Announces the queue size (`queue-size`, here and in every tab) within
@@ -167,7 +163,7 @@ impl Drainer {
 /// Drains while holding the origin-wide lock; when another tab (or client)
 /// holds it, reports what remains without sending anything.
 async fn drain_exclusively(state: Rc<ClientState>, forced: bool) -> Result<JsValue, JsValue> {
-    let store = state.outbox.store().await.map_err(|e| storage_error("cannot open the offline queue", e))?;
+    let store = state.outbox.open().await?;
     if has_web_locks() {
         let lock_name = database_name(&state.config.namespace);
         let (st, sto) = (state.clone(), store.clone());
@@ -275,7 +271,7 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
             }
         }
         match replay(&state, &store, &mut record, &queue_id, timeout).await {
-            Ok(Some(Step::Delete)) => {
+            Ok(Step::Delete) => {
                 sent += 1;
                 // Delete it while the next one is sent: a response arrived, so
                 // the worst a crash before the commit can do is one resend with
@@ -290,7 +286,7 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
                 // Every tab's counter follows the drain, a few times a second.
                 state.drainer.announce_soon();
             }
-            Ok(Some(Step::DeadLetter(_))) => dead += 1,
+            Ok(Step::DeadLetter(_)) => dead += 1,
             Ok(_) => break,
             Err(e) => {
                 failure = Some(e);
@@ -326,7 +322,7 @@ async fn settle_delete(pending: Option<Promise>) -> Result<(), StorageError> {
 /// credentials may help) and applies the step the policy decides, except
 /// the deletion of a delivered record, which the caller overlaps with the
 /// next send. Returns the final step; `Wait` means the drain stops here.
-async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Option<Step>, StorageError> {
+async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Step, StorageError> {
     let mut refreshed = false;
     loop {
         record.attempts += 1;
@@ -357,16 +353,16 @@ async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, 
                 set(&detail, "method", record.method.clone());
                 set(&detail, "url", record.url.clone());
                 set(&detail, "status", resp.status);
-                set(&detail, "body", resp.body());
+                set(&detail, "body", resp.body.clone());
                 set(&detail, "replayed", resp.replayed());
                 state.emit("sent", &detail.into());
-                return Ok(Some(step));
+                return Ok(step);
             }
             Step::DeadLetter(reason) => {
                 let mut updated = record.clone();
                 updated.last_error = Some(sent.reason.clone());
                 bury(state, store, &updated.to_js(), queue_id, reason, &sent.reason, sent.response.as_ref()).await?;
-                return Ok(Some(step));
+                return Ok(step);
             }
             Step::RefreshAuth => refreshed = true,
             Step::Wait { at_ms, auth } => {
@@ -382,7 +378,7 @@ async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, 
                     state.emit("auth-required", &detail.into());
                 }
                 state.drainer.schedule(at_ms);
-                return Ok(Some(step));
+                return Ok(step);
             }
         }
     }
@@ -400,7 +396,7 @@ async fn bury(state: &ClientState, store: &Store, request: &JsValue, queue_id: &
     set(&letter, "idempotencyKey", if key.is_string() { key } else { JsValue::NULL });
     if let Some(resp) = response {
         set(&letter, "status", resp.status);
-        set(&letter, "body", resp.body());
+        set(&letter, "body", resp.body.clone());
     }
     set(&letter, "request", request.clone());
     let id = store.bury(queue_id, &letter).await?;

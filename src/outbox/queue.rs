@@ -60,7 +60,7 @@ impl Outbox {
     /// The open database, or the `storage` ApiError the management calls
     /// reject with.
     pub async fn open(&self) -> Result<Rc<Store>, JsValue> {
-        self.store().await.map_err(|e| super::drain::storage_error("cannot open the offline queue", e))
+        self.store().await.map_err(|e| super::store::storage_error("cannot open the offline queue", e))
     }
 
     /// Writes `record` at the tail of the queue and returns its id. The

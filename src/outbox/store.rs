@@ -31,6 +31,11 @@ impl From<rexie::Error> for StorageError {
     }
 }
 
+/// The `storage` ApiError for a failure while doing `what`.
+pub fn storage_error(what: &str, e: StorageError) -> JsValue {
+    crate::js::api_error(crate::error::ErrorKind::Storage, &[what, ": ", &e.0].concat(), crate::js::ErrorFields::default())
+}
+
 /// The database name for a namespace.
 pub fn database_name(namespace: &str) -> String {
     ["pos-resilience:", namespace].concat()
