@@ -1,22 +1,18 @@
 // Scenario 1: ten rapid clicks on "Complete sale" make one sale.
 // Also the SDK's own guarantee underneath: ten identical posts while the first
 // is in flight share one request (in-flight deduplication).
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, newTillContext, openTill, openBlank, recordSalePosts, addToCart,
-  waitMessage, waitIdle, serverInvariants, INVOICE, TOKENS,
+  newTillContext, openTill, openBlank, recordSalePosts, addToCart,
+  waitMessage, waitIdle, serverInvariants, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 test("ten rapid clicks on Complete sale record one sale", async () => {

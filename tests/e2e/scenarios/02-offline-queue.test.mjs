@@ -1,22 +1,18 @@
 // Scenario 2: offline (the whole browser context), a sale is queued and the
 // counter reads 1; back online the queue drains: one sale on the server,
 // counter 0, and the page shows the sale's invoice number.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitQueueCount, serverInvariants, until, INVOICE, TOKENS,
+  newTillContext, openTill, recordSalePosts, addToCart,
+  waitMessage, waitQueueCount, serverInvariants, until, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 test("offline sale is queued (counter 1), then drained once back online", async () => {

@@ -6,22 +6,18 @@
 // network (Playwright aborts it with ERR_INTERNET_DISCONNECTED): the queue
 // cannot drain during the reload. The new page then goes offline and back
 // online for real, which is what triggers its drain.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitQueueCount, waitIdle, serverInvariants, TOKENS,
+  newTillContext, openTill, recordSalePosts, addToCart,
+  waitMessage, waitQueueCount, waitIdle, serverInvariants, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const PRODUCTS = ["Croissant", "Sourdough loaf", "Ceramic mug"];

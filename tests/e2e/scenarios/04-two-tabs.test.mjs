@@ -2,22 +2,18 @@
 // IndexedDB queue), both offline with queued sales, then online together.
 // Both tabs try to drain at once; every sale must be recorded exactly once and
 // the server must never see a second execution of a key.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitQueueCount, waitIdle, serverInvariants, until, TOKENS,
+  newTillContext, openTill, recordSalePosts, addToCart,
+  waitMessage, waitQueueCount, waitIdle, serverInvariants, until, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function queueSale(page, product) {

@@ -1,22 +1,18 @@
 // Scenario 5: two cashiers of one business, each in their own browser (context),
 // complete sales at the same moment, several rounds: invoice numbers are
 // distinct and gapless, and each page shows the number the server gave its sale.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, newTillContext, openTill, addToCart,
-  waitMessage, waitIdle, serverInvariants, assertGapless, INVOICE, TOKENS,
+  newTillContext, openTill, addToCart,
+  waitMessage, waitIdle, serverInvariants, assertGapless, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const ROUNDS = 5;

@@ -14,22 +14,18 @@
 // and the page sees the connection reset, so the SDK's own retry is what
 // recovers. The second test is the plain browser, where Chromium's resend
 // (same headers, same key) recovers and the SDK sees one attempt.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitIdle, serverInvariants, INVOICE, TOKENS,
+  newTillContext, openTill, recordSalePosts, addToCart,
+  waitMessage, waitIdle, serverInvariants, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer({ chaos: true });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile({ chaos: true }, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function saleWithCommitThenDrop({ cold, product }) {

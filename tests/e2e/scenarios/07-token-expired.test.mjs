@@ -9,10 +9,10 @@
 // (/pkg/index.js) directly in a blank page of the server's origin. The
 // server's demo tokens are fixed, so an unknown token stands for the expired
 // one (401 unauthorized) and demo-cashier-1 for the refreshed one.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, newTillContext, openBlank, recordSalePosts, serverInvariants, until, INVOICE, TOKENS,
+  newTillContext, openBlank, recordSalePosts, serverInvariants, until, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 const EXPIRED = "expired-token-of-ana";
@@ -20,13 +20,9 @@ const FRESH = TOKENS.ana;
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile({}, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 /**

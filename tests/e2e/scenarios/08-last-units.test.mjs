@@ -1,10 +1,10 @@
 // Scenario 8: the last units of a product sold from two tabs at once: one sale,
 // one clear insufficient-stock error (409, not retried, not queued), stock 0.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitIdle, waitQueueCount, serverInvariants, until, INVOICE, TOKENS,
+  newTillContext, openTill, recordSalePosts, addToCart,
+  waitMessage, waitIdle, waitQueueCount, serverInvariants, until, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 const STOCK = 2; // --seed-stock: every product starts with 2 units
@@ -12,13 +12,9 @@ const PRODUCT = "Limited-edition tote bag";
 
 let server;
 let browser;
-before(async () => {
-  server = await startServer({ seedStock: STOCK });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile({ seedStock: STOCK }, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 test("the last units sold from two tabs: one sale, one insufficient-stock error, stock 0", async () => {

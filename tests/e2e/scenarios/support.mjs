@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -145,6 +146,25 @@ export async function launchBrowser() {
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
       "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+/**
+ * Starts a server (`startServer(serverOptions)`) and a browser before the
+ * file's tests and stops both after them; `use(server, browser)` receives
+ * them once they are up.
+ */
+export function serverAndBrowserPerFile(serverOptions, use) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer(serverOptions);
+    browser = await launchBrowser();
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
   });
 }
 
