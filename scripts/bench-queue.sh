@@ -10,15 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-stamp=pkg/pos_resilience_bg.wasm
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-  if [ ! -f pkg/index.js ] || [ ! -f "$stamp" ]; then
-    echo "bench-queue: pkg/ is missing: building it"
-    bash scripts/build-pkg.sh
-  elif [ -n "$(find src js Cargo.toml pkg-template -newer "$stamp" -print -quit 2>/dev/null)" ]; then
-    echo "bench-queue: pkg/ is older than the sources: rebuilding it"
-    bash scripts/build-pkg.sh
-  fi
+  bash scripts/ensure-pkg.sh bench-queue
 fi
 [ -f pkg/index.js ] || { echo "bench-queue: pkg/index.js is missing" >&2; exit 2; }
 

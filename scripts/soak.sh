@@ -7,8 +7,8 @@
 # dead-lettered, invoice gaps, stock mismatches, requests, replays.
 #
 # Builds pkg/ when it is missing or older than the sources, and the server
-# (release); SOAK_NO_BUILD=1 skips both. Installs the sqlite3 command when it
-# is missing (the soak reads the server's database with it).
+# (release); SOAK_NO_BUILD=1 skips both. Needs the sqlite3 command, which
+# `make tools` installs (the soak reads the server's database with it).
 # Env: SOAK_N (300), SOAK_SECONDS (no bound), SOAK_CONCURRENCY (2 per page),
 # SOAK_THINK_MS (800), SOAK_TIMEOUT_MS (1500), SOAK_DRAIN_SECONDS (180),
 # SOAK_SEED, SOAK_KEEP=1, CHROMIUM_BIN — see tests/soak/soak.mjs.
@@ -19,24 +19,13 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ "${SOAK_NO_BUILD:-0}" != 1 ]; then
-  stamp=pkg/pos_resilience_bg.wasm
-  if [ ! -f pkg/index.js ] || [ ! -f "$stamp" ]; then
-    echo "soak: pkg/ is missing: building it"
-    bash scripts/build-pkg.sh
-  elif [ -n "$(find src js Cargo.toml pkg-template -newer "$stamp" -print -quit 2>/dev/null)" ]; then
-    echo "soak: pkg/ is older than the sources: rebuilding it"
-    bash scripts/build-pkg.sh
-  fi
+  bash scripts/ensure-pkg.sh soak
   echo "soak: cargo build --release -p pos-server"
   cargo build --release -p pos-server
 fi
 [ -f pkg/index.js ] || { echo "soak: pkg/index.js is missing" >&2; exit 2; }
 [ -d node_modules/playwright-core ] || { echo "soak: node_modules/playwright-core is missing: run 'make tools' (npm ci)" >&2; exit 2; }
-if ! command -v sqlite3 >/dev/null; then
-  echo "soak: installing sqlite3 (the soak reads the server's database with it)"
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq sqlite3 >/dev/null; fi
-fi
+command -v sqlite3 >/dev/null || { echo "soak: sqlite3 is needed to read the server's database (make tools installs it)" >&2; exit 2; }
 
 # The driver stops its server and browser itself; if it dies without doing so
 # (SIGKILL), the server's pid is in this file and is stopped here.

@@ -22,16 +22,9 @@ die() { echo "test-e2e: $*" >&2; exit 1; }
 [[ -d node_modules/playwright-core ]] || die "node_modules/playwright-core is missing (npm ci)"
 [[ -x node_modules/.bin/vite && -x node_modules/.bin/tsc ]] || die "vite or typescript missing from node_modules (npm ci)"
 [[ -x "${CHROMIUM:-/usr/bin/chromium}" ]] || die "no Chromium at ${CHROMIUM:-/usr/bin/chromium} (make tools)"
-command -v sqlite3 >/dev/null || die "sqlite3 is needed to read the server's database (apt-get install sqlite3)"
+command -v sqlite3 >/dev/null || die "sqlite3 is needed to read the server's database (make tools installs it)"
 
-# pkg/: build when missing or stale (any SDK input newer than the built index.js).
-if [[ ! -f pkg/index.js || ! -f pkg/pos_resilience_bg.wasm ]]; then
-  echo "test-e2e: building pkg/ (missing)"
-  bash scripts/build-pkg.sh
-elif newer="$(find src js pkg-template scripts/build-pkg.sh Cargo.toml Cargo.lock -type f -newer pkg/index.js -print -quit)" && [[ -n "$newer" ]]; then
-  echo "test-e2e: building pkg/ ($newer is newer than pkg/index.js)"
-  bash scripts/build-pkg.sh
-fi
+bash scripts/ensure-pkg.sh test-e2e
 
 echo "test-e2e: building pos-server (release)"
 cargo build --release -p pos-server

@@ -30,6 +30,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v firefox-esr >/dev/null || missing+=(firefox-esr)
 command -v curl >/dev/null || missing+=(curl)   # www-example/scripts/demo.sh polls with it
+command -v sqlite3 >/dev/null || missing+=(sqlite3)   # the e2e and soak tests read pos-server's database
 if [ "${TOOLS_WEBKIT:-}" = 1 ]; then            # make test-wasm and test-wasm-webkit
   command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
   command -v xvfb-run >/dev/null || missing+=(xvfb)
@@ -39,7 +40,7 @@ if [ "${TOOLS_BENCH:-}" = 1 ]; then             # only for make bench-server
   command -v wrk >/dev/null || missing+=(wrk)
 fi
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "Debian packages (browsers, drivers, curl): present"
+  say "Debian packages (browsers, drivers, curl, sqlite3): present"
 else
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
