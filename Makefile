@@ -19,7 +19,7 @@ export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
-	@echo "make test          every test: native, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke"
+	@echo "make test          every test: native, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak"
 	@echo "make tools         install what is missing (rust target, browsers, wasm-bindgen-cli, geckodriver, npm ci)"
 	@echo "make pkg           build the npm package into pkg/"
 	@echo "make size          print the package's wasm and JS sizes (raw, gzip -9); writes target/size.txt"
