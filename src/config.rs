@@ -38,8 +38,13 @@ pub struct ClientConfig {
 /// Seven days, the default `maxRetention`.
 pub const DEFAULT_MAX_RETENTION_MS: f64 = 7.0 * 24.0 * 3_600_000.0;
 
+/// An object that is neither an array nor a function.
+fn is_plain_object(value: &JsValue) -> bool {
+    value.is_object() && !Array::is_array(value) && !value.is_function()
+}
+
 fn require_object(field: &str, value: &JsValue) -> Result<(), String> {
-    if value.is_undefined() || (value.is_object() && !Array::is_array(value) && !value.is_function()) {
+    if value.is_undefined() || is_plain_object(value) {
         Ok(())
     } else {
         Err([field, " must be an object"].concat())
@@ -51,7 +56,7 @@ pub fn header_pairs(field: &str, value: &JsValue) -> Result<Vec<(String, String)
     if value.is_undefined() {
         return Ok(Vec::new());
     }
-    if !value.is_object() || Array::is_array(value) || value.is_function() {
+    if !is_plain_object(value) {
         return Err([field, " must be an object of header names to string values"].concat());
     }
     let mut pairs = Vec::new();

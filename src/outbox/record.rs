@@ -2,9 +2,10 @@
 //! `js_sys::Reflect` (no serde: smaller code, and a foreign or corrupt
 //! record is reported, not trusted).
 
-use js_sys::{Array, Object};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
+use crate::config::header_pairs;
 use crate::js::{get, set};
 
 /// The schema version written into each record (`v`). Version 1 records
@@ -72,18 +73,11 @@ impl QueuedRequest {
             b => Some(b.as_string().ok_or("body")?),
         };
         let headers_value = get(v, "headers");
-        let mut headers = Vec::new();
-        if headers_value.is_object() {
-            for entry in Object::entries(headers_value.unchecked_ref()).iter() {
-                let entry: Array = entry.unchecked_into();
-                match (entry.get(0).as_string(), entry.get(1).as_string()) {
-                    (Some(n), Some(value)) => headers.push((n, value)),
-                    _ => return Err("headers"),
-                }
-            }
-        } else if !headers_value.is_undefined() && !headers_value.is_null() {
-            return Err("headers");
-        }
+        let headers = if headers_value.is_null() {
+            Vec::new()
+        } else {
+            header_pairs("headers", &headers_value).map_err(|_| "headers")?
+        };
         let created_at = get(v, "createdAt").as_f64().ok_or("createdAt")?;
         let number_or = |name: &'static str, default: f64| -> Result<f64, &'static str> {
             let x = get(v, name);
