@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::harness::*;
@@ -29,36 +30,37 @@ async fn set_chaos(server: &Server, patch: Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// Applies `patch`, which must be accepted.
+async fn configure(server: &Server, patch: Value) {
+    assert_eq!(set_chaos(server, patch).await.status(), 200);
+}
+
 async fn calm(server: &Server) {
-    let r = set_chaos(
+    configure(
         server,
         json!({"error503Rate": 0, "dropBeforeRate": 0, "dropAfterCommitRate": 0, "latencyRate": 0}),
     )
     .await;
-    assert_eq!(r.status(), 200);
+}
+
+/// `GET /api/chaos`.
+async fn chaos_settings(server: &Server) -> Value {
+    server
+        .send(Method::GET, "/api/chaos", None)
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn commit_then_drop_is_a_network_error_and_the_retry_replays() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, CALM).await;
-    let settings: Value = server
-        .http
-        .get(server.url("/api/chaos"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let settings = chaos_settings(&server).await;
     assert_eq!(settings["dropAfterCommitRate"], 0.0);
 
-    assert_eq!(
-        set_chaos(&server, json!({"dropAfterCommitRate": 1}))
-            .await
-            .status(),
-        200
-    );
+    configure(&server, json!({"dropAfterCommitRate": 1})).await;
     let key = new_key();
     let error = server
         .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
@@ -70,11 +72,7 @@ async fn commit_then_drop_is_a_network_error_and_the_retry_replays() {
         "a network error, not a status: {error:?}"
     );
     // Still at rate 1: a replay commits nothing, so it is not dropped.
-    let retry = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
-        .send()
-        .await
-        .unwrap();
+    let retry = server.sell(CASHIER_1, Some(&key), &sale(1, 1)).await;
     assert_eq!(retry.status(), 201);
     assert!(replayed(&retry), "the retry gets the stored response");
     assert_eq!(server.stats(CASHIER_1).await["sales"], 1);
@@ -84,26 +82,12 @@ async fn commit_then_drop_is_a_network_error_and_the_retry_replays() {
 async fn injected_503_and_drop_before_execute_nothing() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, CALM).await;
-    assert_eq!(
-        set_chaos(&server, json!({"error503Rate": 1}))
-            .await
-            .status(),
-        200
-    );
-    let r = server
-        .post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(1, 1))
-        .send()
-        .await
-        .unwrap();
+    configure(&server, json!({"error503Rate": 1})).await;
+    let r = server.sell(CASHIER_1, Some(&new_key()), &sale(1, 1)).await;
     assert_eq!(r.headers()["retry-after"], "1");
     expect_problem(r, 503, "chaos-unavailable").await;
     calm(&server).await;
-    assert_eq!(
-        set_chaos(&server, json!({"dropBeforeRate": 1}))
-            .await
-            .status(),
-        200
-    );
+    configure(&server, json!({"dropBeforeRate": 1})).await;
     let error = server
         .post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(1, 1))
         .send()
@@ -118,12 +102,7 @@ async fn injected_503_and_drop_before_execute_nothing() {
 async fn a_timed_out_attempt_retried_with_its_key_is_recorded_once() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, CALM).await;
-    assert_eq!(
-        set_chaos(&server, json!({"latencyRate": 1, "latencyMs": 400}))
-            .await
-            .status(),
-        200
-    );
+    configure(&server, json!({"latencyRate": 1, "latencyMs": 400})).await;
     let key = new_key();
     // With latency up to 400 ms, a 1 ms client timeout always fires first.
     let error = server
@@ -139,11 +118,7 @@ async fn a_timed_out_attempt_retried_with_its_key_is_recorded_once() {
     loop {
         attempts += 1;
         assert!(attempts < 50, "never settled");
-        let r = server
-            .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
-            .send()
-            .await
-            .unwrap();
+        let r = server.sell(CASHIER_1, Some(&key), &sale(1, 1)).await;
         match r.status().as_u16() {
             201 => break,
             409 => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -171,15 +146,7 @@ async fn chaos_settings_are_validated() {
         "invalid-input",
     )
     .await;
-    let settings: Value = server
-        .http
-        .get(server.url("/api/chaos"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let settings = chaos_settings(&server).await;
     assert_eq!(
         settings["error503Rate"], 0.0,
         "a refused update changes nothing"

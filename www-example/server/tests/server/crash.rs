@@ -74,23 +74,17 @@ async fn sigkill_mid_load_loses_no_committed_sale_and_replays_every_key() {
     assert!(!unknown.is_empty(), "the kill interrupted the load");
 
     let server = Server::start(&db, &[]).await;
-    let listed = server.get_json(CASHIER_1, "/api/sales?limit=200").await;
-    let listed: HashSet<String> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["invoiceNumber"].as_str().unwrap().to_owned())
+    let listed: HashSet<String> = server
+        .invoice_numbers(CASHIER_1)
+        .await
+        .into_iter()
         .collect();
     for (key, invoice) in &confirmed {
         assert!(
             listed.contains(invoice),
             "committed sale {invoice} survived the kill"
         );
-        let r = server
-            .post(CASHIER_1, "/api/sales", Some(key), &sale(cups, 1))
-            .send()
-            .await
-            .unwrap();
+        let r = server.sell(CASHIER_1, Some(key), &sale(cups, 1)).await;
         assert_eq!(r.status(), 201);
         assert!(replayed(&r), "key of {invoice} replays after the restart");
         assert_eq!(
@@ -101,11 +95,7 @@ async fn sigkill_mid_load_loses_no_committed_sale_and_replays_every_key() {
     // Requests whose outcome the client never learnt: retried with their key,
     // each ends as exactly one sale (replayed if it had committed).
     for key in &unknown {
-        let r = server
-            .post(CASHIER_1, "/api/sales", Some(key), &sale(cups, 1))
-            .send()
-            .await
-            .unwrap();
+        let r = server.sell(CASHIER_1, Some(key), &sale(cups, 1)).await;
         assert_eq!(r.status(), 201);
     }
     let stats = server.stats(CASHIER_1).await;
@@ -115,13 +105,7 @@ async fn sigkill_mid_load_loses_no_committed_sale_and_replays_every_key() {
         "one sale per key"
     );
     assert_eq!(stats["duplicateInvoiceNumbers"], 0);
-    let all = server.get_json(CASHIER_1, "/api/sales?limit=200").await;
-    let numbers: Vec<String> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["invoiceNumber"].as_str().unwrap().to_owned())
-        .collect();
+    let numbers = server.invoice_numbers(CASHIER_1).await;
     assert_gapless("INV", &numbers);
     assert_eq!(
         server.product(CASHIER_1, "Paper cups, pack of 50").await.1,

@@ -8,6 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 /// The seeded demo tokens (CONTRACT §3).
@@ -153,17 +154,54 @@ impl Server {
         rb
     }
 
-    /// GET JSON with a bearer token; panics unless 200.
-    pub async fn get_json(&self, token: &str, path: &str) -> Value {
-        let r = self
-            .http
-            .get(self.url(path))
-            .header(AUTHORIZATION, format!("Bearer {token}"))
+    /// Sends [`Server::post`] and returns the response (panics on a network error).
+    pub async fn send_post(
+        &self,
+        token: &str,
+        path: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.post(token, path, key, body)
             .send()
             .await
-            .expect("GET");
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// `POST /api/sales` of `body`; see [`Server::send_post`].
+    pub async fn sell(&self, token: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
+        self.send_post(token, "/api/sales", key, body).await
+    }
+
+    /// A bodiless request, with a bearer token when `token` is given; returns
+    /// the response (panics on a network error).
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut rb = self.http.request(method.clone(), self.url(path));
+        if let Some(token) = token {
+            rb = rb.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        rb.send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// GET JSON with a bearer token; panics unless 200.
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let r = self.send(Method::GET, path, Some(token)).await;
         assert_eq!(r.status(), 200, "GET {path}");
         r.json().await.expect("JSON")
+    }
+
+    /// The invoice numbers of the latest 200 sales (`GET /api/sales?limit=200`),
+    /// in the listing's order.
+    pub async fn invoice_numbers(&self, token: &str) -> Vec<String> {
+        let listed = self.get_json(token, "/api/sales?limit=200").await;
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["invoiceNumber"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     /// `GET /api/stats`.
@@ -209,6 +247,44 @@ pub fn replayed(r: &reqwest::Response) -> bool {
     r.headers()
         .get("idempotent-replayed")
         .is_some_and(|v| v == "true")
+}
+
+/// Sends all `requests` at once (each waits on one barrier before it goes)
+/// and returns their responses in order.
+pub async fn send_together(requests: Vec<reqwest::RequestBuilder>) -> Vec<reqwest::Response> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let sent = requests.into_iter().map(|request| {
+        let barrier = barrier.clone();
+        async move {
+            barrier.wait().await;
+            request.send().await.expect("response")
+        }
+    });
+    futures::future::join_all(sent).await
+}
+
+/// Asserts a 201 that is not a replay (the request was executed now).
+#[track_caller]
+pub fn assert_executed(r: &reqwest::Response) {
+    assert_eq!(r.status(), 201);
+    assert!(!replayed(r));
+}
+
+/// The `invoiceNumber` of a sale response.
+pub async fn invoice_number(r: reqwest::Response) -> String {
+    r.json::<Value>().await.unwrap()["invoiceNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Asserts that a problem's `detail` mentions `needle`.
+#[track_caller]
+pub fn assert_detail_mentions(problem: &Value, needle: &str) {
+    assert!(
+        problem["detail"].as_str().unwrap().contains(needle),
+        "{problem}"
+    );
 }
 
 /// Asserts an RFC 9457 body of the given status whose `type` ends with `slug`.

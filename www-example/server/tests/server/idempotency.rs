@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
 use serde_json::Value;
 
 use crate::harness::*;
@@ -14,16 +13,10 @@ async fn fifty_concurrent_requests_with_one_key_make_exactly_one_sale() {
     let (product, stock_before) = server.product(CASHIER_1, "Espresso beans 250 g").await;
     let key = new_key();
     let body = sale(product, 1);
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
-    let requests = (0..50).map(|_| {
-        let request = server.post(CASHIER_1, "/api/sales", Some(&key), &body);
-        let barrier = barrier.clone();
-        async move {
-            barrier.wait().await;
-            request.send().await.expect("response")
-        }
-    });
-    let responses = join_all(requests).await;
+    let requests = (0..50)
+        .map(|_| server.post(CASHIER_1, "/api/sales", Some(&key), &body))
+        .collect();
+    let responses = send_together(requests).await;
     let (mut originals, mut replays, mut in_flight, mut invoices) = (0, 0, 0, Vec::new());
     for r in responses {
         match r.status().as_u16() {
@@ -71,41 +64,23 @@ async fn a_replay_is_byte_identical_and_marked_and_a_changed_payload_is_422() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &[]).await;
     let key = new_key();
-    let first = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 2))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(first.status(), 201);
-    assert!(!replayed(&first));
+    let first = server.sell(CASHIER_1, Some(&key), &sale(1, 2)).await;
+    assert_executed(&first);
     let first_body = first.bytes().await.unwrap();
     // The quoted sf-string form of the same key replays too.
     let again = server
-        .post(
-            CASHIER_1,
-            "/api/sales",
-            Some(&format!("\"{key}\"")),
-            &sale(1, 2),
-        )
-        .send()
-        .await
-        .unwrap();
+        .sell(CASHIER_1, Some(&format!("\"{key}\"")), &sale(1, 2))
+        .await;
     assert_eq!(again.status(), 201);
     assert!(replayed(&again));
     assert_eq!(again.bytes().await.unwrap(), first_body);
 
-    let changed = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 3))
-        .send()
-        .await
-        .unwrap();
+    let changed = server.sell(CASHIER_1, Some(&key), &sale(1, 3)).await;
     let problem = expect_problem(changed, 422, "idempotency-key-reused").await;
-    assert!(problem["detail"].as_str().unwrap().contains(&key));
+    assert_detail_mentions(&problem, &key);
     let other_path = server
-        .post(CASHIER_1, "/api/sales/1/refund", Some(&key), &sale(1, 2))
-        .send()
-        .await
-        .unwrap();
+        .send_post(CASHIER_1, "/api/sales/1/refund", Some(&key), &sale(1, 2))
+        .await;
     expect_problem(other_path, 422, "idempotency-key-reused").await;
 
     let stats = server.stats(CASHIER_1).await;
@@ -124,30 +99,20 @@ async fn a_write_without_a_usable_key_is_400_and_writes_nothing() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &[]).await;
     let (product, stock) = server.product(CASHIER_1, "Croissant").await;
-    let missing = server
-        .post(CASHIER_1, "/api/sales", None, &sale(product, 1))
-        .send()
-        .await
-        .unwrap();
+    let missing = server.sell(CASHIER_1, None, &sale(product, 1)).await;
     expect_problem(missing, 400, "idempotency-key-missing").await;
     for bad in ["\"unterminated", "two words", "\"\""] {
-        let r = server
-            .post(CASHIER_1, "/api/sales", Some(bad), &sale(product, 1))
-            .send()
-            .await
-            .unwrap();
+        let r = server.sell(CASHIER_1, Some(bad), &sale(product, 1)).await;
         expect_problem(r, 400, "idempotency-key-malformed").await;
     }
     let refund = server
-        .post(
+        .send_post(
             CASHIER_1,
             "/api/sales/1/refund",
             None,
             &serde_json::json!({"items": []}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     expect_problem(refund, 400, "idempotency-key-missing").await;
     assert_eq!(server.stats(CASHIER_1).await["sales"], 0);
     assert_eq!(server.product(CASHIER_1, "Croissant").await.1, stock);
@@ -160,30 +125,23 @@ async fn a_key_of_one_business_or_cashier_never_replays_for_another() {
     let key = new_key();
     let (b1_product, _) = server.product(CASHIER_1, "Croissant").await;
     let first = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(b1_product, 1))
-        .send()
-        .await
-        .unwrap();
+        .sell(CASHIER_1, Some(&key), &sale(b1_product, 1))
+        .await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
 
     // Business 2, same key, same body: not a replay; business 1's product is unknown there.
     let r = server
-        .post(CASHIER_3, "/api/sales", Some(&key), &sale(b1_product, 1))
-        .send()
-        .await
-        .unwrap();
+        .sell(CASHIER_3, Some(&key), &sale(b1_product, 1))
+        .await;
     assert!(!replayed(&r));
     expect_problem(r, 400, "unknown-product").await;
     // Business 2, same key, its own product: a new sale with business 2's first number.
     let (b2_product, _) = server.product(CASHIER_3, "Flat white").await;
     let r = server
-        .post(CASHIER_3, "/api/sales", Some(&key), &sale(b2_product, 1))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    assert!(!replayed(&r));
+        .sell(CASHIER_3, Some(&key), &sale(b2_product, 1))
+        .await;
+    assert_executed(&r);
     let b2: Value = r.json().await.unwrap();
     assert_ne!(b2["id"], first["id"]);
     assert!(
@@ -192,12 +150,9 @@ async fn a_key_of_one_business_or_cashier_never_replays_for_another() {
     );
     // Another cashier of business 1, same key and body: the scope includes the user.
     let r = server
-        .post(CASHIER_2, "/api/sales", Some(&key), &sale(b1_product, 1))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    assert!(!replayed(&r));
+        .sell(CASHIER_2, Some(&key), &sale(b1_product, 1))
+        .await;
+    assert_executed(&r);
     let b1_second: Value = r.json().await.unwrap();
     assert_ne!(b1_second["invoiceNumber"], first["invoiceNumber"]);
     assert_eq!(server.stats(CASHIER_1).await["sales"], 2);
@@ -212,38 +167,25 @@ async fn business_conflicts_are_stored_and_replayed_but_invalid_input_is_not() {
     let (tote, stock) = server.product(CASHIER_1, "Limited-edition tote bag").await;
     let key = new_key();
     let r = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, stock + 1))
-        .send()
-        .await
-        .unwrap();
+        .sell(CASHIER_1, Some(&key), &sale(tote, stock + 1))
+        .await;
     assert!(
         r.headers().get("retry-after").is_none(),
         "a business 409 has no Retry-After"
     );
     let original = expect_problem(r, 409, "insufficient-stock").await;
     let r = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, stock + 1))
-        .send()
-        .await
-        .unwrap();
+        .sell(CASHIER_1, Some(&key), &sale(tote, stock + 1))
+        .await;
     assert!(replayed(&r));
     assert_eq!(expect_problem(r, 409, "insufficient-stock").await, original);
 
     // An unknown product is invalid input: not stored, so the key is still free.
     let key = new_key();
-    let r = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(9_999, 1))
-        .send()
-        .await
-        .unwrap();
+    let r = server.sell(CASHIER_1, Some(&key), &sale(9_999, 1)).await;
     expect_problem(r, 400, "unknown-product").await;
-    let r = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(tote, 1))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    assert!(!replayed(&r));
+    let r = server.sell(CASHIER_1, Some(&key), &sale(tote, 1)).await;
+    assert_executed(&r);
 }
 
 #[tokio::test]
@@ -252,27 +194,17 @@ async fn refunds_are_idempotent_too() {
     let server = Server::start(&db, &[]).await;
     let (mug, stock) = server.product(CASHIER_1, "Ceramic mug").await;
     let r = server
-        .post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(mug, 3))
-        .send()
-        .await
-        .unwrap();
+        .sell(CASHIER_1, Some(&new_key()), &sale(mug, 3))
+        .await;
     let sold: Value = r.json().await.unwrap();
     let path = format!("/api/sales/{}/refund", sold["id"]);
     let body = serde_json::json!({ "items": [{ "productId": mug, "quantity": 2 }] });
     let key = new_key();
-    let first = server
-        .post(CASHIER_1, &path, Some(&key), &body)
-        .send()
-        .await
-        .unwrap();
+    let first = server.send_post(CASHIER_1, &path, Some(&key), &body).await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
     assert!(first["returnNumber"].as_str().unwrap().starts_with("RET-"));
-    let again = server
-        .post(CASHIER_1, &path, Some(&key), &body)
-        .send()
-        .await
-        .unwrap();
+    let again = server.send_post(CASHIER_1, &path, Some(&key), &body).await;
     assert!(replayed(&again));
     assert_eq!(
         again.json::<Value>().await.unwrap()["returnNumber"],
@@ -285,10 +217,8 @@ async fn refunds_are_idempotent_too() {
     );
     // Two more would exceed what was sold (3, of which 2 refunded).
     let r = server
-        .post(CASHIER_1, &path, Some(&new_key()), &body)
-        .send()
-        .await
-        .unwrap();
+        .send_post(CASHIER_1, &path, Some(&new_key()), &body)
+        .await;
     expect_problem(r, 409, "refund-exceeds-sale").await;
     assert_eq!(server.stats(CASHIER_1).await["refunds"], 1);
 }
@@ -298,11 +228,7 @@ async fn expired_keys_are_purged_and_can_then_be_used_again() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &["--key-ttl", "1s", "--purge-interval", "100ms"]).await;
     let key = new_key();
-    let r = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
-        .send()
-        .await
-        .unwrap();
+    let r = server.sell(CASHIER_1, Some(&key), &sale(1, 1)).await;
     assert_eq!(r.status(), 201);
     assert_eq!(server.stats(CASHIER_1).await["storedKeys"], 1);
     // Wait for the purge task to delete the key (observed through the stats).
@@ -316,13 +242,8 @@ async fn expired_keys_are_purged_and_can_then_be_used_again() {
     }
     assert!(server.log().contains("purged 1 expired idempotency keys"));
     // The key is forgotten: another payload is a new sale, not a 422.
-    let r = server
-        .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 2))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    assert!(!replayed(&r));
+    let r = server.sell(CASHIER_1, Some(&key), &sale(1, 2)).await;
+    assert_executed(&r);
     assert_eq!(server.stats(CASHIER_1).await["sales"], 2);
 }
 
@@ -332,13 +253,8 @@ async fn without_the_layer_keys_are_ignored_for_the_overhead_benchmark() {
     let server = Server::start(&db, &["--no-idempotency"]).await;
     let key = new_key();
     for _ in 0..2 {
-        let r = server
-            .post(CASHIER_1, "/api/sales", Some(&key), &sale(1, 1))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        assert!(!replayed(&r));
+        let r = server.sell(CASHIER_1, Some(&key), &sale(1, 1)).await;
+        assert_executed(&r);
     }
     assert_eq!(
         server.stats(CASHIER_1).await["sales"],

@@ -1,9 +1,16 @@
 //! Bad input: 400/401/404/405/413/415 problem+json, nothing written.
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{json, Value};
 
 use crate::harness::*;
+
+/// A new sale of `body` must be refused: a 400 problem of type `slug`.
+async fn refused_sale(server: &Server, body: Value, slug: &str) -> Value {
+    let r = server.sell(CASHIER_1, Some(&new_key()), &body).await;
+    expect_problem(r, 400, slug).await
+}
 
 #[tokio::test]
 async fn bad_sales_are_refused_with_a_problem_naming_it_and_write_nothing() {
@@ -31,92 +38,27 @@ async fn bad_sales_are_refused_with_a_problem_naming_it_and_write_nothing() {
         "invalid-input",
     )
     .await;
-    assert!(
-        p["detail"].as_str().unwrap().contains("not valid JSON"),
-        "{p}"
-    );
-    let p = expect_problem(
-        server
-            .post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(424_242, 1))
-            .send()
-            .await
-            .unwrap(),
-        400,
-        "unknown-product",
-    )
-    .await;
-    assert!(p["detail"].as_str().unwrap().contains("424242"), "{p}");
+    assert_detail_mentions(&p, "not valid JSON");
+    let refused = |body: Value, slug| refused_sale(&server, body, slug);
+    let p = refused(sale(424_242, 1), "unknown-product").await;
+    assert_detail_mentions(&p, "424242");
     for quantity in [0, -3] {
-        let p = expect_problem(
-            server
-                .post(
-                    CASHIER_1,
-                    "/api/sales",
-                    Some(&new_key()),
-                    &sale(beans, quantity),
-                )
-                .send()
-                .await
-                .unwrap(),
-            400,
-            "invalid-input",
-        )
-        .await;
-        assert!(
-            p["detail"].as_str().unwrap().contains("items[0].quantity"),
-            "{p}"
-        );
+        let p = refused(sale(beans, quantity), "invalid-input").await;
+        assert_detail_mentions(&p, "items[0].quantity");
     }
-    let p = expect_problem(
-        server
-            .post(
-                CASHIER_1,
-                "/api/sales",
-                Some(&new_key()),
-                &json!({"locationId": 1, "items": [{"productId": beans, "quantity": 1.5}]}),
-            )
-            .send()
-            .await
-            .unwrap(),
-        400,
+    let p = refused(
+        json!({"locationId": 1, "items": [{"productId": beans, "quantity": 1.5}]}),
         "invalid-input",
     )
     .await;
-    assert!(
-        p["detail"].as_str().unwrap().contains("items[0].quantity"),
-        "{p}"
-    );
-    let p = expect_problem(
-        server
-            .post(
-                CASHIER_1,
-                "/api/sales",
-                Some(&new_key()),
-                &json!({"items": [{"productId": beans, "quantity": 1}]}),
-            )
-            .send()
-            .await
-            .unwrap(),
-        400,
+    assert_detail_mentions(&p, "items[0].quantity");
+    let p = refused(
+        json!({"items": [{"productId": beans, "quantity": 1}]}),
         "invalid-input",
     )
     .await;
-    assert!(p["detail"].as_str().unwrap().contains("locationId"), "{p}");
-    expect_problem(
-        server
-            .post(
-                CASHIER_1,
-                "/api/sales",
-                Some(&new_key()),
-                &json!({"locationId": 1, "items": []}),
-            )
-            .send()
-            .await
-            .unwrap(),
-        400,
-        "invalid-input",
-    )
-    .await;
+    assert_detail_mentions(&p, "locationId");
+    refused(json!({"locationId": 1, "items": []}), "invalid-input").await;
 
     let mut big = serde_json::to_vec(&sale(beans, 1)).unwrap();
     big.splice(
@@ -138,7 +80,7 @@ async fn bad_sales_are_refused_with_a_problem_naming_it_and_write_nothing() {
         "unsupported-media-type",
     )
     .await;
-    assert!(p["detail"].as_str().unwrap().contains("text/plain"), "{p}");
+    assert_detail_mentions(&p, "text/plain");
 
     let stats = server.stats(CASHIER_1).await;
     assert_eq!(stats["sales"], 0, "nothing written");
@@ -153,63 +95,34 @@ async fn bad_sales_are_refused_with_a_problem_naming_it_and_write_nothing() {
 async fn authentication_routing_and_listing_errors_are_problems_too() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &[]).await;
-    let r = server
-        .http
-        .get(server.url("/api/products"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.send(Method::GET, "/api/products", None).await;
     assert!(r.headers().get("www-authenticate").is_some());
     expect_problem(r, 401, "unauthorized").await;
     let r = server
-        .http
-        .get(server.url("/api/products"))
-        .header(AUTHORIZATION, "Bearer nobody")
-        .send()
-        .await
-        .unwrap();
+        .send(Method::GET, "/api/products", Some("nobody"))
+        .await;
     expect_problem(r, 401, "unauthorized").await;
-    let r = server
-        .http
-        .get(server.url("/api/nothing-here"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.send(Method::GET, "/api/nothing-here", None).await;
     expect_problem(r, 404, "not-found").await;
     let r = server
-        .http
-        .delete(server.url("/api/sales"))
-        .header(AUTHORIZATION, format!("Bearer {CASHIER_1}"))
-        .send()
-        .await
-        .unwrap();
+        .send(Method::DELETE, "/api/sales", Some(CASHIER_1))
+        .await;
     expect_problem(r, 405, "method-not-allowed").await;
     let r = server
-        .http
-        .get(server.url("/api/sales?limit=0"))
-        .header(AUTHORIZATION, format!("Bearer {CASHIER_1}"))
-        .send()
-        .await
-        .unwrap();
+        .send(Method::GET, "/api/sales?limit=0", Some(CASHIER_1))
+        .await;
     expect_problem(r, 400, "invalid-input").await;
     let r = server
-        .post(
+        .send_post(
             CASHIER_1,
             "/api/sales/12345/refund",
             Some(&new_key()),
             &json!({"items": [{"productId": 1, "quantity": 1}]}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     expect_problem(r, 404, "sale-not-found").await;
     // Without --chaos there is no chaos control.
-    let r = server
-        .http
-        .get(server.url("/api/chaos"))
-        .send()
-        .await
-        .unwrap();
+    let r = server.send(Method::GET, "/api/chaos", None).await;
     expect_problem(r, 404, "not-found").await;
 }
 
@@ -257,14 +170,14 @@ async fn the_demo_page_is_served_but_nothing_else_under_its_directory() {
     let (_dir, db) = temp_db();
     let www = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let server = Server::start(&db, &["--www", www]).await;
-    let get = |path: &str| server.http.get(server.url(path)).send();
-    let page = get("/").await.unwrap();
+    let get = |path: &'static str| server.send(Method::GET, path, None);
+    let page = get("/").await;
     assert_eq!(page.status(), 200);
     assert!(page.headers()[CONTENT_TYPE]
         .to_str()
         .unwrap()
         .starts_with("text/html"));
-    assert_eq!(get("/app.js").await.unwrap().status(), 200);
+    assert_eq!(get("/app.js").await.status(), 200);
     for hidden in [
         "/server/Cargo.toml",
         "/server%2fCargo.toml",
@@ -272,7 +185,7 @@ async fn the_demo_page_is_served_but_nothing_else_under_its_directory() {
         "/scripts%2Fdemo.sh",
         "/..%2fCargo.toml",
     ] {
-        let r = get(hidden).await.unwrap();
+        let r = get(hidden).await;
         assert_eq!(r.status(), 404, "{hidden} must not be served");
     }
 }

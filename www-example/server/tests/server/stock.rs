@@ -1,7 +1,5 @@
 //! Stock is checked and taken in the sale's transaction: never negative.
 
-use futures::future::join_all;
-
 use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -10,17 +8,11 @@ async fn twenty_concurrent_sales_of_the_last_five_units_sell_exactly_five() {
     let server = Server::start(&db, &[]).await;
     let (tote, stock) = server.product(CASHIER_1, "Limited-edition tote bag").await;
     assert_eq!(stock, 5, "the seed has 5 tote bags");
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
-    let requests = (0..20).map(|_| {
-        let request = server.post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(tote, 1));
-        let barrier = barrier.clone();
-        async move {
-            barrier.wait().await;
-            request.send().await.expect("response")
-        }
-    });
+    let requests = (0..20)
+        .map(|_| server.post(CASHIER_1, "/api/sales", Some(&new_key()), &sale(tote, 1)))
+        .collect();
     let (mut sold, mut refused) = (0, 0);
-    for r in join_all(requests).await {
+    for r in send_together(requests).await {
         match r.status().as_u16() {
             201 => sold += 1,
             409 => {
@@ -53,11 +45,7 @@ async fn a_sale_short_on_one_line_takes_nothing_from_the_others() {
     let (tote, tote_stock) = server.product(CASHIER_1, "Limited-edition tote bag").await;
     let body = serde_json::json!({ "locationId": 7, "items": [
         { "productId": milk, "quantity": 3 }, { "productId": tote, "quantity": tote_stock + 1 } ] });
-    let r = server
-        .post(CASHIER_1, "/api/sales", Some(&new_key()), &body)
-        .send()
-        .await
-        .unwrap();
+    let r = server.sell(CASHIER_1, Some(&new_key()), &body).await;
     expect_problem(r, 409, "insufficient-stock").await;
     assert_eq!(
         server.product(CASHIER_1, "Oat milk 1 L").await.1,
