@@ -32,25 +32,16 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import * as esbuild from "esbuild";
+import { CHROMIUM_ARGS, intEnvReader, root } from "../support/driver.mjs";
 import { startTestServer } from "../support/test-server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
 const outDir = path.join(root, "target", "bench");
 const wwwDir = path.join(outDir, "www");
 
 const QUICK = /^(1|true|yes)$/i.test(process.env.BENCH_QUICK || "");
 const PROFILE = /^(1|true|yes)$/i.test(process.env.BENCH_PROFILE || "");
-function intEnv(name, dflt, min) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return dflt;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`bench: ${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return v;
-}
+const intEnv = intEnvReader("bench");
 const RUNS = intEnv("BENCH_RUNS", QUICK ? 2 : 5, 1);
 const CALLS = intEnv("BENCH_CALLS", QUICK ? 300 : 2000, 10);
 const BLOCK = intEnv("BENCH_BLOCK", QUICK ? 50 : 100, 1);
@@ -67,8 +58,6 @@ const ENDPOINTS = (process.env.BENCH_ENDPOINTS || "sales,echo").split(",").map((
 const SQLITE_SYNC = process.env.BENCH_SQLITE_SYNCHRONOUS || "normal";
 const SERVER_BIN = process.env.POS_SERVER_BIN || path.join(root, "target", "release", "pos-server");
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run"];
 const TOKEN = "demo-cashier-1";
 // A one-line sale (product 7, as www-example/scripts/bench-sales.lua).
 const SALE = { locationId: "till-1", items: [{ productId: 7, quantity: 1 }] };

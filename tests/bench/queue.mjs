@@ -25,29 +25,16 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, intEnvReader, root } from "../support/driver.mjs";
 import { startTestServer } from "../support/test-server.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-function intEnv(name, dflt, min) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return dflt;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`bench-queue: ${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return v;
-}
+const intEnv = intEnvReader("bench-queue");
 const N = intEnv("BENCH_N", 1000, 1);
 const RUNS = intEnv("BENCH_RUNS", 5, 1);
 const WARMUP = intEnv("BENCH_WARMUP", 1, 0);
 const PROFILE = /^(1|true|yes)$/i.test(process.env.BENCH_PROFILE || "");
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run"];
 const outDir = path.join(root, "target", "bench");
 const GOALS = { enqueue_vs_idb: 1.5, drain_vs_fetch: 1.2 };
 

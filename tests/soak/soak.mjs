@@ -26,21 +26,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, intEnvReader, root } from "../support/driver.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-function intEnv(name, dflt, min) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return dflt;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) {
-    console.error(`soak: ${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-    process.exit(2);
-  }
-  return v;
-}
+const intEnv = intEnvReader("soak");
 const N = intEnv("SOAK_N", 300, 1);
 const SECONDS = intEnv("SOAK_SECONDS", 0, 0); // 0 = no bound
 const CONCURRENCY = intEnv("SOAK_CONCURRENCY", 2, 1);
@@ -62,8 +51,6 @@ if (SABOTAGE && SABOTAGE !== "clear-queue") {
 }
 const EXTRA_SERVER_ARGS = (process.env.SOAK_SERVER_ARGS || "").split(/\s+/).filter(Boolean);
 const CHROMIUM = process.env.CHROMIUM_BIN || process.env.CHROMIUM || "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--no-first-run"];
 
 // Server chaos during the sales phase (issue 5): 20 % of connections dropped,
 // half of them after the commit; 10 % 503 + Retry-After; 10 % delayed by up
