@@ -33,6 +33,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import * as esbuild from "esbuild";
 import { CHROMIUM_ARGS, intEnvReader, root } from "../support/driver.mjs";
+import { startPosServer } from "../support/pos-server.mjs";
 import { startTestServer } from "../support/test-server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -147,29 +148,17 @@ async function buildWww() {
   });
 }
 
-function startPosServer(tmp) {
-  return new Promise((resolve, reject) => {
-    if (!fs.existsSync(SERVER_BIN)) return reject(new Error(`${SERVER_BIN} is missing: cargo build --release -p pos-server`));
-    const child = spawn(SERVER_BIN, ["--port", "0", "--db", path.join(tmp, "pos.db"), "--www", wwwDir, "--pkg", path.join(root, "pkg"),
-      "--seed-stock", "100000000", "--sqlite-synchronous", SQLITE_SYNC], { cwd: root, env: { ...process.env, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => { err += d; });
-    let out = "";
-    const timer = setTimeout(() => { child.kill("SIGTERM"); reject(new Error(`pos-server did not start: ${err}`)); }, 30_000);
-    child.stdout.on("data", async (d) => {
-      out += d;
-      const m = out.match(/pos-server listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (!m || child.url) return;
-      child.url = m[1];
-      clearTimeout(timer);
-      // Poll /healthz until the store answers.
-      for (let i = 0; i < 100; i++) {
-        try { if ((await fetch(`${child.url}/healthz`)).ok) return resolve(child); } catch {}
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      reject(new Error("pos-server: /healthz never answered"));
-    });
-    child.on("exit", (code) => { if (!child.url) { clearTimeout(timer); reject(new Error(`pos-server exited ${code}: ${err}`)); } });
+async function startPos(tmp) {
+  if (!fs.existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: cargo build --release -p pos-server`);
+  let err = "";
+  return startPosServer({
+    bin: SERVER_BIN,
+    args: ["--port", "0", "--db", path.join(tmp, "pos.db"), "--www", wwwDir, "--pkg", path.join(root, "pkg"),
+      "--seed-stock", "100000000", "--sqlite-synchronous", SQLITE_SYNC],
+    cwd: root,
+    env: { RUST_LOG: "warn" },
+    onSpawn: (child) => child.stderr.on("data", (d) => { err += d; }),
+    hint: () => `: ${err}`,
   });
 }
 
@@ -437,7 +426,7 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pos-bench-"));
   let pos, srv, browser;
   try {
-    pos = await startPosServer(tmp);
+    pos = await startPos(tmp);
     srv = await startTestServer({ port: 0, staticDir: root });
     log(`pos-server ${pos.url} (sqlite synchronous=${SQLITE_SYNC}, seed stock 1e8), test server ${srv.url}`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

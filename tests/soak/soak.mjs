@@ -20,14 +20,14 @@
 // Exit status: 0 when every check holds, 1 on any duplicate, loss, dead
 // letter, rejection, invoice gap, stock mismatch or answer mismatch, 2 when
 // the soak could not run. Never asserts on timing.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, intEnvReader, root } from "../support/driver.mjs";
+import { startPosServer } from "../support/pos-server.mjs";
 
 const intEnv = intEnvReader("soak");
 const N = intEnv("SOAK_N", 300, 1);
@@ -140,36 +140,27 @@ for (const f of ["index.js", "pos_resilience.js", "pos_resilience_bg.wasm"]) {
 }
 
 async function startServer() {
-  server = spawn(SERVER_BIN, [
-    "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
-    "--seed-stock", String(SEED_STOCK),
-    "--chaos", "--chaos-error503-rate", "0", "--chaos-drop-before-rate", "0",
-    "--chaos-drop-after-commit-rate", "0", "--chaos-latency-rate", "0", "--chaos-latency-ms", String(CHAOS.latencyMs),
-    ...EXTRA_SERVER_ARGS,
-  ], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "info,tower_http=debug" } });
-  server.stderr.pipe(serverLog);
-  // scripts/soak.sh stops this pid if Node itself dies without cleaning up.
-  if (process.env.SOAK_PIDFILE) fs.writeFileSync(process.env.SOAK_PIDFILE, `${server.pid}\n`);
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("pos-server did not print its address within 30 s")), 30_000);
-    server.once("exit", (code, sig) => { clearTimeout(timer); reject(new Error(`pos-server exited (${code ?? sig}); see ${tmp}/server.log`)); });
-    const lines = readline.createInterface({ input: server.stdout });
-    lines.on("line", (line) => {
-      serverLog.write(`${line}\n`);
-      const m = line.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
+  const child = await startPosServer({
+    bin: SERVER_BIN,
+    args: [
+      "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
+      "--seed-stock", String(SEED_STOCK),
+      "--chaos", "--chaos-error503-rate", "0", "--chaos-drop-before-rate", "0",
+      "--chaos-drop-after-commit-rate", "0", "--chaos-latency-rate", "0", "--chaos-latency-ms", String(CHAOS.latencyMs),
+      ...EXTRA_SERVER_ARGS,
+    ],
+    cwd: root,
+    env: { RUST_LOG: "info,tower_http=debug" },
+    onSpawn: (spawned) => {
+      server = spawned;
+      server.stderr.pipe(serverLog);
+      // scripts/soak.sh stops this pid if Node itself dies without cleaning up.
+      if (process.env.SOAK_PIDFILE) fs.writeFileSync(process.env.SOAK_PIDFILE, `${server.pid}\n`);
+    },
+    onLine: (line) => serverLog.write(`${line}\n`),
+    hint: () => `; see ${tmp}/server.log`,
   });
-  // Bounded wait for /healthz.
-  for (let i = 0; ; i += 1) {
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
-    } catch { /* not yet */ }
-    if (i >= 300) throw new Error("pos-server did not answer /healthz within 30 s");
-    await sleep(100);
-  }
-  return url;
+  return child.url;
 }
 
 async function api(pathname, business, init = {}) {
