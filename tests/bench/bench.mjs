@@ -32,7 +32,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import * as esbuild from "esbuild";
-import { CHROMIUM_ARGS, intEnvReader, root } from "../support/driver.mjs";
+import { benchCall as call, CHROMIUM_ARGS, intEnvReader, openBenchPage, root } from "../support/driver.mjs";
 import { startPosServer } from "../support/pos-server.mjs";
 import { startTestServer } from "../support/test-server.mjs";
 
@@ -169,24 +169,8 @@ async function stats(pos) {
 
 // --- the browser -----------------------------------------------------------------
 
-// Opens the bench page. The document (only) is answered with COOP/COEP
-// headers through a one-shot route, so the page is cross-origin isolated and
-// performance.now() has 5 µs rather than 100 µs resolution; the route is
-// removed before anything is measured, so no request is intercepted.
-async function openPage(context, docUrl) {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.error(`bench: page error: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") console.error(`bench: page console: ${m.text()}`); });
-  await page.route(docUrl, async (route) => {
-    const res = await route.fetch();
-    await route.fulfill({ response: res, headers: { ...res.headers(), "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } });
-  });
-  await page.goto(docUrl);
-  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30_000 });
-  await page.unrouteAll({ behavior: "wait" });
-  return page;
-}
-const call = (page, fn, ...args) => page.evaluate(([f, a]) => window.bench[f](...a), [fn, args]);
+// The bench page, cross-origin isolated (see openBenchPage).
+const openPage = (context, docUrl) => openBenchPage(context, docUrl, { tool: "bench", isolate: true });
 
 // --- the figures -----------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, intEnvReader, root } from "../support/driver.mjs";
+import { benchCall, CHROMIUM_ARGS, intEnvReader, openBenchPage, root } from "../support/driver.mjs";
 import { startTestServer } from "../support/test-server.mjs";
 
 const intEnv = intEnvReader("bench-queue");
@@ -82,18 +82,14 @@ async function main() {
   srv = await startTestServer({ port: 0, staticDir: root });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.error(`bench-queue: page error: ${e.message}`));
-  page.on("console", (m) => { if (m.type() === "error") console.error(`bench-queue: page console: ${m.text()}`); });
   // Page and endpoint on one origin: no CORS preflight in either loop.
-  await page.goto(`${srv.url}/static/tests/bench/queue.html`);
-  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30_000 });
+  const page = await openBenchPage(context, `${srv.url}/static/tests/bench/queue.html`, { tool: "bench-queue" });
   const version = await browser.version();
   const info = pkgInfo();
   if (info.sources_newer_than_pkg.length) console.warn(`bench-queue: warning: pkg/ is older than ${info.sources_newer_than_pkg.join(", ")}: measuring the built package`);
   console.log(`bench-queue: Chromium ${version}, N=${N}, runs=${RUNS}, warm-up=${WARMUP}, server ${srv.url} (same origin)`);
 
-  const call = (fn, ...args) => page.evaluate(([f, a]) => window.bench[f](...a), [fn, args]);
+  const call = (fn, ...args) => benchCall(page, fn, ...args);
 
   const ops = {
     enqueue_vs_idb: {
@@ -234,7 +230,7 @@ function digestProfile(profile) {
 }
 
 async function diagnose(page, context, result) {
-  const call = (fn, ...args) => page.evaluate(([f, a]) => window.bench[f](...a), [fn, args]);
+  const call = (fn, ...args) => benchCall(page, fn, ...args);
   const n = Math.min(N, 500);
   console.log(`bench-queue: diagnosis (BENCH_PROFILE=1, ${n} records)`);
   const out = {};

@@ -1,6 +1,7 @@
 // What the Node drivers of the soak and the benchmarks (tests/soak/soak.mjs,
 // tests/bench/bench.mjs, tests/bench/queue.mjs) share: the repository root,
-// their integer settings from the environment and Chromium's flags.
+// their integer settings from the environment, Chromium's flags, and the
+// set-up of a benchmark page.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,3 +25,28 @@ export function intEnvReader(tool) {
     return v;
   };
 }
+
+// Opens `url` (a page of tests/bench) in a new page of `context` and waits
+// for it to set window.benchReady; its errors and console errors are printed
+// as `${tool}: …`. With `isolate`, the document (only) is answered with
+// COOP/COEP headers through a one-shot route, so the page is cross-origin
+// isolated and performance.now() has 5 µs rather than 100 µs resolution; the
+// route is removed before anything is measured, so no request is intercepted.
+export async function openBenchPage(context, url, { tool, isolate = false }) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`${tool}: page error: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error") console.error(`${tool}: page console: ${m.text()}`); });
+  if (isolate) {
+    await page.route(url, async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, headers: { ...res.headers(), "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } });
+    });
+  }
+  await page.goto(url);
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30_000 });
+  if (isolate) await page.unrouteAll({ behavior: "wait" });
+  return page;
+}
+
+// Calls window.bench[fn](...args) in a benchmark page.
+export const benchCall = (page, fn, ...args) => page.evaluate(([f, a]) => window.bench[f](...a), [fn, args]);
