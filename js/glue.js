@@ -85,6 +85,8 @@ export async function attempt(url, method, headers, body, timeoutMs, callerSigna
 // Objects JSON.stringify would turn into `{}` or a key-per-byte object:
 // sending those would silently lose the caller's data.
 function lossyKind(value) {
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null || Array.isArray(value)) return null; // the usual case
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return "binary buffer";
   const kinds = ["Map", "Set", "WeakMap", "WeakSet", "Promise", "RegExp", "Error", "Blob", "FormData", "URLSearchParams"];
   for (const k of kinds) {
@@ -98,29 +100,33 @@ function lossyKind(value) {
  * JSON text of a request body, or throws a TypeError naming the first part
  * JSON cannot hold faithfully: functions, symbols, BigInt, NaN/Infinity
  * (which JSON.stringify would silently turn into `null` or drop), cycles.
+ * The part's path (e.g. `body.items[1].price`) is spelled out only when
+ * there is something to report, so a good body costs little more than
+ * plain JSON.stringify.
  */
 export function serializeBody(body) {
-  const paths = new Map();
+  let wrapper; // the `{"": body}` holder JSON.stringify starts from
+  const parents = new Map(); // object → [its holder, its key there]
   const seen = [];
+  const pathOf = (holder, key) =>
+    holder === wrapper ? "body" : pathOf(...parents.get(holder)) + (Array.isArray(holder) ? `[${key}]` : `.${key}`);
+  const fail = (holder, key, what) => {
+    throw new TypeError(`${pathOf(holder, key)} ${what}`);
+  };
   return JSON.stringify(body, function (key, value) {
-    const parent = paths.get(this);
-    const path = parent === undefined ? "body" : Array.isArray(this) ? `${parent}[${key}]` : `${parent}.${key}`;
+    if (wrapper === undefined) wrapper = this;
     const type = typeof value;
-    if (type === "function" || type === "symbol" || type === "bigint") {
-      throw new TypeError(`${path} is a ${type}, which JSON cannot hold`);
-    }
-    if (type === "number" && !Number.isFinite(value)) {
-      throw new TypeError(`${path} is ${value}, which JSON cannot hold`);
-    }
+    if (type === "function" || type === "symbol" || type === "bigint") fail(this, key, `is a ${type}, which JSON cannot hold`);
+    if (type === "number" && !Number.isFinite(value)) fail(this, key, `is ${value}, which JSON cannot hold`);
     if (value !== null && type === "object") {
       const lossy = lossyKind(value);
-      if (lossy) throw new TypeError(`${path} is a ${lossy}, which JSON cannot hold (send plain objects and arrays)`);
+      if (lossy) fail(this, key, `is a ${lossy}, which JSON cannot hold (send plain objects and arrays)`);
       // `this` is the holder; the replacer runs depth first, so the holders
       // still open are exactly the ancestors of `value`.
       while (seen.length && seen[seen.length - 1] !== this) seen.pop();
-      if (seen.includes(value)) throw new TypeError(`${path} refers back to an enclosing object (a cycle), which JSON cannot hold`);
+      if (seen.includes(value)) fail(this, key, "refers back to an enclosing object (a cycle), which JSON cannot hold");
       seen.push(value);
-      paths.set(value, path);
+      parents.set(value, [this, key]);
     }
     return value;
   });
