@@ -24,6 +24,15 @@ extern "C" {
     /// Resolves after `ms`, rejects when `signal` aborts first.
     #[wasm_bindgen(js_name = sleep)]
     fn sleep_promise(ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
+
+    /// Whether `navigator.locks` (Web Locks) is available.
+    #[wasm_bindgen(js_name = hasWebLocks)]
+    pub fn has_web_locks() -> bool;
+
+    /// Runs `callback` under the exclusive Web Lock `name` if it is free;
+    /// resolves with its result, or `false` when another holder has it.
+    #[wasm_bindgen(js_name = withLock)]
+    pub fn with_lock(name: &str, callback: &JsValue) -> js_sys::Promise;
 }
 
 /// Waits `ms` milliseconds; `Err(())` when the caller's signal aborts first.

@@ -19,14 +19,6 @@ use super::store::{database_name, storage_error, StorageError, Store};
 use crate::client::{ClientState, Request, Sent};
 use crate::js::{self, get, set};
 
-#[wasm_bindgen(module = "/js/glue.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = hasWebLocks)]
-    fn has_web_locks() -> bool;
-    #[wasm_bindgen(js_name = withLock)]
-    fn with_lock(name: &str, callback: &JsValue) -> Promise;
-}
-
 /// How many records a drain reads ahead in one transaction.
 const READ_AHEAD: u32 = 16;
 
@@ -164,11 +156,11 @@ impl Drainer {
 /// holds it, reports what remains without sending anything.
 async fn drain_exclusively(state: Rc<ClientState>, forced: bool) -> Result<JsValue, JsValue> {
     let store = state.outbox.open().await?;
-    if has_web_locks() {
+    if js::has_web_locks() {
         let lock_name = database_name(&state.config.namespace);
         let (st, sto) = (state.clone(), store.clone());
         let callback = Closure::once_into_js(move || -> Promise { js::promise(drain_pass(st, sto, forced, None)) });
-        let result = JsFuture::from(with_lock(&lock_name, &callback)).await?;
+        let result = JsFuture::from(js::with_lock(&lock_name, &callback)).await?;
         if !result.is_null() {
             return Ok(result);
         }
