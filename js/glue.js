@@ -48,11 +48,11 @@ const MAX_TIMER_MS = 2147483647;
 
 /**
  * One HTTP attempt under its own AbortSignal timeout. Never rejects: it
- * resolves with `{outcome: "response", status, headers, text}` (a plain
- * object of lowercased header names), or `{outcome: "timeout"}`,
- * `{outcome: "aborted"}` (the caller's signal fired) or
- * `{outcome: "network", message}`. The timer and the listener on the
- * caller's signal are always removed, so nothing outlives the attempt.
+ * resolves with `{outcome: "response", status, headers, body}` (`headers`
+ * the response's `Headers`, `body` as `readBody` gives it), or
+ * `{outcome: "timeout"}`, `{outcome: "aborted"}` (the caller's signal
+ * fired) or `{outcome: "network", message}`. The timer and the listener on
+ * the caller's signal are always removed, so nothing outlives the attempt.
  */
 export async function attempt(url, method, headers, body, timeoutMs, callerSignal) {
   if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
@@ -68,10 +68,7 @@ export async function attempt(url, method, headers, body, timeoutMs, callerSigna
     const init = { method, headers, signal: controller.signal };
     if (body !== undefined) init.body = body;
     const response = await globalThis.fetch(url, init);
-    const text = await response.text();
-    const plain = {};
-    response.headers.forEach((value, name) => { plain[name] = value; });
-    return { outcome: "response", status: response.status, headers: plain, text };
+    return { outcome: "response", status: response.status, headers: response.headers, body: await readBody(response) };
   } catch (e) {
     if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
     if (timedOut) return { outcome: "timeout" };
@@ -80,6 +77,48 @@ export async function attempt(url, method, headers, body, timeoutMs, callerSigna
     clearTimeout(timer);
     if (callerSignal) callerSignal.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * A response body as the SDK hands it out, read in full: `null` for 204/205
+ * or an empty JSON body, the parsed value when the content type is JSON
+ * (`application/json`, `…+json`), the text otherwise (also when JSON was
+ * promised but is malformed: the caller still sees what came).
+ */
+async function readBody(response) {
+  const text = await response.text();
+  if (response.status === 204 || response.status === 205) return null;
+  const media = (response.headers.get("content-type") || "").split(";")[0].trim().toLowerCase();
+  if (media === "application/json" || media.endsWith("+json")) {
+    if (text.trim() === "") return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      // not JSON after all: fall through to the text
+    }
+  }
+  return text;
+}
+
+/**
+ * The `ApiResponse` a call resolves with. `headers` is a plain object of
+ * lowercased names, built from the `Headers` on first read (most callers
+ * only want the body, and copying every header costs on every call).
+ */
+export function apiResponse(status, headers, body, replayed, idempotencyKey, attempts) {
+  let plain;
+  const response = { status, headers: undefined, body, replayed, idempotencyKey: idempotencyKey ?? null, attempts };
+  Object.defineProperty(response, "headers", {
+    enumerable: true,
+    get() {
+      if (plain === undefined) {
+        plain = {};
+        headers.forEach((value, name) => { plain[name] = value; });
+      }
+      return plain;
+    },
+  });
+  return response;
 }
 
 // Objects JSON.stringify would turn into `{}` or a key-per-byte object:

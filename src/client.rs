@@ -39,6 +39,9 @@ pub(crate) struct ClientState {
     pub(crate) config: ClientConfig,
     pub(crate) events: Rc<Events>,
     in_flight: RefCell<HashMap<String, Rc<InFlight>>>,
+    /// The last URL resolved: (as given, base, absolute). A till posts to
+    /// the same endpoint over and over; this spares a `new URL` per call.
+    last_url: RefCell<Option<(String, Option<String>, String)>>,
     /// The global listeners (`online`, `offline`, `visibilitychange`), removed by `close`.
     global_listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Closure<dyn FnMut()>)>>,
     pub(crate) outbox: Outbox,
@@ -127,6 +130,11 @@ impl ClientState {
             return Err("url must be a string or a URL".into());
         };
         let base = self.config.base_url.clone().or_else(global_location);
+        if let Some((t, b, resolved)) = self.last_url.borrow().as_ref() {
+            if *t == text && *b == base {
+                return Ok(resolved.clone());
+            }
+        }
         let parsed = match &base {
             Some(b) => web_sys::Url::new_with_base(&text, b),
             None => web_sys::Url::new(&text),
@@ -136,7 +144,9 @@ impl ClientState {
         if protocol != "http:" && protocol != "https:" {
             return Err(["url must use http or https, got ", &protocol, " in ", &text].concat());
         }
-        Ok(parsed.href())
+        let resolved = parsed.href();
+        *self.last_url.borrow_mut() = Some((text, base, resolved.clone()));
+        Ok(resolved)
     }
 
     /// Validates a call and turns it into an operation, or names the problem.
@@ -232,14 +242,7 @@ async fn call_header_function(f: &Function) -> Result<Vec<(String, String)>, JsV
 }
 
 fn response_object(resp: &HttpResponse, op: &Operation, attempts: u32) -> JsValue {
-    let o = Object::new();
-    set(&o, "status", resp.status);
-    set(&o, "headers", resp.headers.clone());
-    set(&o, "body", resp.body.clone());
-    set(&o, "replayed", resp.replayed());
-    set(&o, "idempotencyKey", op.key.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
-    set(&o, "attempts", attempts);
-    o.into()
+    js::api_response(resp.status, &resp.headers, &resp.body, resp.replayed(), op.key.as_deref(), attempts)
 }
 
 fn describe_status(resp: &HttpResponse) -> String {
@@ -443,6 +446,7 @@ impl ApiClient {
             config,
             events,
             in_flight: RefCell::new(HashMap::new()),
+            last_url: RefCell::new(None),
             global_listeners: RefCell::new(Vec::new()),
             drainer: Drainer::new(),
         });

@@ -17,6 +17,10 @@ extern "C" {
     #[wasm_bindgen(js_name = attempt)]
     pub fn fetch_attempt(url: &str, method: &str, headers: &web_sys::Headers, body: Option<String>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
 
+    /// The `ApiResponse` object (its `headers` copied from `Headers` on first read).
+    #[wasm_bindgen(js_name = apiResponse)]
+    pub fn api_response(status: u16, headers: &web_sys::Headers, body: &JsValue, replayed: bool, idempotency_key: Option<&str>, attempts: u32) -> JsValue;
+
     /// JSON text of a body, or throws a TypeError naming the offending part.
     #[wasm_bindgen(js_name = serializeBody, catch)]
     pub fn serialize_body(body: &JsValue) -> Result<JsValue, JsValue>;

@@ -348,6 +348,12 @@ async fn success_values_follow_the_content() {
     let replay = settle(c.request("POST".into(), url(&ns, "replay").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&replay, "replayed").as_bool(), Some(true));
     assert_eq!(get(&replay, "status").as_f64(), Some(201.0));
+    // `headers` is a plain object of lowercased names, and stays the same object.
+    let headers = get(&replay, "headers");
+    assert_eq!(get(&headers, "idempotent-replayed").as_string().as_deref(), Some("true"));
+    assert!(get(&headers, "content-type").as_string().unwrap().starts_with("application/json"));
+    assert_eq!(JsValue::from(Object::get_prototype_of(&headers)), JsValue::from(Object::get_prototype_of(&Object::new())));
+    assert_eq!(get(&replay, "headers"), headers);
     let legacy = settle(c.request("POST".into(), url(&ns, "replay?legacy=1").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&legacy, "replayed").as_bool(), Some(true));
     let fresh = settle(c.request("POST".into(), url(&ns, "echo").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
