@@ -8,17 +8,12 @@ import {
   waitMessage, waitQueueCount, serverInvariants, until, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
-let server;
-let browser;
-serverAndBrowserPerFile({}, (s, b) => {
-  server = s;
-  browser = b;
-});
+const env = serverAndBrowserPerFile({});
 
 test("offline sale is queued (counter 1), then drained once back online", async () => {
-  const context = await newTillContext(browser);
+  const context = await newTillContext(env.browser);
   try {
-    const page = await openTill(context, server.url);
+    const page = await openTill(context, env.server.url);
     const posts = recordSalePosts(page);
     await context.setOffline(true);
     await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
@@ -26,7 +21,7 @@ test("offline sale is queued (counter 1), then drained once back online", async 
     await page.locator("#complete").click();
     await waitMessage(page, /saved in this browser/);
     await waitQueueCount(page, 1);
-    assert.equal((await server.stats(TOKENS.ana)).sales, 0, "nothing reached the server while offline");
+    assert.equal((await env.server.stats(TOKENS.ana)).sales, 0, "nothing reached the server while offline");
 
     await context.setOffline(false);
     await waitQueueCount(page, 0);
@@ -34,14 +29,14 @@ test("offline sale is queued (counter 1), then drained once back online", async 
     const invoice = message.match(INVOICE)[0];
     await page.waitForFunction((inv) => document.getElementById("sales-body").textContent.includes(inv), invoice);
 
-    const sales = await server.sales(TOKENS.ana);
+    const sales = await env.server.sales(TOKENS.ana);
     assert.deepEqual(sales.map((s) => s.invoiceNumber), [invoice], "one sale on the server, the one the page shows");
     assert.deepEqual(sales[0].items.map((i) => [i.name, i.quantity]), [["Sourdough loaf", 1]]);
     await until("the 201 recorded", () => posts.some((p) => p.status === 201));
     const delivered = posts.filter((p) => p.status === 201);
     assert.equal(delivered.length, 1, `one delivered POST: ${JSON.stringify(posts)}`);
     assert.equal(new Set(posts.map((p) => p.key)).size, 1, "every attempt carried the same Idempotency-Key");
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, 1);
     assert.deepEqual(context.pageErrors, []);
   } finally {

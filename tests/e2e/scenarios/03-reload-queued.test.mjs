@@ -13,19 +13,14 @@ import {
   waitMessage, waitQueueCount, waitIdle, serverInvariants, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
-let server;
-let browser;
-serverAndBrowserPerFile({}, (s, b) => {
-  server = s;
-  browser = b;
-});
+const env = serverAndBrowserPerFile({});
 
 const PRODUCTS = ["Croissant", "Sourdough loaf", "Ceramic mug"];
 
 test("three sales queued offline survive a reload and are sent once each", async () => {
-  const context = await newTillContext(browser);
+  const context = await newTillContext(env.browser);
   try {
-    let page = await openTill(context, server.url);
+    let page = await openTill(context, env.server.url);
     const posts = recordSalePosts(page);
     await context.setOffline(true);
     await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
@@ -46,7 +41,7 @@ test("three sales queued offline survive a reload and are sent once each", async
     await page.waitForSelector('body[data-ready="true"]');
     recordSalePosts(page, posts);
     await waitQueueCount(page, 3);
-    assert.equal((await server.stats(TOKENS.ana)).sales, 0, "nothing reached the server before the new page is online");
+    assert.equal((await env.server.stats(TOKENS.ana)).sales, 0, "nothing reached the server before the new page is online");
 
     // The new page goes offline, the network comes back, then online.
     await context.setOffline(true);
@@ -55,7 +50,7 @@ test("three sales queued offline survive a reload and are sent once each", async
     await context.setOffline(false);
     await waitQueueCount(page, 0);
 
-    const sales = await server.sales(TOKENS.ana);
+    const sales = await env.server.sales(TOKENS.ana);
     assert.equal(sales.length, 3, `three sales: ${JSON.stringify(sales.map((s) => s.invoiceNumber))}`);
     const sold = sales.flatMap((s) => s.items.map((i) => i.name)).sort();
     assert.deepEqual(sold, [...PRODUCTS].sort(), "each queued sale recorded once (one product each)");
@@ -64,10 +59,10 @@ test("three sales queued offline survive a reload and are sent once each", async
 
     const keysSeen = new Set(posts.map((p) => p.key));
     assert.equal(keysSeen.size, 3, `three Idempotency-Keys in all attempts: ${JSON.stringify(posts)}`);
-    const stored = server.sql("SELECT key, COUNT(*) AS n FROM idempotency_keys GROUP BY key");
+    const stored = env.server.sql("SELECT key, COUNT(*) AS n FROM idempotency_keys GROUP BY key");
     assert.deepEqual(stored.map((r) => r.key).sort(), [...keysSeen].sort(), "the server stored exactly those keys");
     assert.ok(stored.every((r) => r.n === 1));
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, 3);
     assert.equal(stats.replays, 0, "no key executed or replayed twice");
     // The page shows them (not as pending any more).

@@ -9,12 +9,7 @@ import {
   waitMessage, waitQueueCount, waitIdle, serverInvariants, until, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
-let server;
-let browser;
-serverAndBrowserPerFile({}, (s, b) => {
-  server = s;
-  browser = b;
-});
+const env = serverAndBrowserPerFile({});
 
 async function queueSale(page, product) {
   await addToCart(page, product);
@@ -25,10 +20,10 @@ async function queueSale(page, product) {
 }
 
 test("two tabs with queued sales go online together: every sale exactly once", async () => {
-  const context = await newTillContext(browser);
+  const context = await newTillContext(env.browser);
   try {
-    const tabA = await openTill(context, server.url);
-    const tabB = await openTill(context, server.url);
+    const tabA = await openTill(context, env.server.url);
+    const tabB = await openTill(context, env.server.url);
     const posts = [];
     recordSalePosts(tabA, posts);
     recordSalePosts(tabB, posts);
@@ -42,20 +37,20 @@ test("two tabs with queued sales go online together: every sale exactly once", a
     await queueSale(tabA, byTab.A[1]);
     await queueSale(tabB, byTab.B[1]);
     await Promise.all([waitQueueCount(tabA, 4), waitQueueCount(tabB, 4)]);
-    assert.equal((await server.stats(TOKENS.ana)).sales, 0);
+    assert.equal((await env.server.stats(TOKENS.ana)).sales, 0);
 
     await context.setOffline(false);
     await Promise.all([waitQueueCount(tabA, 0), waitQueueCount(tabB, 0)]);
 
-    const sales = await server.sales(TOKENS.ana);
+    const sales = await env.server.sales(TOKENS.ana);
     const sold = sales.flatMap((s) => s.items.map((i) => i.name)).sort();
     assert.deepEqual(sold, [...byTab.A, ...byTab.B].sort(), `each of the four sales once: ${JSON.stringify(sales)}`);
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, 4);
     assert.equal(stats.replays, 0, `no key was executed or replayed a second time: ${JSON.stringify(stats)}`);
     assert.equal(stats.inFlightConflicts, 0, "no key was sent by both tabs at once");
     assert.equal(stats.keyMismatches, 0);
-    const keys = server.sql("SELECT key, COUNT(*) AS n FROM idempotency_keys GROUP BY key");
+    const keys = env.server.sql("SELECT key, COUNT(*) AS n FROM idempotency_keys GROUP BY key");
     assert.equal(keys.length, 4, "four keys stored");
     await until("four answers recorded", () => posts.filter((p) => p.status !== null).length >= 4);
     const delivered = posts.filter((p) => p.status !== null);

@@ -8,21 +8,16 @@ import {
   waitMessage, waitIdle, serverInvariants, assertGapless, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
-let server;
-let browser;
-serverAndBrowserPerFile({}, (s, b) => {
-  server = s;
-  browser = b;
-});
+const env = serverAndBrowserPerFile({});
 
 const ROUNDS = 5;
 
 test("two cashiers selling at the same moment get distinct, gapless invoice numbers", async () => {
-  const ana = await newTillContext(browser, TOKENS.ana);
-  const ben = await newTillContext(browser, TOKENS.ben);
+  const ana = await newTillContext(env.browser, TOKENS.ana);
+  const ben = await newTillContext(env.browser, TOKENS.ben);
   try {
-    const pageA = await openTill(ana, server.url);
-    const pageB = await openTill(ben, server.url);
+    const pageA = await openTill(ana, env.server.url);
+    const pageB = await openTill(ben, env.server.url);
     assert.equal(await pageB.locator("#cashier").inputValue(), TOKENS.ben);
     const shown = { [TOKENS.ana]: [], [TOKENS.ben]: [] };
     for (let round = 0; round < ROUNDS; round++) {
@@ -36,7 +31,7 @@ test("two cashiers selling at the same moment get distinct, gapless invoice numb
       await Promise.all([waitIdle(pageA), waitIdle(pageB)]);
     }
 
-    const sales = await server.sales(TOKENS.ana);
+    const sales = await env.server.sales(TOKENS.ana);
     assert.equal(sales.length, 2 * ROUNDS);
     const numbers = sales.map((s) => s.invoiceNumber);
     assert.equal(new Set(numbers).size, numbers.length, `distinct: ${numbers}`);
@@ -49,7 +44,7 @@ test("two cashiers selling at the same moment get distinct, gapless invoice numb
     assert.equal(benIds.size, 1, `Ben's page shows Ben's sales: ${JSON.stringify(shown)}`);
     assert.notDeepEqual([...anaIds], [...benIds], "two different cashiers");
     assert.deepEqual([...shown[TOKENS.ana], ...shown[TOKENS.ben]].sort(), numbers.slice().sort(), "every number shown is a server sale");
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, 2 * ROUNDS);
     assert.equal(stats.replays, 0);
     assert.deepEqual([...ana.pageErrors, ...ben.pageErrors], []);

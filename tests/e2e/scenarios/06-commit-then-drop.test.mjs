@@ -21,21 +21,16 @@ import {
   waitMessage, waitIdle, serverInvariants, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
-let server;
-let browser;
-serverAndBrowserPerFile({ chaos: true }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const env = serverAndBrowserPerFile({ chaos: true });
 
 async function saleWithCommitThenDrop({ cold, product }) {
-  const context = await newTillContext(browser);
+  const context = await newTillContext(env.browser);
   let lostResponses = 0;
   if (cold) {
     // The POST goes through Playwright's HTTP client (route.fetch), which does
     // not resend: when the server commits and drops the connection, the
     // browser gets a connection reset, like a response lost on the way.
-    await context.route(`${server.url}/api/sales`, async (route) => {
+    await context.route(`${env.server.url}/api/sales`, async (route) => {
       if (route.request().method() !== "POST") return route.fallback();
       let response;
       try {
@@ -47,17 +42,17 @@ async function saleWithCommitThenDrop({ cold, product }) {
       return route.fulfill({ response });
     });
   }
-  const before = await server.stats(TOKENS.ana);
-  const stockBefore = server.sql(`SELECT stock FROM products WHERE name = '${product}'`)[0].stock;
+  const before = await env.server.stats(TOKENS.ana);
+  const stockBefore = env.server.sql(`SELECT stock FROM products WHERE name = '${product}'`)[0].stock;
   try {
-    const page = await openTill(context, server.url);
+    const page = await openTill(context, env.server.url);
     const posts = recordSalePosts(page);
-    const settings = await server.chaos({ dropAfterCommitRate: 1 });
+    const settings = await env.server.chaos({ dropAfterCommitRate: 1 });
     assert.equal(settings.dropAfterCommitRate, 1);
     // Back to 0 as soon as the first attempt has been dropped (replays are
     // never dropped anyway, so the retry does not depend on winning this race).
     let restored = null;
-    const restore = () => { if (!restored) restored = server.chaos({ dropAfterCommitRate: 0 }); return restored; };
+    const restore = () => { if (!restored) restored = env.server.chaos({ dropAfterCommitRate: 0 }); return restored; };
     page.on("requestfailed", (req) => {
       if (req.method() === "POST" && req.url().endsWith("/api/sales")) restore();
     });
@@ -67,7 +62,7 @@ async function saleWithCommitThenDrop({ cold, product }) {
     await waitIdle(page);
     assert.equal((await restore()).dropAfterCommitRate, 0);
 
-    const sales = await server.sales(TOKENS.ana);
+    const sales = await env.server.sales(TOKENS.ana);
     assert.equal(sales.length, before.sales + 1, `one new sale: ${JSON.stringify(sales.map((s) => s.invoiceNumber))}`);
     assert.match(message, new RegExp(`${INVOICE.source}.*replayed its answer`), "the page shows the sale, answered by a replay");
     const invoice = message.match(INVOICE)[0];
@@ -82,10 +77,10 @@ async function saleWithCommitThenDrop({ cold, product }) {
       assert.ok(posts[0].failed && posts[0].status === null, `the first attempt got no answer: ${JSON.stringify(posts[0])}`);
       assert.match(message, /after 2 attempts/, "the page reports the SDK's retry");
     }
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, before.sales + 1);
     assert.equal(stats.replays, before.replays + 1, "one replay");
-    assert.equal(server.sql(`SELECT stock FROM products WHERE name = '${product}'`)[0].stock, stockBefore - 1, "stock taken once");
+    assert.equal(env.server.sql(`SELECT stock FROM products WHERE name = '${product}'`)[0].stock, stockBefore - 1, "stock taken once");
     await page.waitForFunction((inv) => document.getElementById("sales-body").textContent.includes(inv), invoice);
     const rows = (await page.locator("#sales-body tr").allInnerTexts()).filter((t) => t.includes(invoice));
     assert.equal(rows.length, 1, "the page lists the sale once");

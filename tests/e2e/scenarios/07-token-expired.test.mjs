@@ -18,12 +18,7 @@ import {
 const EXPIRED = "expired-token-of-ana";
 const FRESH = TOKENS.ana;
 
-let server;
-let browser;
-serverAndBrowserPerFile({}, (s, b) => {
-  server = s;
-  browser = b;
-});
+const env = serverAndBrowserPerFile({});
 
 /**
  * A blank page with an SDK client whose headers come from `window.auth`:
@@ -32,7 +27,7 @@ serverAndBrowserPerFile({}, (s, b) => {
  * The client's events are recorded in `window.events`.
  */
 async function authPage(context, namespace) {
-  const page = await openBlank(context, server.url);
+  const page = await openBlank(context, env.server.url);
   await page.evaluate(({ namespace, token }) => {
     window.auth = { token, refreshOnUse: false, refreshTo: null, handedOut: [] };
     window.events = [];
@@ -78,11 +73,11 @@ async function queueSale(context, page, productId) {
 const eventsOf = (page, type) => page.evaluate((t) => window.events.filter((e) => e.type === t), type);
 
 test("a token changed while the sale is queued: the replay uses the new one", async () => {
-  const context = await newTillContext(browser);
+  const context = await newTillContext(env.browser);
   try {
     const page = await authPage(context, "e2e-auth-a");
     const posts = recordSalePosts(page);
-    const before = await server.stats(FRESH);
+    const before = await env.server.stats(FRESH);
     const key = await queueSale(context, page, 3);
     await page.evaluate((t) => { window.auth.token = t; }, FRESH); // refreshed while offline
     await context.setOffline(false);
@@ -96,9 +91,9 @@ test("a token changed while the sale is queued: the replay uses the new one", as
     assert.deepEqual(answered.map((p) => [p.status, p.authorization, p.key]), [[201, `Bearer ${FRESH}`, key]], JSON.stringify(posts));
     assert.equal(await page.evaluate(() => window.client.queueSize()), 0);
     assert.deepEqual(await page.evaluate(() => window.client.deadLetters()), []);
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, before.sales + 1);
-    const sales = await server.sales(FRESH);
+    const sales = await env.server.sales(FRESH);
     assert.equal(sales.filter((s) => s.invoiceNumber === sent.detail.body.invoiceNumber).length, 1);
     assert.deepEqual(context.pageErrors, []);
   } finally {
@@ -107,11 +102,11 @@ test("a token changed while the sale is queued: the replay uses the new one", as
 });
 
 test("the token expired at replay: 401, the headers function is asked again, the sale lands", async () => {
-  const context = await newTillContext(browser);
+  const context = await newTillContext(env.browser);
   try {
     const page = await authPage(context, "e2e-auth-b");
     const posts = recordSalePosts(page);
-    const before = await server.stats(FRESH);
+    const before = await env.server.stats(FRESH);
     const key = await queueSale(context, page, 4);
     // The replay's first headers() call still hands out the expired token
     // (and refreshes it); the SDK must ask again after the 401.
@@ -129,7 +124,7 @@ test("the token expired at replay: 401, the headers function is asked again, the
     assert.deepEqual(answered.map((p) => [p.status, p.authorization, p.key]),
       [[401, `Bearer ${EXPIRED}`, key], [201, `Bearer ${FRESH}`, key]], `replayed with the stale, then the new token, same key: ${JSON.stringify(posts)}`);
     assert.equal(await page.evaluate(() => window.client.queueSize()), 0);
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, before.sales + 1, "the sale landed once");
     assert.deepEqual(context.pageErrors, []);
   } finally {
@@ -138,11 +133,11 @@ test("the token expired at replay: 401, the headers function is asked again, the
 });
 
 test("still unauthorized after the refresh: the sale waits (auth-required), then lands with a valid token", async () => {
-  const context = await newTillContext(browser);
+  const context = await newTillContext(env.browser);
   try {
     const page = await authPage(context, "e2e-auth-c");
     const posts = recordSalePosts(page);
-    const before = await server.stats(FRESH);
+    const before = await env.server.stats(FRESH);
     const key = await queueSale(context, page, 5);
     await context.setOffline(false);
     await page.waitForFunction(() => window.events.some((e) => e.type === "auth-required" || e.type === "sent" || e.type === "dead-letter"));
@@ -156,7 +151,7 @@ test("still unauthorized after the refresh: the sale waits (auth-required), then
     const answered = () => posts.filter((p) => p.status !== null);
     await until("both 401 answers recorded", () => answered().length >= 2);
     assert.deepEqual(answered().map((p) => p.status), [401, 401], `one replay plus one refreshed resend: ${JSON.stringify(posts)}`);
-    assert.equal((await server.stats(FRESH)).sales, before.sales);
+    assert.equal((await env.server.stats(FRESH)).sales, before.sales);
 
     await page.evaluate((t) => { window.auth.token = t; }, FRESH);
     const report = await page.evaluate(() => window.client.drainQueue());
@@ -170,7 +165,7 @@ test("still unauthorized after the refresh: the sale waits (auth-required), then
     assert.ok(answered().every((p) => p.key === key), "every replay with the stored key");
     assert.equal(statuses.filter((s) => s === 201).length, 1, `one 201: ${statuses}`);
     assert.equal(statuses[statuses.length - 1], 201, `401s, then the 201: ${statuses}`);
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, before.sales + 1, "the sale landed once");
     assert.deepEqual(context.pageErrors, []);
   } finally {

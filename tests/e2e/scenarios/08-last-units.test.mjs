@@ -10,17 +10,12 @@ import {
 const STOCK = 2; // --seed-stock: every product starts with 2 units
 const PRODUCT = "Limited-edition tote bag";
 
-let server;
-let browser;
-serverAndBrowserPerFile({ seedStock: STOCK }, (s, b) => {
-  server = s;
-  browser = b;
-});
+const env = serverAndBrowserPerFile({ seedStock: STOCK });
 
 test("the last units sold from two tabs: one sale, one insufficient-stock error, stock 0", async () => {
-  const context = await newTillContext(browser);
+  const context = await newTillContext(env.browser);
   try {
-    const tabs = [await openTill(context, server.url), await openTill(context, server.url)];
+    const tabs = [await openTill(context, env.server.url), await openTill(context, env.server.url)];
     const posts = [];
     for (const tab of tabs) recordSalePosts(tab, posts);
     for (const tab of tabs) {
@@ -40,15 +35,15 @@ test("the last units sold from two tabs: one sale, one insufficient-stock error,
 
     await until("both answers recorded", () => posts.filter((p) => p.status !== null).length === 2);
     assert.deepEqual(posts.map((p) => p.status).sort(), [201, 409], `one POST per tab, none retried: ${JSON.stringify(posts)}`);
-    const sales = await server.sales(TOKENS.ana);
+    const sales = await env.server.sales(TOKENS.ana);
     assert.equal(sales.length, 1);
     assert.equal(sales[0].invoiceNumber, won[0].match(INVOICE)[0]);
     assert.deepEqual(sales[0].items.map((i) => [i.name, i.quantity]), [[PRODUCT, STOCK]]);
-    const product = (await server.products(TOKENS.ana)).find((p) => p.name === PRODUCT);
+    const product = (await env.server.products(TOKENS.ana)).find((p) => p.name === PRODUCT);
     assert.equal(product.stock, 0, "stock is 0, never negative");
-    const stored = server.sql("SELECT status, COUNT(*) AS n FROM idempotency_keys GROUP BY status ORDER BY status");
+    const stored = env.server.sql("SELECT status, COUNT(*) AS n FROM idempotency_keys GROUP BY status ORDER BY status");
     assert.deepEqual(stored, [{ status: 201, n: 1 }, { status: 409, n: 1 }], "the refusal is a stored business outcome");
-    const stats = await serverInvariants(server, assert);
+    const stats = await serverInvariants(env.server, assert);
     assert.equal(stats.sales, 1);
     // Not queued, not dead-lettered; both tabs show the product sold out.
     for (const tab of tabs) {

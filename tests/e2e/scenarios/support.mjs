@@ -151,21 +151,20 @@ export async function launchBrowser() {
 
 /**
  * Starts a server (`startServer(serverOptions)`) and a browser before the
- * file's tests and stops both after them; `use(server, browser)` receives
- * them once they are up.
+ * file's tests and stops both after them. Returns `{server, browser}`,
+ * filled in once they are up (read them inside the tests).
  */
-export function serverAndBrowserPerFile(serverOptions, use) {
-  let server;
-  let browser;
+export function serverAndBrowserPerFile(serverOptions) {
+  const env = { server: undefined, browser: undefined };
   before(async () => {
-    server = await startServer(serverOptions);
-    browser = await launchBrowser();
-    use(server, browser);
+    env.server = await startServer(serverOptions);
+    env.browser = await launchBrowser();
   });
   after(async () => {
-    await browser?.close();
-    await server?.stop();
+    await env.browser?.close();
+    await env.server?.stop();
   });
+  return env;
 }
 
 /**
