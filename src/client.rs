@@ -369,9 +369,10 @@ async fn enqueue(state: &ClientState, op: &Operation, attempts: u32, reason: &st
             set(&detail, "reason", reason.to_string());
             state.emit("queued", &detail.into());
             state.drainer.enqueued();
-            // Queued because the browser says it is offline: the `online`
-            // event drains it (a timer drain would only wait for that).
-            if attempts > 0 || navigator_online() {
+            // No attempt means `run` queued it because the browser said it
+            // was offline: the `online` event drains it, and a timer drain
+            // would only wait for that.
+            if attempts > 0 {
                 state.drainer.schedule(record.next_attempt_at);
             }
             let what = ["could not be delivered now (", reason, "); queued as #", &format_number(id), " and will be sent when the connection returns"].concat();

@@ -34,7 +34,7 @@ extern "C" {
     pub fn has_web_locks() -> bool;
 
     /// Runs `callback` under the exclusive Web Lock `name` if it is free;
-    /// resolves with its result, or `false` when another holder has it.
+    /// resolves with its result, or `null` when another holder has it.
     #[wasm_bindgen(js_name = withLock)]
     pub fn with_lock(name: &str, callback: &JsValue) -> js_sys::Promise;
 }
