@@ -557,7 +557,7 @@ async function decompose(tag, n, rounds) {
         }
       }
     },
-    "D2 D1 + glue attempt() (AbortController, 60 s timer, Headers, text, headers.forEach), JSON.parse, sent event": async (db) => {
+    "D2 D1 + glue attempt() (AbortController, 60 s timer, Headers, body read and parsed), sent event": async (db) => {
       let rec = await headOf(db);
       while (rec) {
         const h = new Headers();
@@ -565,8 +565,7 @@ async function decompose(tag, n, rounds) {
         h.set("idempotency-key", rec.idempotencyKey);
         const r = await glue.attempt(rec.url, "POST", h, rec.body, 60000, undefined);
         if (r.outcome !== "response") throw new Error(`attempt: ${r.outcome}`);
-        const body = JSON.parse(r.text);
-        events.dispatchEvent(new CustomEvent("sent", { detail: { queueId: rec.id, body, status: r.status } }));
+        events.dispatchEvent(new CustomEvent("sent", { detail: { queueId: rec.id, body: r.body, status: r.status } }));
         rec = await removeThenHead(db, rec.id);
       }
     },
