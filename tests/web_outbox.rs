@@ -32,6 +32,8 @@ extern "C" {
     fn hold_web_lock(name: &str) -> Promise;
     #[wasm_bindgen(js_name = holdOpen)]
     fn hold_open(name: &str, version: u32) -> Promise;
+    #[wasm_bindgen(js_name = countQueueDeletes)]
+    fn count_queue_deletes(name: &str) -> Function;
 }
 
 /// A namespace no other test shares. Every test starts with it, so this
@@ -167,6 +169,43 @@ async fn fifty_queued_records_reach_the_server_in_order() {
     assert_eq!(num(&report, "remaining"), 0.0);
     let seqs: Vec<f64> = log(&ns).await.iter().map(|r| num(&get(r, "body"), "seq")).collect();
     assert_eq!(seqs, (0..50).map(f64::from).collect::<Vec<_>>());
+    c.close();
+}
+
+#[wasm_bindgen_test]
+async fn delivered_records_are_deleted_in_runs_not_one_transaction_each() {
+    let ns = fresh("delete-runs");
+    let c = client_in(&ns, "").await;
+    for i in 0..40 {
+        post_offline(&c, &url(&ns, "echo"), &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
+    }
+    let stop_counting = count_queue_deletes(&format!("pos-resilience:{ns}"));
+    set_online(true);
+    let report = settle(c.drain_queue()).await.unwrap();
+    let deletes = stop_counting.call0(&JsValue::NULL).unwrap().as_f64().unwrap();
+    assert_eq!((num(&report, "sent"), num(&report, "remaining")), (40.0, 0.0));
+    assert_eq!(settle(c.queue_size()).await.unwrap(), 0.0, "every delivered record is gone once the drain ends");
+    // At most 16 records per run: at least 3 deletes; and fewer than one per record.
+    assert!((3.0..40.0).contains(&deletes), "{deletes} delete requests for 40 delivered records");
+    assert_eq!(log(&ns).await.len(), 40);
+    c.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_drain_that_stops_at_a_waiting_record_has_deleted_those_before_it() {
+    let ns = fresh("delete-then-wait");
+    let c = client_in(&ns, "").await;
+    for i in 0..5 {
+        post_offline(&c, &url(&ns, "echo"), &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
+    }
+    post_offline(&c, &url(&ns, "status/503"), r#"{"seq": 5}"#, JsValue::UNDEFINED).await;
+    post_offline(&c, &url(&ns, "echo"), r#"{"seq": 6}"#, JsValue::UNDEFINED).await;
+    let report = settle(c.drain_queue()).await.unwrap();
+    assert_eq!((num(&report, "sent"), num(&report, "remaining")), (5.0, 2.0));
+    let left = Array::from(&settle(c.list_queue()).await.unwrap());
+    let seqs: Vec<f64> = left.iter().map(|r| num(&json(&get(&r, "body").as_string().unwrap()), "seq")).collect();
+    assert_eq!(seqs, [5.0, 6.0], "the waiting head and the record behind it stay; the delivered ones are gone");
+    assert_eq!(log(&ns).await.len(), 6, "five delivered, one 503, nothing after the head that must wait");
     c.close();
 }
 

@@ -13,7 +13,7 @@ use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::policy::{after_replay, is_due, is_expired, DeadReason, Replay, Step};
+use super::policy::{after_replay, delete_run_now, is_due, is_expired, DeadReason, Replay, Step};
 use super::record::QueuedRequest;
 use super::store::{database_name, storage_error, StorageError, Store};
 use crate::client::{ClientState, Request, Sent};
@@ -202,7 +202,7 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
     let timeout = state.config.defaults.resolve().timeout_ms;
     let (mut sent, mut dead) = (0u32, 0u32);
     let mut failure: Option<StorageError> = None;
-    let mut pending_delete: Option<Promise> = None;
+    let mut deletes = Deletes::default();
     // Records are read ahead in small batches (one transaction per batch,
     // not per record) and still sent one at a time, in order.
     let mut ahead: VecDeque<JsValue> = VecDeque::new();
@@ -265,16 +265,10 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
         match replay(&state, &store, &mut record, &queue_id, timeout).await {
             Ok(Step::Delete) => {
                 sent += 1;
-                // Delete it while the next one is sent: a response arrived, so
-                // the worst a crash before the commit can do is one resend with
-                // the same key, which the server replays. At most one delete is
-                // in flight.
-                if let Err(e) = settle_delete(pending_delete.take()).await {
+                if let Err(e) = deletes.delivered(&store, record.id.unwrap_or(f64::NAN), now).await {
                     failure = Some(e);
                     break;
                 }
-                let (store, id) = (store.clone(), record.id.unwrap_or(f64::NAN));
-                pending_delete = Some(js::promise(async move { store.remove(id).await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(e.0)) }));
                 // Every tab's counter follows the drain, a few times a second.
                 state.drainer.announce_soon();
             }
@@ -286,7 +280,7 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
             }
         }
     }
-    if let Err(e) = settle_delete(pending_delete.take()).await {
+    if let Err(e) = deletes.finish(&store).await {
         failure.get_or_insert(e);
     }
     let remaining = store.count().await.unwrap_or(0);
@@ -302,11 +296,67 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
     }
 }
 
-/// Waits for the delete of a delivered record, if one is under way.
-async fn settle_delete(pending: Option<Promise>) -> Result<(), StorageError> {
-    match pending {
-        Some(p) => JsFuture::from(p).await.map(|_| ()).map_err(|e| StorageError(js::message_of(&e))),
-        None => Ok(()),
+/// The deletes of delivered records. They run while the next records are
+/// sent, in runs of consecutive queue ids (one transaction per run, bounded
+/// by [`delete_run_now`]), with at most one delete transaction in flight. A
+/// response arrived for every record in a run, so the worst a crash before
+/// its delete commits can do is resend those records with their keys, which
+/// the server replays.
+#[derive(Default)]
+struct Deletes {
+    /// The delivered records whose delete has not started yet.
+    run: Option<Run>,
+    in_flight: Option<Promise>,
+}
+
+/// Delivered records with consecutive queue ids (as far as the queue is
+/// concerned: the records between them went to the dead-letter store).
+#[derive(Clone, Copy)]
+struct Run {
+    first_id: f64,
+    last_id: f64,
+    count: u32,
+    /// When the first of them began its replay.
+    first_sent_at_ms: f64,
+}
+
+impl Deletes {
+    /// Adds delivered record `id`, whose replay began at `sent_at_ms`, to the
+    /// run, and starts the run's delete when the policy says so.
+    async fn delivered(&mut self, store: &Rc<Store>, id: f64, sent_at_ms: f64) -> Result<(), StorageError> {
+        let run = self.run.get_or_insert(Run { first_id: id, last_id: id, count: 0, first_sent_at_ms: sent_at_ms });
+        run.last_id = id;
+        run.count += 1;
+        if delete_run_now(run.count, run.first_sent_at_ms, js::now_ms()) {
+            self.start(store).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts the pending run's delete once the previous one has finished.
+    async fn start(&mut self, store: &Rc<Store>) -> Result<(), StorageError> {
+        let Some(run) = self.run.take() else { return Ok(()) };
+        self.settle().await?;
+        let store = store.clone();
+        self.in_flight = Some(js::promise(async move {
+            store.remove_run(run.first_id, run.last_id).await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(e.0))
+        }));
+        Ok(())
+    }
+
+    /// Waits for the delete in flight, if any.
+    async fn settle(&mut self) -> Result<(), StorageError> {
+        match self.in_flight.take() {
+            Some(p) => JsFuture::from(p).await.map(|_| ()).map_err(|e| StorageError(js::message_of(&e))),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes whatever is pending and waits until every delete is done.
+    async fn finish(&mut self, store: &Rc<Store>) -> Result<(), StorageError> {
+        let started = self.start(store).await;
+        let settled = self.settle().await;
+        started.and(settled)
     }
 }
 

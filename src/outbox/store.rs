@@ -101,10 +101,14 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a delivered record.
-    pub async fn remove(&self, id: f64) -> Result<()> {
+    /// Deletes the queue records with ids `first..=last`, in one
+    /// transaction. The drain passes a run it delivered in order: every
+    /// queue record in that range was delivered or has already moved to the
+    /// dead-letter store, and a record added later always gets a larger id.
+    pub async fn remove_run(&self, first: f64, last: f64) -> Result<()> {
+        let range = KeyRange::bound(&JsValue::from_f64(first), &JsValue::from_f64(last), None, None).map_err(rexie::Error::from)?;
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        tx.store(QUEUE)?.delete(JsValue::from_f64(id)).await?;
+        tx.store(QUEUE)?.delete(range.into()).await?;
         tx.done().await?;
         Ok(())
     }

@@ -77,3 +77,18 @@ export async function holdWebLock(name) {
   await new Promise((held) => navigator.locks.request(name, () => { held(); return released; }));
   return release;
 }
+
+const realDelete = IDBObjectStore.prototype.delete;
+/** Counts `delete` requests on the `queue` store of database `name` from
+ *  now on; returns a function that stops counting and returns the count. */
+export function countQueueDeletes(name) {
+  let count = 0;
+  IDBObjectStore.prototype.delete = function (query) {
+    if (this.name === "queue" && this.transaction.db.name === name) count++;
+    return realDelete.call(this, query);
+  };
+  return () => {
+    IDBObjectStore.prototype.delete = realDelete;
+    return count;
+  };
+}
