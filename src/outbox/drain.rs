@@ -265,9 +265,11 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
         match replay(&state, &store, &mut record, &queue_id, timeout).await {
             Ok(Step::Delete) => {
                 sent += 1;
-                if let Err(e) = deletes.delivered(&store, record.id.unwrap_or(f64::NAN), now).await {
-                    failure = Some(e);
-                    break;
+                if deletes.add(record.id.unwrap_or(f64::NAN), now) {
+                    if let Err(e) = deletes.start(&store).await {
+                        failure = Some(e);
+                        break;
+                    }
                 }
                 // Every tab's counter follows the drain, a few times a second.
                 state.drainer.announce_soon();
@@ -322,21 +324,18 @@ struct Run {
 
 impl Deletes {
     /// Adds delivered record `id`, whose replay began at `sent_at_ms`, to the
-    /// run, and starts the run's delete when the policy says so.
-    async fn delivered(&mut self, store: &Rc<Store>, id: f64, sent_at_ms: f64) -> Result<(), StorageError> {
+    /// run; true when the policy says to start the run's delete now.
+    fn add(&mut self, id: f64, sent_at_ms: f64) -> bool {
         let run = self.run.get_or_insert(Run { first_id: id, last_id: id, count: 0, first_sent_at_ms: sent_at_ms });
         run.last_id = id;
         run.count += 1;
-        if delete_run_now(run.count, run.first_sent_at_ms, js::now_ms()) {
-            self.start(store).await?;
-        }
-        Ok(())
+        delete_run_now(run.count, run.first_sent_at_ms, js::now_ms())
     }
 
     /// Starts the pending run's delete once the previous one has finished.
     async fn start(&mut self, store: &Rc<Store>) -> Result<(), StorageError> {
         let Some(run) = self.run.take() else { return Ok(()) };
-        self.settle().await?;
+        settle(self.in_flight.take()).await?;
         let store = store.clone();
         self.in_flight = Some(js::promise(async move {
             store.remove_run(run.first_id, run.last_id).await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(e.0))
@@ -344,19 +343,18 @@ impl Deletes {
         Ok(())
     }
 
-    /// Waits for the delete in flight, if any.
-    async fn settle(&mut self) -> Result<(), StorageError> {
-        match self.in_flight.take() {
-            Some(p) => JsFuture::from(p).await.map(|_| ()).map_err(|e| StorageError(js::message_of(&e))),
-            None => Ok(()),
-        }
-    }
-
     /// Deletes whatever is pending and waits until every delete is done.
     async fn finish(&mut self, store: &Rc<Store>) -> Result<(), StorageError> {
         let started = self.start(store).await;
-        let settled = self.settle().await;
-        started.and(settled)
+        started.and(settle(self.in_flight.take()).await)
+    }
+}
+
+/// Waits for a delete under way, if any.
+async fn settle(in_flight: Option<Promise>) -> Result<(), StorageError> {
+    match in_flight {
+        Some(p) => JsFuture::from(p).await.map(|_| ()).map_err(|e| StorageError(js::message_of(&e))),
+        None => Ok(()),
     }
 }
 
