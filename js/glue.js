@@ -121,6 +121,11 @@ export function apiResponse(status, headers, body, replayed, idempotencyKey, att
   return response;
 }
 
+/** `post()`'s promise: the `ApiResponse` promise mapped to its body. */
+export function bodyOf(response) {
+  return response.then((r) => r.body);
+}
+
 // Objects JSON.stringify would turn into `{}` or a key-per-byte object:
 // sending those would silently lose the caller's data.
 function lossyKind(value) {

@@ -469,12 +469,7 @@ impl ApiClient {
         match self.start(&JsValue::from_str("POST"), &url, &body, &options.unwrap_or(JsValue::UNDEFINED)) {
             Ok(entry) => {
                 let mut cached = entry.body.borrow_mut();
-                cached
-                    .get_or_insert_with(|| {
-                        let response = entry.response.clone();
-                        js::promise(async move { Ok(get(&JsFuture::from(response).await?, "body")) })
-                    })
-                    .clone()
+                cached.get_or_insert_with(|| js::body_of(&entry.response)).clone()
             }
             Err(e) => Promise::reject(&e),
         }

@@ -21,6 +21,10 @@ extern "C" {
     #[wasm_bindgen(js_name = apiResponse)]
     pub fn api_response(status: u16, headers: &web_sys::Headers, body: &JsValue, replayed: bool, idempotency_key: Option<&str>, attempts: u32) -> JsValue;
 
+    /// `response.then(r => r.body)`: `post()`'s result, without a Rust future per call.
+    #[wasm_bindgen(js_name = bodyOf)]
+    pub fn body_of(response: &js_sys::Promise) -> js_sys::Promise;
+
     /// JSON text of a body, or throws a TypeError naming the offending part.
     #[wasm_bindgen(js_name = serializeBody, catch)]
     pub fn serialize_body(body: &JsValue) -> Result<JsValue, JsValue>;
