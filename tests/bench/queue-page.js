@@ -471,7 +471,7 @@ async function decompose(tag, n, rounds) {
 
   const enqueueVariants = {
     "E0 raw: one put per readwrite tx, await complete (the baseline)": (db) => rawPutLoop(db, url, n),
-    "E1 add, then count after add's result, one readwrite tx (Store::add today)": async (db) => {
+    "E1 add, then count after add's result, one readwrite tx (an early Store::add)": async (db) => {
       for (let i = 0; i < n; i++) await addCount(db, rawRecord(url, i));
     },
     "E1p add + count issued together in one readwrite tx": async (db) => {
@@ -520,7 +520,7 @@ async function decompose(tag, n, rounds) {
         await res.json();
       }
     },
-    "D1 fetch + delete, then next head after delete's result, one readwrite tx (remove_then_head today)": async (db) => {
+    "D1 fetch + delete, then next head after delete's result, one readwrite tx (an early SDK)": async (db) => {
       let rec = await headOf(db);
       while (rec) {
         await post(rec);
@@ -556,6 +556,25 @@ async function decompose(tag, n, rounds) {
           pending = removeOnly(db, rec.id);
         }
       }
+    },
+    "D1r fetch; delivered records deleted 16 at a time (one key-range delete tx) while the next ones are fetched; heads read 16 at a time after the last read id (the SDK's pattern)": async (db) => {
+      const after = (lastId) => new Promise((resolve, reject) => {
+        const range = lastId === null ? null : IDBKeyRange.lowerBound(lastId, true);
+        const r = db.transaction("queue", "readonly").objectStore("queue").getAll(range, 16);
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      let pending = Promise.resolve();
+      let lastId = null;
+      for (;;) {
+        const batch = await after(lastId);
+        if (!batch.length) break;
+        for (const rec of batch) await post(rec);
+        lastId = batch[batch.length - 1].id;
+        await pending; // at most one delete in flight
+        pending = removeOnly(db, IDBKeyRange.bound(batch[0].id, lastId));
+      }
+      await pending;
     },
     "D2 D1 + glue attempt() (AbortController, 60 s timer, Headers, body read and parsed), sent event": async (db) => {
       let rec = await headOf(db);
