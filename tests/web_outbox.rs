@@ -76,6 +76,13 @@ async fn post_offline(c: &ApiClient, target: &str, body: &str, options: JsValue)
     err
 }
 
+/// Queues (offline) one `{"seq": i}` POST to `target` for each `i` in `seqs`, in order.
+async fn queue_seqs(c: &ApiClient, target: &str, seqs: std::ops::Range<u32>) {
+    for i in seqs {
+        post_offline(c, target, &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
+    }
+}
+
 /// The browser comes back online: `navigator.onLine` and the `online` event.
 fn go_online() {
     set_online(true);
@@ -161,9 +168,7 @@ async fn the_queue_survives_a_reload_and_a_fresh_client_drains_it() {
 async fn fifty_queued_records_reach_the_server_in_order() {
     let ns = fresh("fifo");
     let c = client_in(&ns, "").await;
-    for i in 0..50 {
-        post_offline(&c, &url(&ns, "echo"), &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
-    }
+    queue_seqs(&c, &url(&ns, "echo"), 0..50).await;
     go_online();
     let report = settle(c.drain_queue()).await.unwrap();
     assert_eq!(num(&report, "remaining"), 0.0);
@@ -176,9 +181,7 @@ async fn fifty_queued_records_reach_the_server_in_order() {
 async fn delivered_records_are_deleted_in_runs_not_one_transaction_each() {
     let ns = fresh("delete-runs");
     let c = client_in(&ns, "").await;
-    for i in 0..40 {
-        post_offline(&c, &url(&ns, "echo"), &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
-    }
+    queue_seqs(&c, &url(&ns, "echo"), 0..40).await;
     let stop_counting = count_queue_deletes(&format!("pos-resilience:{ns}"));
     set_online(true);
     let report = settle(c.drain_queue()).await.unwrap();
@@ -195,9 +198,7 @@ async fn delivered_records_are_deleted_in_runs_not_one_transaction_each() {
 async fn a_drain_that_stops_at_a_waiting_record_has_deleted_those_before_it() {
     let ns = fresh("delete-then-wait");
     let c = client_in(&ns, "").await;
-    for i in 0..5 {
-        post_offline(&c, &url(&ns, "echo"), &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
-    }
+    queue_seqs(&c, &url(&ns, "echo"), 0..5).await;
     post_offline(&c, &url(&ns, "status/503"), r#"{"seq": 5}"#, JsValue::UNDEFINED).await;
     post_offline(&c, &url(&ns, "echo"), r#"{"seq": 6}"#, JsValue::UNDEFINED).await;
     let report = settle(c.drain_queue()).await.unwrap();
@@ -214,9 +215,7 @@ async fn a_poison_record_is_dead_lettered_and_the_rest_still_drain() {
     let ns = fresh("poison");
     let c = client_in(&ns, "").await;
     post_offline(&c, &url(&ns, "status/422"), r#"{"bad": true}"#, JsValue::UNDEFINED).await;
-    for i in 0..49 {
-        post_offline(&c, &url(&ns, "echo"), &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
-    }
+    queue_seqs(&c, &url(&ns, "echo"), 0..49).await;
     let dead_event = next_event(&c, "dead-letter");
     let report = settle(c.drain_queue()).await.unwrap();
     assert_eq!((num(&report, "sent"), num(&report, "deadLettered"), num(&report, "remaining")), (49.0, 1.0, 0.0));
@@ -529,9 +528,7 @@ async fn a_drain_skipped_for_another_tab_looks_again_until_the_queue_is_empty() 
 async fn clearing_the_queue_during_a_drain_sends_nothing_more() {
     let ns = fresh("clearmid");
     let c = client_in(&ns, "").await;
-    for i in 0..20 {
-        post_offline(&c, &url(&ns, "echo?delay=50"), &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
-    }
+    queue_seqs(&c, &url(&ns, "echo?delay=50"), 0..20).await;
     let first_sent = next_event(&c, "sent");
     let drain = c.drain_queue();
     first_sent.await.unwrap();
