@@ -6,8 +6,6 @@
 //! IndexedDB requests, so it cannot go inactive; moves between stores are
 //! one transaction, so a record is never in both stores or in neither.
 
-use std::error::Error as _;
-
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::*;
 
@@ -26,7 +24,10 @@ impl From<rexie::Error> for StorageError {
     fn from(e: rexie::Error) -> Self {
         // rexie's Display says only "idb error"; the source has the
         // browser's message (QuotaExceededError, InvalidStateError, …).
-        let detail = e.source().map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
+        let detail = match &e {
+            rexie::Error::IdbError(inner) => inner.to_string(),
+            other => other.to_string(),
+        };
         StorageError(detail)
     }
 }
