@@ -10,6 +10,7 @@ use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::classify::{classify_status, StatusClass};
 use crate::config::{header_pairs, CallOptions, ClientConfig, HeaderSource};
 use crate::dedup::dedup_keys;
 use crate::error::ErrorKind;
@@ -304,7 +305,7 @@ async fn run(state: &ClientState, op: &Operation) -> Result<JsValue, JsValue> {
         match op.settings.retry.decide(attempts, &sent.outcome, js::random(), remaining()) {
             Decision::Finish => {
                 let resp = sent.response.expect("only responses finish");
-                return if (200..300).contains(&resp.status) {
+                return if classify_status(resp.status, false) == StatusClass::Success {
                     Ok(response_object(&resp, op, attempts))
                 } else {
                     Err(failure(ErrorKind::Http, op, &describe_status(&resp), attempts, Some(&resp)))
