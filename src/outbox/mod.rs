@@ -3,8 +3,9 @@
 //! idempotency key.
 //!
 //! `policy` holds the decisions (pure, tested natively); the rest is the
-//! browser glue: `record` (the stored shape), `store` (IndexedDB),
-//! `lock` (one drainer per origin), `drain` (the replay loop and triggers).
+//! browser glue: `record` (the stored shape), `store` (IndexedDB), `queue`
+//! (one client's outbox and its `queue-size` broadcasts), `drain` (the
+//! replay loop, its triggers, and one drainer per origin).
 
 pub mod policy;
 #[cfg(target_arch = "wasm32")]
