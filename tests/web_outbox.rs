@@ -37,9 +37,13 @@ extern "C" {
 }
 
 /// A namespace no other test shares. Every test starts with it, so this
-/// also puts `navigator.onLine` back to the truth for the test.
+/// also undoes every fault an earlier test may have left on (one that
+/// failed half-way): `navigator.onLine` back to the truth, Web Locks and
+/// `IDBObjectStore.add` restored.
 fn fresh(name: &str) -> String {
     set_online(true);
+    hide_web_locks(false);
+    fail_adds_with_quota(false);
     unique_ns(name)
 }
 
@@ -54,9 +58,7 @@ async fn client_in(ns: &str, extra: &str) -> ApiClient {
 
 /// Resolves with the `detail` of the next `kind` event on `c`.
 fn next_event(c: &ApiClient, kind: &str) -> JsFuture {
-    let mut resolve = None;
-    let p = Promise::new(&mut |res, _| resolve = Some(res));
-    let resolve: Function = resolve.unwrap();
+    let (resolve, p) = resolver();
     let listener = Closure::once_into_js(move |e: web_sys::CustomEvent| {
         let _ = resolve.call1(&JsValue::NULL, &e.detail());
     });
@@ -146,10 +148,8 @@ async fn the_queue_survives_a_reload_and_a_fresh_client_drains_it() {
     let first = client_in(&ns, "").await;
     let mut keys = Vec::new();
     // Offline through the "reload", as a till would be.
-    set_online(false);
     for i in 0..3 {
-        let err = settle(first.post(url(&ns, "echo").into(), json(&format!(r#"{{"n": {i}}}"#)), None)).await.unwrap_err();
-        assert_eq!(kind(&err), "queued");
+        let err = post_offline(&first, &url(&ns, "echo"), &format!(r#"{{"n": {i}}}"#), JsValue::UNDEFINED).await;
         keys.push(get(&err, "idempotencyKey").as_string().unwrap());
     }
     first.close();
@@ -244,9 +244,7 @@ async fn a_poison_record_is_dead_lettered_and_the_rest_still_drain() {
 async fn two_drainers_send_each_record_once(ns: &str) {
     let a = client_in(ns, "").await;
     let b = client_in(ns, "").await;
-    for i in 0..20 {
-        post_offline(&a, &url(ns, "echo?delay=5"), &format!(r#"{{"seq": {i}}}"#), JsValue::UNDEFINED).await;
-    }
+    queue_seqs(&a, &url(ns, "echo?delay=5"), 0..20).await;
     let both = Array::of2(&a.drain_queue(), &b.drain_queue());
     settle(Promise::all(&both)).await.unwrap();
     // Whichever drained, every record went once; drain again to be sure
@@ -269,8 +267,9 @@ async fn two_clients_draining_at_once_never_send_a_record_twice() {
 
 #[wasm_bindgen_test]
 async fn without_web_locks_the_indexeddb_lease_keeps_one_drainer() {
+    let ns = fresh("lease");
     hide_web_locks(true);
-    two_drainers_send_each_record_once(&fresh("lease")).await;
+    two_drainers_send_each_record_once(&ns).await;
     hide_web_locks(false);
 }
 
@@ -343,9 +342,7 @@ async fn an_expired_record_goes_to_the_dead_letters_unsent() {
     let c = client_in(&ns, r#", "maxRetention": 1"#).await;
     // Stay "offline" until the retention has passed, so that no timer drain
     // can send the record first; the forced drain below ignores the hint.
-    set_online(false);
-    let err = settle(c.post(url(&ns, "echo").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap_err();
-    assert_eq!(kind(&err), "queued");
+    let err = post_offline(&c, &url(&ns, "echo"), "{}", JsValue::UNDEFINED).await;
     // Let the 1 ms retention pass (time is the input here, not a guess).
     JsFuture::from(Promise::new(&mut |res, _| {
         web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&res, 20).unwrap();
@@ -395,8 +392,7 @@ async fn without_indexeddb_an_undeliverable_post_fails_with_a_storage_error() {
     assert!(get(&err, "message").as_string().unwrap().contains("nor stored in the offline queue"));
     assert_eq!(kind(&size.unwrap_err()), "storage");
     // With IndexedDB back, the same client works.
-    let err = post_offline(&c, &url(&ns, "echo"), "{}", JsValue::UNDEFINED).await;
-    assert_eq!(kind(&err), "queued");
+    post_offline(&c, &url(&ns, "echo"), "{}", JsValue::UNDEFINED).await;
     settle(c.drain_queue()).await.unwrap();
     assert_eq!(log(&ns).await.len(), 1);
     c.close();
@@ -472,9 +468,7 @@ async fn queue_size_reaches_every_client_of_the_namespace() {
     b.add_event_listener("queue-size", listener.as_ref(), &JsValue::UNDEFINED);
     // Stay "offline" so no timer drain delivers the record before the
     // (coalesced) announcement counts it.
-    set_online(false);
-    let err = settle(a.post(url(&ns, "echo").into(), json("{}"), None)).await.unwrap_err();
-    assert_eq!(kind(&err), "queued");
+    post_offline(&a, &url(&ns, "echo"), "{}", JsValue::UNDEFINED).await;
     // b may first hear an older count (its own start-up drain's 0); it must
     // then hear a's 1.
     JsFuture::from(got_one).await.unwrap();
@@ -487,7 +481,7 @@ async fn queue_size_reaches_every_client_of_the_namespace() {
 }
 
 #[wasm_bindgen_test]
-async fn an_aborted_or_opted_out_call_is_never_queued() {
+async fn an_abortable_or_opted_out_call_is_never_queued() {
     let ns = fresh("noqueue");
     let c = client_in(&ns, "").await;
     set_online(false);

@@ -39,15 +39,25 @@ function request(r) {
   });
 }
 
+function committed(tx) {
+  return new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+}
+
+/** Opens database `name` at `version`, creating the schema's first
+ *  release (only the `queue` store) if it is new. */
+function openV1(name, version) {
+  const open = indexedDB.open(name, version);
+  open.onupgradeneeded = () => open.result.createObjectStore("queue", { keyPath: "id", autoIncrement: true });
+  return request(open);
+}
+
 /** Creates database `name` at version 1 (only the `queue` store, as the
  *  first release of the schema had it) holding `records`, then closes it. */
 export async function createV1Database(name, records) {
-  const open = indexedDB.open(name, 1);
-  open.onupgradeneeded = () => open.result.createObjectStore("queue", { keyPath: "id", autoIncrement: true });
-  const db = await request(open);
+  const db = await openV1(name, 1);
   const tx = db.transaction("queue", "readwrite");
   for (const r of records) tx.objectStore("queue").add(r);
-  await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+  await committed(tx);
   db.close();
 }
 
@@ -56,18 +66,15 @@ export async function addRaw(name, store, value) {
   const db = await request(indexedDB.open(name));
   const tx = db.transaction(store, "readwrite");
   tx.objectStore(store).add(value);
-  await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
+  await committed(tx);
   db.close();
 }
 
 /** Opens database `name` at `version` and keeps it open, ignoring
  *  `versionchange` (as a stale tab would): later upgrades are blocked. */
 export async function holdOpen(name, version) {
-  const open = indexedDB.open(name, version);
-  open.onupgradeneeded = () => open.result.createObjectStore("queue", { keyPath: "id", autoIncrement: true });
-  return await request(open);
+  return await openV1(name, version);
 }
-
 
 /** Takes Web Lock `name` as another tab would, and holds it until the
  *  returned function is called. Resolves once the lock is held. */
