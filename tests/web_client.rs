@@ -14,11 +14,17 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 use common::*;
 
-/// A namespace on the test server no other test or run shares.
-fn fresh_ns(name: &str) -> String {
-    unique_ns(name)
+/// Records `detail[field]` of every `retry` event on `c`, while the
+/// returned listener is alive.
+fn record_retries(c: &ApiClient, field: &'static str) -> (Array, Closure<dyn FnMut(web_sys::CustomEvent)>) {
+    let seen = Array::new();
+    let sink = seen.clone();
+    let listener = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+        sink.push(&get(&e.detail(), field));
+    });
+    c.add_event_listener("retry", listener.as_ref(), &JsValue::UNDEFINED);
+    (seen, listener)
 }
-
 
 fn client(config: &str) -> ApiClient {
     ApiClient::new(Some(json(config))).expect("valid config")
@@ -37,7 +43,7 @@ fn is_uuid_v4(s: &str) -> bool {
 
 #[wasm_bindgen_test]
 async fn post_sends_json_with_a_fresh_uuid_v4_key_and_resolves_with_the_body() {
-    let ns = fresh_ns("basic");
+    let ns = unique_ns("basic");
     let body = settle(client("{}").post(url(&ns, "echo").into(), json(r#"{"sale": 1}"#), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&get(&body, "body"), "sale").as_f64(), Some(1.0));
     let records = log(&ns).await;
@@ -53,7 +59,7 @@ async fn post_sends_json_with_a_fresh_uuid_v4_key_and_resolves_with_the_body() {
 
 #[wasm_bindgen_test]
 async fn twenty_concurrent_identical_calls_make_one_request_and_share_one_promise() {
-    let ns = fresh_ns("dedup");
+    let ns = unique_ns("dedup");
     let c = client("{}");
     let target = url(&ns, "echo?delay=200");
     let promises: Vec<Promise> = (0..20).map(|_| c.post(target.clone().into(), json(r#"{"cart": [1, 2]}"#), Some(JsValue::UNDEFINED))).collect();
@@ -68,7 +74,7 @@ async fn twenty_concurrent_identical_calls_make_one_request_and_share_one_promis
 
 #[wasm_bindgen_test]
 async fn different_bodies_or_explicit_keys_are_not_deduplicated() {
-    let ns = fresh_ns("nodedup");
+    let ns = unique_ns("nodedup");
     let c = client("{}");
     let target = url(&ns, "echo?delay=100");
     let ps: Array = [
@@ -89,7 +95,7 @@ async fn different_bodies_or_explicit_keys_are_not_deduplicated() {
 
 #[wasm_bindgen_test]
 async fn the_same_key_is_sent_on_every_retry() {
-    let ns = fresh_ns("retrykey");
+    let ns = unique_ns("retrykey");
     let resp = settle(client(FAST).request("POST".into(), url(&ns, "status/503?times=3").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&resp, "status").as_f64(), Some(200.0));
     assert_eq!(get(&resp, "attempts").as_f64(), Some(4.0));
@@ -102,7 +108,7 @@ async fn the_same_key_is_sent_on_every_retry() {
 
 #[wasm_bindgen_test]
 async fn a_callers_key_is_used_as_is() {
-    let ns = fresh_ns("callerkey");
+    let ns = unique_ns("callerkey");
     let opts = json(r#"{"idempotencyKey": "Sale-42:till-3"}"#);
     settle(client(FAST).post(url(&ns, "status/503?times=1").into(), json("{}"), Some(opts))).await.unwrap();
     let records = log(&ns).await;
@@ -111,38 +117,33 @@ async fn a_callers_key_is_used_as_is() {
         assert_eq!(header(r, "idempotency-key").as_deref(), Some("Sale-42:till-3"));
     }
     // Given as a header, it is equally kept.
-    let ns2 = fresh_ns("callerkeyheader");
+    let ns2 = unique_ns("callerkeyheader");
     settle(client("{}").post(url(&ns2, "echo").into(), json("{}"), Some(json(r#"{"headers": {"Idempotency-Key": "mine-1"}}"#)))).await.unwrap();
     assert_eq!(header(&log(&ns2).await[0], "idempotency-key").as_deref(), Some("mine-1"));
 }
 
 #[wasm_bindgen_test]
 async fn retry_after_one_second_is_honoured() {
-    let ns = fresh_ns("retryafter");
+    let ns = unique_ns("retryafter");
     let c = client(FAST);
-    let delays = Array::new();
-    let d2 = delays.clone();
-    let listener = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
-        d2.push(&get(&e.detail(), "delay"));
-    });
-    c.add_event_listener("retry", listener.as_ref(), &JsValue::UNDEFINED);
+    let (delays, _listener) = record_retries(&c, "delay");
     settle(c.post(url(&ns, "status/503?retryAfter=1&times=1").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     let records = log(&ns).await;
     assert_eq!(records.len(), 2);
-    let gap = get(&records[1], "time").as_f64().unwrap() - get(&records[0], "time").as_f64().unwrap();
+    let gap = num(&records[1], "time") - num(&records[0], "time");
     assert!(gap >= 1_000.0, "second attempt came {gap} ms after the first");
     assert_eq!(delays.get(0).as_f64(), Some(1_000.0), "Retry-After wins over the 5 ms backoff");
 }
 
 #[wasm_bindgen_test]
 async fn retry_after_as_an_http_date_is_honoured_on_429() {
-    let ns = fresh_ns("retrydate");
+    let ns = unique_ns("retrydate");
     let when = js_sys::Date::new(&JsValue::from_f64(js_sys::Date::now() + 2_500.0)).to_utc_string();
     let target = format!("{}?retryAfter={}&times=1", url(&ns, "status/429"), String::from(js_sys::encode_uri_component(&String::from(when))));
     settle(client(FAST).post(target.into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     let records = log(&ns).await;
     assert_eq!(records.len(), 2);
-    let gap = get(&records[1], "time").as_f64().unwrap() - get(&records[0], "time").as_f64().unwrap();
+    let gap = num(&records[1], "time") - num(&records[0], "time");
     // The date has one-second resolution: at least 1.5 s of the 2.5 s remain.
     assert!(gap >= 1_400.0, "waited only {gap} ms");
 }
@@ -150,7 +151,7 @@ async fn retry_after_as_an_http_date_is_honoured_on_429() {
 #[wasm_bindgen_test]
 async fn permanent_statuses_are_not_retried() {
     for status in [400u16, 401, 403, 404, 409, 422] {
-        let ns = fresh_ns("permanent");
+        let ns = unique_ns("permanent");
         let err = settle(client(FAST).post(url(&ns, &format!("status/{status}")).into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap_err();
         assert_eq!(kind(&err), "http");
         assert_eq!(get(&err, "status").as_f64(), Some(status as f64));
@@ -162,14 +163,14 @@ async fn permanent_statuses_are_not_retried() {
 
 #[wasm_bindgen_test]
 async fn a_conflict_with_retry_after_is_retried() {
-    let ns = fresh_ns("inflight409");
+    let ns = unique_ns("inflight409");
     settle(client(FAST).post(url(&ns, "status/409?retryAfter=0&times=2").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(log(&ns).await.len(), 3);
 }
 
 #[wasm_bindgen_test]
 async fn retries_end_with_the_last_error() {
-    let ns = fresh_ns("exhausted");
+    let ns = unique_ns("exhausted");
     let err = settle(client(FAST).post(url(&ns, "status/503").into(), json("{}"), Some(json(r#"{"maxRetries": 2, "queueIfOffline": false}"#)))).await.unwrap_err();
     assert_eq!(kind(&err), "http");
     assert_eq!(get(&err, "status").as_f64(), Some(503.0));
@@ -179,7 +180,7 @@ async fn retries_end_with_the_last_error() {
 
 #[wasm_bindgen_test]
 async fn a_dropped_connection_is_retried_with_the_same_key() {
-    let ns = fresh_ns("drop");
+    let ns = unique_ns("drop");
     let resp = settle(client(FAST).request("POST".into(), url(&ns, "drop?times=2").into(), Some(json("{}")), Some(JsValue::UNDEFINED))).await.unwrap();
     assert_eq!(get(&resp, "status").as_f64(), Some(200.0));
     // Browsers may themselves resend once on a dropped keep-alive socket, so
@@ -193,12 +194,7 @@ async fn a_dropped_connection_is_retried_with_the_same_key() {
 async fn a_refused_connection_is_a_network_error_after_the_retries() {
     // Port 9 (discard) has no listener here: every attempt fails below HTTP.
     let c = client(FAST);
-    let retries = Array::new();
-    let r2 = retries.clone();
-    let listener = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
-        r2.push(&get(&e.detail(), "reason"));
-    });
-    c.add_event_listener("retry", listener.as_ref(), &JsValue::UNDEFINED);
+    let (retries, _listener) = record_retries(&c, "reason");
     let opts = json(r#"{"maxRetries": 2, "queueIfOffline": false}"#);
     let err = settle(c.post("http://127.0.0.1:9/sales".into(), json("{}"), Some(opts))).await.unwrap_err();
     assert_eq!(kind(&err), "network");
@@ -210,14 +206,9 @@ async fn a_refused_connection_is_a_network_error_after_the_retries() {
 
 #[wasm_bindgen_test]
 async fn a_hung_attempt_is_aborted_at_the_timeout_and_retried_with_the_same_key() {
-    let ns = fresh_ns("hang");
+    let ns = unique_ns("hang");
     let c = client(FAST);
-    let reasons = Array::new();
-    let r2 = reasons.clone();
-    let listener = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
-        r2.push(&get(&e.detail(), "reason"));
-    });
-    c.add_event_listener("retry", listener.as_ref(), &JsValue::UNDEFINED);
+    let (reasons, _listener) = record_retries(&c, "reason");
     let started = js_sys::Date::now();
     let resp = settle(c.request("POST".into(), url(&ns, "hang?times=1").into(), Some(json("{}")), Some(json(r#"{"timeout": 300}"#)))).await.unwrap();
     // Measured on the client: the timer also covers a CORS preflight, so
@@ -230,7 +221,7 @@ async fn a_hung_attempt_is_aborted_at_the_timeout_and_retried_with_the_same_key(
     assert_eq!(records.len(), 2);
     assert_eq!(header(&records[0], "idempotency-key"), header(&records[1], "idempotency-key"));
 
-    let ns2 = fresh_ns("hangforever");
+    let ns2 = unique_ns("hangforever");
     let err = settle(client(FAST).post(url(&ns2, "hang").into(), json("{}"), Some(json(r#"{"timeout": 100, "maxRetries": 1, "queueIfOffline": false}"#)))).await.unwrap_err();
     assert_eq!(kind(&err), "timeout");
     assert_eq!(get(&err, "attempts").as_f64(), Some(2.0));
@@ -238,7 +229,7 @@ async fn a_hung_attempt_is_aborted_at_the_timeout_and_retried_with_the_same_key(
 
 #[wasm_bindgen_test]
 async fn total_timeout_bounds_the_whole_call() {
-    let ns = fresh_ns("total");
+    let ns = unique_ns("total");
     let opts = json(r#"{"timeout": 10000, "totalTimeout": 400, "retryDelay": 100, "jitter": false, "queueIfOffline": false}"#);
     let started = js_sys::Date::now();
     let err = settle(client("{}").post(url(&ns, "hang").into(), json("{}"), Some(opts))).await.unwrap_err();
@@ -248,7 +239,7 @@ async fn total_timeout_bounds_the_whole_call() {
 
 #[wasm_bindgen_test]
 async fn the_callers_abort_stops_a_pending_backoff_at_once() {
-    let ns = fresh_ns("abort");
+    let ns = unique_ns("abort");
     let c = client(r#"{"retryDelay": 60000, "jitter": false}"#);
     let controller = web_sys::AbortController::new().unwrap();
     let opts = Object::new();
@@ -270,7 +261,7 @@ async fn the_callers_abort_stops_a_pending_backoff_at_once() {
 
 #[wasm_bindgen_test]
 async fn an_already_aborted_signal_sends_nothing() {
-    let ns = fresh_ns("preaborted");
+    let ns = unique_ns("preaborted");
     let controller = web_sys::AbortController::new().unwrap();
     controller.abort();
     let opts = Object::new();
@@ -282,7 +273,7 @@ async fn an_already_aborted_signal_sends_nothing() {
 
 #[wasm_bindgen_test]
 async fn bad_input_is_rejected_before_any_request_naming_the_problem() {
-    let ns = fresh_ns("invalid");
+    let ns = unique_ns("invalid");
     let good = url(&ns, "echo");
     let cyclic = Object::new();
     Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
@@ -339,7 +330,7 @@ async fn api_error_is_a_real_error() {
 
 #[wasm_bindgen_test]
 async fn success_values_follow_the_content() {
-    let ns = fresh_ns("values");
+    let ns = unique_ns("values");
     let c = client("{}");
     let none = settle(c.post(url(&ns, "status/204").into(), json("{}"), Some(JsValue::UNDEFINED))).await.unwrap();
     assert!(none.is_null());
@@ -367,7 +358,7 @@ async fn success_values_follow_the_content() {
 
 #[wasm_bindgen_test]
 async fn the_headers_function_is_called_before_every_attempt() {
-    let ns = fresh_ns("headersfn");
+    let ns = unique_ns("headersfn");
     let calls = Array::new();
     let calls2 = calls.clone();
     let f = Closure::<dyn FnMut() -> Promise>::new(move || {
@@ -406,7 +397,7 @@ async fn online_and_offline_events_are_re_emitted() {
 
 #[wasm_bindgen_test]
 async fn api_post_uses_a_default_client() {
-    let ns = fresh_ns("apipost");
+    let ns = unique_ns("apipost");
     let body = settle(api_post(url(&ns, "echo").into(), json(r#"{"x": true}"#), Some(json(r#"{"maxRetries": 0}"#)))).await.unwrap();
     assert_eq!(get(&get(&body, "body"), "x").as_bool(), Some(true));
     assert_eq!(log(&ns).await.len(), 1);
