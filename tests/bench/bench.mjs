@@ -32,7 +32,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import * as esbuild from "esbuild";
-import { benchCall as call, CHROMIUM_ARGS, intEnvReader, openBenchPage, root } from "../support/driver.mjs";
+import {
+  benchCall as call, CHROMIUM_ARGS, flagEnv, git, intEnvReader, openBenchPage, root, round, roundSummary, summary,
+} from "../support/driver.mjs";
 import { startPosServer } from "../support/pos-server.mjs";
 import { startTestServer } from "../support/test-server.mjs";
 
@@ -40,8 +42,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(root, "target", "bench");
 const wwwDir = path.join(outDir, "www");
 
-const QUICK = /^(1|true|yes)$/i.test(process.env.BENCH_QUICK || "");
-const PROFILE = /^(1|true|yes)$/i.test(process.env.BENCH_PROFILE || "");
+const QUICK = flagEnv("BENCH_QUICK");
+const PROFILE = flagEnv("BENCH_PROFILE");
 const intEnv = intEnvReader("bench");
 const RUNS = intEnv("BENCH_RUNS", QUICK ? 2 : 5, 1);
 const CALLS = intEnv("BENCH_CALLS", QUICK ? 300 : 2000, 10);
@@ -54,7 +56,7 @@ const [HEAP_A, HEAP_B] = (process.env.BENCH_HEAP_CALLS || (QUICK ? "300,3000" : 
 const ONLY = new Set((process.env.BENCH_ONLY || "post,dedup,init,heap,queue").split(",").map((s) => s.trim()));
 const QUEUE_N = intEnv("BENCH_QUEUE_N", QUICK ? 200 : 1000, 1);
 const QUEUE_RUNS = intEnv("BENCH_QUEUE_RUNS", QUICK ? 2 : 5, 1);
-const SKIP_QUEUE = /^(1|true|yes)$/i.test(process.env.BENCH_SKIP_QUEUE || "");
+const SKIP_QUEUE = flagEnv("BENCH_SKIP_QUEUE");
 const ENDPOINTS = (process.env.BENCH_ENDPOINTS || "sales,echo").split(",").map((s) => s.trim()).filter(Boolean);
 const SQLITE_SYNC = process.env.BENCH_SQLITE_SYNCHRONOUS || "normal";
 const SERVER_BIN = process.env.POS_SERVER_BIN || path.join(root, "target", "release", "pos-server");
@@ -69,12 +71,6 @@ const GOALS = {
 
 // --- helpers ---------------------------------------------------------------------
 
-function summary(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0], max: s[s.length - 1] };
-}
 function quantile(values, q) {
   const s = [...values].sort((a, b) => a - b);
   const pos = (s.length - 1) * q;
@@ -82,15 +78,12 @@ function quantile(values, q) {
   return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
-const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
-const roundSummary = (s, d) => ({ median: round(s.median, d), min: round(s.min, d), max: round(s.max, d) });
 const log = (msg) => console.log(`bench: ${msg}`);
 const failures = [];
 function fail(msg) {
   failures.push(msg);
   console.error(`bench: FUNCTIONAL FAILURE: ${msg}`);
 }
-const git = (...a) => { try { return execFileSync("git", a, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { return null; } };
 
 // --- sizes -----------------------------------------------------------------------
 

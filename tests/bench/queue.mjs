@@ -21,19 +21,20 @@
 // (platform calls per record, the cost of each IndexedDB transaction kind,
 // CPU profiles of the SDK's phases) written to target/bench/queue-profile.json,
 // CHROMIUM_BIN (/usr/bin/chromium).
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { benchCall, CHROMIUM_ARGS, intEnvReader, openBenchPage, root } from "../support/driver.mjs";
+import {
+  benchCall, CHROMIUM_ARGS, flagEnv, git, intEnvReader, openBenchPage, root, round, roundSummary, summary,
+} from "../support/driver.mjs";
 import { startTestServer } from "../support/test-server.mjs";
 
 const intEnv = intEnvReader("bench-queue");
 const N = intEnv("BENCH_N", 1000, 1);
 const RUNS = intEnv("BENCH_RUNS", 5, 1);
 const WARMUP = intEnv("BENCH_WARMUP", 1, 0);
-const PROFILE = /^(1|true|yes)$/i.test(process.env.BENCH_PROFILE || "");
+const PROFILE = flagEnv("BENCH_PROFILE");
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 const outDir = path.join(root, "target", "bench");
 const GOALS = { enqueue_vs_idb: 1.5, drain_vs_fetch: 1.2 };
@@ -42,16 +43,6 @@ if (!fs.existsSync(path.join(root, "pkg", "index.js"))) {
   console.error("bench-queue: pkg/ is not built: run scripts/build-pkg.sh (or scripts/bench-queue.sh)");
   process.exit(2);
 }
-
-function summary(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0], max: s[s.length - 1] };
-}
-
-const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
-const roundSummary = (s, d) => ({ median: round(s.median, d), min: round(s.min, d), max: round(s.max, d) });
 
 let srv, browser;
 const failures = [];
@@ -162,7 +153,6 @@ async function main() {
 
 // Which SDK was measured: the commit, and whether pkg/ predates the sources.
 function pkgInfo() {
-  const git = (...a) => { try { return execFileSync("git", a, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { return null; } };
   const wasm = path.join(root, "pkg", "pos_resilience_bg.wasm");
   const built = fs.statSync(wasm).mtimeMs;
   const newer = [];

@@ -26,7 +26,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { CHROMIUM_ARGS, intEnvReader, root } from "../support/driver.mjs";
+import { CHROMIUM_ARGS, flagEnv, intEnvReader, root } from "../support/driver.mjs";
 import { startPosServer } from "../support/pos-server.mjs";
 
 const intEnv = intEnvReader("soak");
@@ -39,7 +39,7 @@ const THINK_MS = intEnv("SOAK_THINK_MS", 800, 0);
 const TIMEOUT_MS = intEnv("SOAK_TIMEOUT_MS", 1500, 100);
 const DRAIN_SECONDS = intEnv("SOAK_DRAIN_SECONDS", 180, 1);
 const SEED = intEnv("SOAK_SEED", Math.floor(Math.random() * 2 ** 31), 0);
-const KEEP = /^(1|true|yes)$/i.test(process.env.SOAK_KEEP || "");
+const KEEP = flagEnv("SOAK_KEEP");
 const SERVER_BIN = process.env.SOAK_SERVER_BIN || path.join(root, process.env.CARGO_TARGET_DIR || "target", "release", "pos-server");
 // Extra pos-server flags, e.g. `--no-idempotency` to see the soak catch duplicates.
 // Self-test of the checks: `clear-queue` throws tab A1's queue away once,

@@ -1,7 +1,8 @@
 // What the Node drivers of the soak and the benchmarks (tests/soak/soak.mjs,
 // tests/bench/bench.mjs, tests/bench/queue.mjs) share: the repository root,
-// their integer settings from the environment, Chromium's flags, and the
-// set-up of a benchmark page.
+// their integer and yes/no settings from the environment, Chromium's flags,
+// the summary of a figure over runs, git, and the set-up of a benchmark page.
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,6 +26,23 @@ export function intEnvReader(tool) {
     return v;
   };
 }
+
+// flagEnv("BENCH_QUICK"): whether the variable is 1, true or yes (any case).
+export const flagEnv = (name) => /^(1|true|yes)$/i.test(process.env[name] || "");
+
+// Median, min and max of `values`.
+export function summary(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1] };
+}
+// `x` rounded to `d` decimals; a summary() with each figure rounded so.
+export const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
+export const roundSummary = (s, d) => ({ median: round(s.median, d), min: round(s.min, d), max: round(s.max, d) });
+
+// git(...args) in the repository: its trimmed output, or null when it fails.
+export const git = (...a) => { try { return execFileSync("git", a, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { return null; } };
 
 // Opens `url` (a page of tests/bench) in a new page of `context` and waits
 // for it to set window.benchReady; its errors and console errors are printed
