@@ -9,11 +9,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { root } from "../support/driver.mjs";
 import { startTestServer } from "../support/test-server.mjs";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const pkgDir = path.join(root, "pkg");
 // Chromium's path and flags: the same as the wasm tests use (webdriver.json).
 const chromeOptions = JSON.parse(fs.readFileSync(path.join(root, "webdriver.json"), "utf8"))["goog:chromeOptions"];

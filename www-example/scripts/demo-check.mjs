@@ -8,6 +8,7 @@
 // Uses playwright-core from the repository's node_modules with Debian's
 // Chromium (CHROMIUM overrides the path); it never downloads a browser.
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS } from "../../tests/support/driver.mjs";
 
 const base = process.argv[2];
 if (!base) {
@@ -38,8 +39,7 @@ async function api(path) {
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
+  args: CHROMIUM_ARGS,
 });
 const pageErrors = [];
 try {

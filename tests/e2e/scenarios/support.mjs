@@ -14,12 +14,12 @@ import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, readFileSync, openSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { before, after } from "node:test";
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, root as ROOT } from "../../support/driver.mjs";
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export { ROOT };
 export const INVOICE = /INV-\d{6}-\d{4,}/;
 export const TOKENS = { ana: "demo-cashier-1", ben: "demo-cashier-2", chloe: "demo-cashier-3" };
 // Generous bound for anything that waits on the browser or the server: the
@@ -144,8 +144,7 @@ export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: CHROMIUM_ARGS,
   });
 }
 
