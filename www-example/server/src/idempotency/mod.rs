@@ -31,7 +31,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rusqlite::TransactionBehavior;
+use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 
 use crate::auth::Caller;
@@ -114,24 +114,6 @@ fn key_reused(key: &str) -> Problem {
     )
 }
 
-/// What the store says about a key that already has a record.
-enum Decision {
-    /// Same request again: replay the stored response.
-    Replay(StoredResponse),
-    /// The key belongs to another request.
-    Mismatch,
-    /// First execution; the response to send.
-    Fresh(Response),
-}
-
-fn judge(stored: StoredResponse, fingerprint: &Fingerprint) -> Decision {
-    if stored.fingerprint == fingerprint[..] {
-        Decision::Replay(stored)
-    } else {
-        Decision::Mismatch
-    }
-}
-
 fn replay_response(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let content_type = HeaderValue::from_str(&stored.content_type)
@@ -142,21 +124,6 @@ fn replay_response(stored: StoredResponse) -> Response {
         .headers_mut()
         .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     response
-}
-
-/// Turns a decision into the response, counting replays and mismatches.
-fn respond(state: &AppState, scope: &Scope, decision: Decision) -> Response {
-    match decision {
-        Decision::Replay(stored) => {
-            state.stats.record_replay(scope.business_id);
-            replay_response(stored)
-        }
-        Decision::Mismatch => {
-            state.stats.record_key_mismatch(scope.business_id);
-            key_reused(&scope.key).into_response()
-        }
-        Decision::Fresh(response) => response,
-    }
 }
 
 /// Middleware in front of every write route (see the module docs): key, body,
@@ -232,16 +199,36 @@ where
 {
     let ttl_ms = i64::try_from(state.key_ttl.as_millis()).unwrap_or(i64::MAX);
     let context = idempotency.0;
-    let scope = context.as_ref().map(|c| c.scope.clone());
+    let stats = Arc::clone(&state.stats);
     let outcome = state
         .db
         .write(move |conn| {
             let now_ms = clock::unix_ms(clock::now());
+            // Stores a response for replay under `ctx`'s key, in `tx`.
+            let remember = |tx: &Connection,
+                            ctx: &IdempotencyContext,
+                            status: StatusCode,
+                            content_type: &str,
+                            body: &[u8]| {
+                let response = NewResponse {
+                    status: status.as_u16(),
+                    content_type,
+                    body,
+                };
+                store::insert(tx, &ctx.scope, &ctx.fingerprint, response, now_ms, ttl_ms)
+            };
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(ctx) = &context {
                 if let Some(stored) = store::find(&tx, &ctx.scope)? {
                     if stored.is_live(now_ms) {
-                        return Ok(judge(stored, &ctx.fingerprint));
+                        let business_id = ctx.scope.business_id;
+                        return Ok(if stored.fingerprint == ctx.fingerprint[..] {
+                            stats.record_replay(business_id);
+                            replay_response(stored)
+                        } else {
+                            stats.record_key_mismatch(business_id);
+                            key_reused(&ctx.scope.key).into_response()
+                        });
                     }
                     store::delete(&tx, &ctx.scope)?;
                 }
@@ -251,12 +238,7 @@ where
                     let body = serde_json::to_vec(&value)
                         .map_err(|e| Problem::internal("serialising the response", e))?;
                     if let Some(ctx) = &context {
-                        let stored = NewResponse {
-                            status: status.as_u16(),
-                            content_type: "application/json",
-                            body: &body,
-                        };
-                        store::insert(&tx, &ctx.scope, &ctx.fingerprint, stored, now_ms, ttl_ms)?;
+                        remember(&tx, ctx, status, "application/json", &body)?;
                     }
                     tx.commit()?;
                     let response = (
@@ -268,7 +250,7 @@ where
                         body,
                     )
                         .into_response();
-                    Ok(Decision::Fresh(response))
+                    Ok(response)
                 }
                 Err(problem) => {
                     tx.rollback()?;
@@ -277,37 +259,18 @@ where
                             let tx =
                                 conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                             let body = problem.body_bytes();
-                            let stored = NewResponse {
-                                status: problem.status.as_u16(),
-                                content_type: PROBLEM_JSON,
-                                body: &body,
-                            };
-                            store::insert(
-                                &tx,
-                                &ctx.scope,
-                                &ctx.fingerprint,
-                                stored,
-                                now_ms,
-                                ttl_ms,
-                            )?;
+                            remember(&tx, ctx, problem.status, PROBLEM_JSON, &body)?;
                             tx.commit()?;
                         }
                     }
-                    Ok(Decision::Fresh(problem.into_response()))
+                    Ok(problem.into_response())
                 }
             }
             // `context`, and with it the in-flight claim, is dropped here: after
             // the commit, whether or not the client is still waiting.
         })
         .await;
-    match (outcome, scope) {
-        (Ok(decision), Some(scope)) => respond(state, &scope, decision),
-        (Ok(Decision::Fresh(response)), None) => response,
-        (Ok(_), None) => {
-            Problem::internal("idempotency", "a stored decision without a scope").into_response()
-        }
-        (Err(problem), _) => problem.into_response(),
-    }
+    outcome.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Starts the background task that deletes expired keys every `interval`.
