@@ -27,7 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, flagEnv, intEnvReader, root } from "../support/driver.mjs";
-import { startPosServer } from "../support/pos-server.mjs";
+import { CHAOS_OFF_ARGS, startPosServer } from "../support/pos-server.mjs";
 
 const intEnv = intEnvReader("soak");
 const N = intEnv("SOAK_N", 300, 1);
@@ -145,8 +145,7 @@ async function startServer() {
     args: [
       "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
       "--seed-stock", String(SEED_STOCK),
-      "--chaos", "--chaos-error503-rate", "0", "--chaos-drop-before-rate", "0",
-      "--chaos-drop-after-commit-rate", "0", "--chaos-latency-rate", "0", "--chaos-latency-ms", String(CHAOS.latencyMs),
+      ...CHAOS_OFF_ARGS, "--chaos-latency-ms", String(CHAOS.latencyMs),
       ...EXTRA_SERVER_ARGS,
     ],
     cwd: root,

@@ -10,14 +10,14 @@
 //   E2E_KEEP=1      keep each scenario's temporary directory (database, server log)
 //   E2E_SERVER_ARGS extra pos-server arguments, split on spaces (to check the
 //                   scenarios catch a broken server, e.g. --no-idempotency)
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, readFileSync, openSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 import { CHROMIUM_ARGS, root as ROOT } from "../../support/driver.mjs";
+import { CHAOS_OFF_ARGS, startPosServer } from "../../support/pos-server.mjs";
 
 export { ROOT };
 export const INVOICE = /INV-\d{6}-\d{4,}/;
@@ -53,50 +53,46 @@ export async function until(what, check, { timeout = WAIT_MS, every = 50 } = {})
 
 /**
  * Starts pos-server on a free port (`--port 0`; it prints the address) with a
- * new database in a temporary directory and waits until `/healthz` answers 200.
- * Options: chaos (boolean: `--chaos` with every rate at 0), seedStock, pkgDir,
- * wwwDir. Returns { url, db, dir, api, sql, chaos, stop }.
+ * new database in a temporary directory and waits until `/healthz` answers 200
+ * (tests/support/pos-server.mjs, each step bounded by WAIT_MS). Options: chaos
+ * (boolean: `--chaos` with every rate at 0), seedStock, pkgDir, wwwDir.
+ * Returns { url, db, dir, api, sql, chaos, stop }.
  */
 export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", wwwDir = "www-example" } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "pos-e2e-"));
   const db = path.join(dir, "pos.db");
   const args = ["--port", "0", "--db", db, "--www", path.resolve(ROOT, wwwDir), "--pkg", path.resolve(ROOT, pkgDir)];
   if (seedStock != null) args.push("--seed-stock", String(seedStock));
-  if (chaos) {
-    args.push("--chaos", "--chaos-error503-rate", "0", "--chaos-drop-before-rate", "0",
-      "--chaos-drop-after-commit-rate", "0", "--chaos-latency-rate", "0");
-  }
+  if (chaos) args.push(...CHAOS_OFF_ARGS);
   if (process.env.E2E_SERVER_ARGS) args.push(...process.env.E2E_SERVER_ARGS.split(" ").filter(Boolean));
   const logFd = openSync(path.join(dir, "server.log"), "w");
-  const child = spawn(serverBinary(), args, {
-    cwd: ROOT,
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", logFd],
-  });
-  closeSync(logFd);
+  const serverLog = () => { try { return readFileSync(path.join(dir, "server.log"), "utf8"); } catch { return ""; } };
+  let child = null;
+  let exited = null;
+  let exit = null;
   // If the test process ends without stop() (a crash), do not leave the server.
   const killOnExit = () => { try { child.kill("SIGKILL"); } catch { /* gone */ } };
-  process.on("exit", killOnExit);
-  let exited = null;
-  const exit = new Promise((resolve) => child.on("exit", (code, signal) => { exited = { code, signal }; resolve(exited); }));
-  const serverLog = () => { try { return readFileSync(path.join(dir, "server.log"), "utf8"); } catch { return ""; } };
-
-  // The first line on stdout is "pos-server listening on http://127.0.0.1:PORT".
-  const lines = createInterface({ input: child.stdout });
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pos-server printed no address within ${WAIT_MS} ms\n${serverLog()}`)), WAIT_MS);
-    lines.on("line", (line) => {
-      const m = line.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    exit.then((e) => { clearTimeout(timer); reject(new Error(`pos-server exited (${JSON.stringify(e)})\n${serverLog()}`)); });
-  }).catch((e) => { child.kill("SIGKILL"); throw e; });
-
-  await until("pos-server /healthz", async () => {
-    if (exited) throw new Error(`pos-server exited (${JSON.stringify(exited)})\n${serverLog()}`);
-    const res = await fetch(`${url}/healthz`);
-    return res.status === 200;
-  });
+  let url;
+  try {
+    ({ url } = await startPosServer({
+      bin: serverBinary(),
+      args,
+      cwd: ROOT,
+      env: { RUST_LOG: process.env.RUST_LOG || "warn", NO_COLOR: "1" },
+      stderr: logFd,
+      timeoutMs: WAIT_MS,
+      onSpawn: (spawned) => {
+        child = spawned;
+        closeSync(logFd);
+        process.on("exit", killOnExit);
+        exit = new Promise((resolve) => child.on("exit", (code, signal) => { exited = { code, signal }; resolve(exited); }));
+      },
+      hint: () => `\n${serverLog()}`,
+    }));
+  } catch (e) {
+    child?.kill("SIGKILL");
+    throw e;
+  }
 
   async function api(pathname, token = TOKENS.ana, init = {}) {
     const res = await fetch(`${url}${pathname}`, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers || {}) } });
@@ -126,7 +122,6 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
       return res.json();
     },
     async stop() {
-      lines.close();
       process.off("exit", killOnExit);
       if (!exited) {
         child.kill("SIGTERM");
