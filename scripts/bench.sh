@@ -24,6 +24,4 @@ fi
 [ -f pkg/index.js ] || { echo "bench: pkg/index.js is missing" >&2; exit 2; }
 [ -x target/release/pos-server ] || { echo "bench: target/release/pos-server is missing: cargo build --release -p pos-server" >&2; exit 2; }
 
-# queue.mjs (run by bench.mjs) must not rebuild: pkg/ is current by now.
-export BENCH_NO_BUILD=1
 exec node tests/bench/bench.mjs
