@@ -125,7 +125,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     Ok(value)
 }
 
-/// Extractor for a JSON body of type `T`, with problem+json rejections.
+/// A request body already read with [`read_limited`], put in the request's
+/// extensions by the idempotency middleware (which fingerprints it) so that
+/// [`JsonBody`] does not read it a second time.
+#[derive(Debug, Clone)]
+pub struct BufferedBody(pub Bytes);
+
+/// Extractor for a JSON body of type `T`, with problem+json rejections. Uses the
+/// [`BufferedBody`] when there is one, else reads the body with [`read_limited`].
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -156,8 +163,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 ))
             }
         }
-        let (parts, body) = request.into_parts();
-        let bytes = read_limited(&parts.headers, body, state.max_body_bytes).await?;
+        let (mut parts, body) = request.into_parts();
+        let bytes = match parts.extensions.remove::<BufferedBody>() {
+            Some(BufferedBody(bytes)) => bytes,
+            None => read_limited(&parts.headers, body, state.max_body_bytes).await?,
+        };
         parse_json(&bytes).map(JsonBody)
     }
 }

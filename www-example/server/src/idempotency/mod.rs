@@ -35,7 +35,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use serde::Serialize;
 
 use crate::auth::Caller;
-use crate::body::read_limited;
+use crate::body::{read_limited, BufferedBody};
 use crate::clock;
 use crate::db::Db;
 use crate::problem::{Problem, PROBLEM_JSON};
@@ -126,8 +126,9 @@ fn replay_response(stored: StoredResponse) -> Response {
     response
 }
 
-/// Middleware in front of every write route (see the module docs): key, body,
-/// fingerprint, in-flight claim. Safe methods pass through untouched.
+/// Middleware in front of every write route (see the module docs): key, body
+/// (read once, and handed on as a [`BufferedBody`] too), fingerprint, in-flight
+/// claim. Safe methods pass through untouched.
 pub async fn middleware(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,6 +170,7 @@ pub async fn middleware(
         fingerprint,
         _guard: guard,
     }));
+    parts.extensions.insert(BufferedBody(bytes.clone()));
     Ok(next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await)
