@@ -95,15 +95,15 @@ function txDone(tx) {
 }
 
 // The record the SDK stores (src/outbox/record.rs), built the same way an
-// app would: key from the CSPRNG, body serialized here.
-function rawRecord(url, i) {
+// app would: key from the CSPRNG, body serialized here (or the given one).
+function rawRecord(url, i, body = JSON.stringify(saleBody(i))) {
   const now = Date.now();
   return {
     v: 2,
     idempotencyKey: crypto.randomUUID(),
     method: "POST",
     url,
-    body: JSON.stringify(saleBody(i)),
+    body,
     headers: {},
     createdAt: now,
     attempts: 0,
@@ -295,11 +295,14 @@ async function microCosts(tag, n) {
   const db = await openRawDb(name);
   const url = endpoint(`bench-micro-${tag}`);
   const res = {};
-  const time = async (label, fn) => {
+  // timeLoop(count)(label, fn): awaits fn(i) for i = 0 .. count-1 in turn;
+  // res[label] is the mean ms per call.
+  const timeLoop = (count) => async (label, fn) => {
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) await fn(i);
-    res[label] = (performance.now() - t0) / n;
+    for (let i = 0; i < count; i++) await fn(i);
+    res[label] = (performance.now() - t0) / count;
   };
+  const time = timeLoop(n);
   let ids = [];
   await time("readwrite tx: add 1 record", async (i) => {
     const tx = db.transaction("queue", "readwrite");
@@ -327,12 +330,7 @@ async function microCosts(tag, n) {
   receiver.onmessage = () => {};
   const target = new EventTarget();
   target.addEventListener("queue-size", () => {});
-  const m = Math.max(n, 1000);
-  const cpu = async (label, fn) => {
-    const t0 = performance.now();
-    for (let i = 0; i < m; i++) await fn(i);
-    res[label] = (performance.now() - t0) / m;
-  };
+  const cpu = timeLoop(Math.max(n, 1000));
   await cpu("cpu: JSON.stringify(body)", (i) => JSON.stringify(saleBody(i)));
   await cpu("cpu: glue serializeBody(body) (replacer with paths and cycle check)", (i) => glue.serializeBody(saleBody(i)));
   await cpu("cpu: BroadcastChannel.postMessage({size}), a receiver open", (i) => ch.postMessage({ size: i }));
@@ -381,7 +379,7 @@ async function decompose(tag, n, rounds) {
     channel.postMessage({ size });
   };
   // One readwrite transaction: add, then count (what Store::add does).
-  const addCount = (db, rec) => new Promise((resolve, reject) => {
+  const addCount = async (db, rec) => {
     const tx = db.transaction("queue", "readwrite");
     const st = tx.objectStore("queue");
     let out;
@@ -389,27 +387,23 @@ async function decompose(tag, n, rounds) {
       const id = e.target.result;
       st.count().onsuccess = (c) => { out = [id, c.target.result]; };
     };
-    tx.oncomplete = () => resolve(out);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
+    await txDone(tx);
+    return out;
+  };
   // One readwrite transaction: delete the head, read the next (Store::remove_then_head).
-  const removeThenHead = (db, id) => new Promise((resolve, reject) => {
+  const removeThenHead = async (db, id) => {
     const tx = db.transaction("queue", "readwrite");
     const st = tx.objectStore("queue");
     let next;
     st.delete(id).onsuccess = () => {
       st.getAll(null, 1).onsuccess = (e) => { next = e.target.result[0]; };
     };
-    tx.oncomplete = () => resolve(next);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-  const headOf = (db) => new Promise((resolve, reject) => {
-    const r = db.transaction("queue", "readonly").objectStore("queue").getAll(null, 1);
-    r.onsuccess = () => resolve(r.result[0]);
-    r.onerror = () => reject(r.error);
-  });
+    await txDone(tx);
+    return next;
+  };
+  // The first `k` records, in one readonly transaction; the head alone.
+  const headsOf = (db, k) => idbRequest(db.transaction("queue", "readonly").objectStore("queue").getAll(null, k));
+  const headOf = async (db) => (await headsOf(db, 1))[0];
   const fill = async (db, ns) => {
     const tx = db.transaction("queue", "readwrite");
     for (let i = 0; i < n; i++) tx.objectStore("queue").add(rawRecord(endpoint(ns), i));
@@ -424,46 +418,32 @@ async function decompose(tag, n, rounds) {
       await idbRequest(indexedDB.deleteDatabase(name));
     }
   };
-  const sdkRecord = (i, body) => {
-    const now = Date.now();
-    return { v: 2, idempotencyKey: crypto.randomUUID(), method: "POST", url, body, headers: {},
-      createdAt: now, attempts: 0, nextAttemptAt: now, lastError: "offline" };
-  };
 
   // add then count, the count issued only after the add's result (what
   // rexie's `store.add(..).await; store.count(..).await` does) ...
   // ... or issued at once behind it (IndexedDB runs a transaction's
   // requests in order, so the count still sees the new record).
-  const addCountPipelined = (db, rec) => new Promise((resolve, reject) => {
+  const addCountPipelined = async (db, rec) => {
     const tx = db.transaction("queue", "readwrite");
     const st = tx.objectStore("queue");
     const a = st.add(rec);
     const c = st.count();
-    tx.oncomplete = () => resolve([a.result, c.result]);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-  const removeThenHeadPipelined = (db, id) => new Promise((resolve, reject) => {
+    await txDone(tx);
+    return [a.result, c.result];
+  };
+  const removeThenHeadPipelined = async (db, id) => {
     const tx = db.transaction("queue", "readwrite");
     const st = tx.objectStore("queue");
     st.delete(id);
     const g = st.getAll(null, 1);
-    tx.oncomplete = () => resolve(g.result[0]);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-  const removeOnly = (db, id) => new Promise((resolve, reject) => {
+    await txDone(tx);
+    return g.result[0];
+  };
+  const removeOnly = (db, id) => {
     const tx = db.transaction("queue", "readwrite");
     tx.objectStore("queue").delete(id);
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-  const headsOf = (db, k) => new Promise((resolve, reject) => {
-    const r = db.transaction("queue", "readonly").objectStore("queue").getAll(null, k);
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
+    return txDone(tx);
+  };
   const post = async (rec) => {
     const res = await fetch(rec.url, { method: "POST", headers: { "content-type": "application/json", "idempotency-key": rec.idempotencyKey }, body: rec.body });
     await res.json();
@@ -491,7 +471,7 @@ async function decompose(tag, n, rounds) {
     },
     "E2c E1 + serializeBody, 2 CustomEvents, ApiError rejection (CPU-only extras)": async (db) => {
       const one = async (i) => {
-        const [id, size] = await addCount(db, sdkRecord(i, glue.serializeBody(saleBody(i))));
+        const [id, size] = await addCount(db, rawRecord(url, i, glue.serializeBody(saleBody(i))));
         events.dispatchEvent(new CustomEvent("queue-size", { detail: { size } }));
         events.dispatchEvent(new CustomEvent("queued", { detail: { queueId: id } }));
         throw glue.makeApiError("queued", `POST ${url} could not be delivered now (offline); queued as #${id} and will be sent when the connection returns (0 attempts)`, { idempotencyKey: "k", attempts: 0, queueId: id });
@@ -502,7 +482,7 @@ async function decompose(tag, n, rounds) {
     },
     "E2 E1 + serializeBody, queue-size/queued events, BroadcastChannel, setTimeout(0), ApiError rejection": async (db) => {
       const one = async (i) => {
-        const [id, size] = await addCount(db, sdkRecord(i, glue.serializeBody(saleBody(i))));
+        const [id, size] = await addCount(db, rawRecord(url, i, glue.serializeBody(saleBody(i))));
         announce(size);
         events.dispatchEvent(new CustomEvent("queued", { detail: { queueId: id } }));
         setTimeout(() => {}, 0);
@@ -558,12 +538,10 @@ async function decompose(tag, n, rounds) {
       }
     },
     "D1r fetch; delivered records deleted 16 at a time (one key-range delete tx) while the next ones are fetched; heads read 16 at a time after the last read id (the SDK's pattern)": async (db) => {
-      const after = (lastId) => new Promise((resolve, reject) => {
+      const after = (lastId) => {
         const range = lastId === null ? null : IDBKeyRange.lowerBound(lastId, true);
-        const r = db.transaction("queue", "readonly").objectStore("queue").getAll(range, 16);
-        r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
-      });
+        return idbRequest(db.transaction("queue", "readonly").objectStore("queue").getAll(range, 16));
+      };
       let pending = Promise.resolve();
       let lastId = null;
       for (;;) {
