@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::db::Synchronous;
+
 /// How `pos-server` is configured. Every flag has a default that suits `make demo`,
 /// run from the repository root.
 #[derive(Debug, Clone, Parser)]
@@ -51,8 +53,13 @@ pub struct Config {
     /// SQLite `synchronous` setting: `full` makes every committed sale survive a
     /// power cut; `normal` survives a process crash (SIGKILL) but may lose the last
     /// commits on power loss.
-    #[arg(long, env = "POS_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
-    pub sqlite_synchronous: String,
+    #[arg(
+        long,
+        env = "POS_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full"
+    )]
+    pub sqlite_synchronous: Synchronous,
 
     /// Turn the idempotency layer off. For the overhead benchmark ONLY: without it
     /// a retried sale is recorded twice.

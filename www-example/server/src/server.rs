@@ -43,9 +43,9 @@ impl std::error::Error for ConnectionDropped {}
 /// Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let path = config.db.clone();
-    let synchronous = config.sqlite_synchronous.clone();
+    let synchronous = config.sqlite_synchronous;
     let seed_stock = config.seed_stock;
-    let db = tokio::task::spawn_blocking(move || Db::open(&path, &synchronous, seed_stock))
+    let db = tokio::task::spawn_blocking(move || Db::open(&path, synchronous, seed_stock))
         .await
         .context("opening the database")??;
     let chaos = if config.chaos {

@@ -24,6 +24,26 @@ const READERS: u32 = 4;
 /// checkpoints, or a second process opening the file) before giving up.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// SQLite's `synchronous` setting, as `--sqlite-synchronous` spells it
+/// (`full`, `normal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Synchronous {
+    // Every commit survives a power cut.
+    Full,
+    // A commit survives a process crash, the last ones may not survive a power cut.
+    Normal,
+}
+
+impl Synchronous {
+    /// The value of `PRAGMA synchronous`.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
 /// Handle to the store; cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -35,7 +55,11 @@ impl Db {
     /// Opens (creating if needed) the database file, switches it to WAL, applies
     /// pending migrations and seeds a new file with the demo businesses,
     /// cashiers and products (`seed_stock` overrides the products' stock).
-    pub fn open(path: &Path, synchronous: &str, seed_stock: Option<i64>) -> anyhow::Result<Self> {
+    pub fn open(
+        path: &Path,
+        synchronous: Synchronous,
+        seed_stock: Option<i64>,
+    ) -> anyhow::Result<Self> {
         let mut writer = Connection::open(path)
             .with_context(|| format!("opening SQLite database {}", path.display()))?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -44,13 +68,9 @@ impl Db {
             "SQLite refused WAL mode (got {mode}) for {}",
             path.display()
         );
-        let synchronous = match synchronous {
-            "full" => "FULL",
-            "normal" => "NORMAL",
-            other => anyhow::bail!("unknown synchronous setting {other:?}"),
-        };
         writer.execute_batch(&format!(
-            "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"
+            "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};",
+            synchronous.pragma()
         ))?;
         schema::migrate(&mut writer).context("migrating the database schema")?;
         seed::seed_if_empty(&mut writer, seed_stock).context("seeding the demo data")?;
