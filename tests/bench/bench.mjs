@@ -507,7 +507,7 @@ async function main() {
     },
     failures,
   };
-  printTable({ ...results, post: results.post });
+  printTable(results);
   if (out.env.pkg_rebuilt_during_run) console.warn("bench: warning: pkg/ was rebuilt during the run (by another build): figures may mix two builds");
   log(`load average: start ${loadStart.join(" ")}, end ${out.env.loadavg_end.join(" ")} (${os.cpus().length} CPUs)`);
   fs.mkdirSync(outDir, { recursive: true });

@@ -189,11 +189,6 @@ async function runDrain(tag) {
   return { ms, ns, keys };
 }
 
-async function drainSdk(tag, n) {
-  await prepareDrain(tag, n);
-  return runDrain(tag);
-}
-
 async function drainFetch(tag, n) {
   const ns = `bench-drain-fetch-${tag}`;
   const url = endpoint(ns);
@@ -609,5 +604,5 @@ async function decompose(tag, n, rounds) {
 }
 
 await init();
-window.bench = { enqueueSdk, enqueueRaw, drainSdk, prepareDrain, runDrain, drainFetch, countCalls, microCosts, decompose };
+window.bench = { enqueueSdk, enqueueRaw, prepareDrain, runDrain, drainFetch, countCalls, microCosts, decompose };
 window.benchReady = true;

@@ -105,10 +105,9 @@ window.soakSell = async ({ key, body }) => {
   }
 };
 window.soakQueue = async () => {
-  const [size, dead, queue] = await Promise.all([client.queueSize(), client.deadLetters(), client.listQueue()]);
+  const [size, dead] = await Promise.all([client.queueSize(), client.deadLetters()]);
   return {
     size,
-    queueKeys: queue.map((r) => r.idempotencyKey),
     dead: dead.map((d) => ({ key: d.idempotencyKey ?? d.request?.idempotencyKey ?? null, reason: d.reason, detail: d.detail ?? null, status: d.status ?? null, body: d.body ?? null })),
   };
 };

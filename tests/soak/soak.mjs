@@ -182,9 +182,9 @@ function sql(query) {
 const ops = []; // {id, key, page, business, body, qty: {productId: n}, outcomes: [], settled}
 const opsByKey = new Map();
 const stats = {
-  queuedCalls: 0, sentCalls: 0, errorCalls: 0, interrupted: 0, resubmits: 0,
+  queuedCalls: 0, sentCalls: 0, errorCalls: 0, interrupted: 0,
   doubleTaps: 0, crossTabTaps: 0, loadRetries: 0, loadStalls: [], offlineWindows: 0, offlineMs: 0, reloads: 0, reloadsMidDrain: 0,
-  events: {}, deadLetterEvents: [], retryReasons: {},
+  events: {}, retryReasons: {},
 };
 const answerMismatches = []; // two answers for one operation with different invoice numbers
 const sentInvoice = new Map(); // key → invoice number the SDK reported (call result or sent event)
@@ -196,7 +196,7 @@ function noteInvoice(key, invoice, where) {
   else if (prev !== invoice) answerMismatches.push({ key, op: opsByKey.get(key)?.id, first: prev, second: invoice, where });
 }
 
-let products = {}; // business → [{id, priceCents, stock}]
+let products = {}; // business → its products (GET /api/products)
 
 function makeOp(page) {
   const index = ops.length;
@@ -279,7 +279,6 @@ function onEvent(pageName, type, detail, doc) {
     const r = detail.status && !String(detail.reason).includes(String(detail.status)) ? `${detail.reason} ${detail.status}` : detail.reason;
     stats.retryReasons[r] = (stats.retryReasons[r] || 0) + 1;
   }
-  if (type === "dead-letter") stats.deadLetterEvents.push({ page: pageName, ...detail, op: opsByKey.get(detail?.key)?.id });
 }
 
 // One "Complete sale" on a page; a call a reload interrupted (or one that
@@ -297,7 +296,6 @@ async function sell(p, op) {
       op.outcomes.push({ outcome: "interrupted", page: p.name, message: String(e.message || e).split("\n")[0] });
       if (attempt >= 50) throw new Error(`${op.id}: interrupted 50 times`);
       await sleep(50); // the reload that interrupted it has started: wait for it below
-      stats.resubmits += 1;
       continue;
     }
     op.outcomes.push({ page: p.name, ...r, body: undefined });
@@ -311,7 +309,6 @@ async function sell(p, op) {
     if (r.kind === "network" || r.kind === "timeout" || r.kind === "storage") {
       // Unknown outcome and not queued: the cashier presses again, same key.
       if (attempt >= 50) throw new Error(`${op.id}: unknown outcome 50 times`);
-      stats.resubmits += 1;
       await sleep(200);
       continue;
     }
@@ -423,7 +420,7 @@ try {
     `attempt timeout ${TIMEOUT_MS} ms, seed ${SEED}, work dir ${tmp}`);
   base = await startServer();
   log(`pos-server at ${base} (database ${dbFile})`);
-  for (const b of [1, 2]) products[b] = (await api("/api/products", b)).map(({ id, priceCents, stock }) => ({ id, priceCents, stock }));
+  for (const b of [1, 2]) products[b] = await api("/api/products", b);
 
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const context = await browser.newContext();

@@ -56,7 +56,7 @@ export async function until(what, check, { timeout = WAIT_MS, every = 50 } = {})
  * new database in a temporary directory and waits until `/healthz` answers 200
  * (tests/support/pos-server.mjs, each step bounded by WAIT_MS). Options: chaos
  * (boolean: `--chaos` with every rate at 0), seedStock, pkgDir, wwwDir.
- * Returns { url, db, dir, api, sql, chaos, stop }.
+ * Returns { url, stats, sales, products, sql, chaos, stop }.
  */
 export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", wwwDir = "www-example" } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "pos-e2e-"));
@@ -103,10 +103,6 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
 
   return {
     url,
-    db,
-    dir,
-    log: serverLog,
-    api,
     stats: (token) => api("/api/stats", token),
     sales: (token, limit = 200) => api(`/api/sales?limit=${limit}`, token),
     products: (token) => api("/api/products", token),
@@ -219,8 +215,6 @@ export function recordSalePosts(page, sink = []) {
 export async function addToCart(page, productName, times = 1) {
   for (let i = 0; i < times; i++) await page.locator("button.product", { hasText: productName }).click();
 }
-
-export const queueCount = (page) => page.locator("#queue-count").innerText();
 
 export async function waitQueueCount(page, n, timeout = WAIT_MS) {
   await page.waitForFunction((want) => document.getElementById("queue-count").textContent === String(want), n, { timeout });
