@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::Rng as _;
@@ -187,10 +187,7 @@ pub async fn middleware(State(chaos): State<Arc<Chaos>>, request: Request, next:
         );
         return dropped();
     }
-    let is_write = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    let is_write = crate::idempotency::is_write(request.method());
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let response = next.run(request).await;
     // A replay commits nothing: only a write that was executed is dropped, so a

@@ -126,6 +126,12 @@ fn replay_response(stored: StoredResponse) -> Response {
     response
 }
 
+/// Whether a request with `method` is a write, which needs an `Idempotency-Key`:
+/// any method but GET, HEAD and OPTIONS.
+pub fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 /// Middleware in front of every write route (see the module docs): key, body
 /// (read once, and handed on as a [`BufferedBody`] too), fingerprint, in-flight
 /// claim. Safe methods pass through untouched.
@@ -135,10 +141,7 @@ pub async fn middleware(
     request: Request,
     next: Next,
 ) -> Result<Response, Problem> {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    if !is_write(request.method()) {
         return Ok(next.run(request).await);
     }
     let key = match key::from_headers(request.headers()) {
