@@ -15,8 +15,6 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::problem::Problem;
 
-pub use seed::DEMO_TOKENS;
-
 /// Number of read-only connections in the pool.
 const READERS: u32 = 4;
 
