@@ -218,6 +218,15 @@ fn line_total(quantity: i64, unit_price_cents: i64) -> Result<i64, Problem> {
     })
 }
 
+/// The sum of the line totals; 400 if it overflows (a refund's cannot: its
+/// lines are part of a sale, whose total did not).
+fn total(items: &[Line]) -> Result<i64, Problem> {
+    items
+        .iter()
+        .try_fold(0i64, |sum, l| sum.checked_add(l.line_total_cents))
+        .ok_or_else(|| Problem::invalid_input("the sale total overflows"))
+}
+
 /// Records a sale: checks and takes the stock of every line, draws the invoice
 /// number, writes the rows. Must run inside a write transaction: any error
 /// leaves the caller to roll everything back.
@@ -256,10 +265,7 @@ pub fn create(
             line_total_cents: line_total(quantity, product.price_cents)?,
         });
     }
-    let total_cents = items
-        .iter()
-        .try_fold(0i64, |sum, l| sum.checked_add(l.line_total_cents))
-        .ok_or_else(|| Problem::invalid_input("the sale total overflows"))?;
+    let total_cents = total(&items)?;
 
     let period = clock::period(now);
     let seq = numbering::draw(tx, caller.business_id, Kind::Invoice, &period)?;
@@ -350,7 +356,7 @@ pub fn refund(
             line_total_cents: line_total(quantity, unit_price_cents)?,
         });
     }
-    let total_cents: i64 = items.iter().map(|l| l.line_total_cents).sum();
+    let total_cents = total(&items)?;
     let period = clock::period(now);
     let seq = numbering::draw(tx, caller.business_id, Kind::Return, &period)?;
     let return_number = numbering::format(Kind::Return, &period, seq);
