@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  newTillContext, openTill, recordSalePosts, addToCart,
+  newTillContext, openTill, recordSalePosts, addToCart, goOffline, waitSaleListed,
   waitMessage, waitQueueCount, serverInvariants, until, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
@@ -15,8 +15,7 @@ test("offline sale is queued (counter 1), then drained once back online", async 
   try {
     const page = await openTill(context, env.server.url);
     const posts = recordSalePosts(page);
-    await context.setOffline(true);
-    await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
+    await goOffline(context, page);
     await addToCart(page, "Sourdough loaf");
     await page.locator("#complete").click();
     await waitMessage(page, /saved in this browser/);
@@ -27,7 +26,7 @@ test("offline sale is queued (counter 1), then drained once back online", async 
     await waitQueueCount(page, 0);
     const message = await waitMessage(page, /Queued sale sent: INV-/);
     const invoice = message.match(INVOICE)[0];
-    await page.waitForFunction((inv) => document.getElementById("sales-body").textContent.includes(inv), invoice);
+    await waitSaleListed(page, invoice);
 
     const sales = await env.server.sales(TOKENS.ana);
     assert.deepEqual(sales.map((s) => s.invoiceNumber), [invoice], "one sale on the server, the one the page shows");

@@ -9,8 +9,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitQueueCount, waitIdle, serverInvariants, TOKENS, serverAndBrowserPerFile,
+  newTillContext, openTill, recordSalePosts, goOffline, queueSaleOffline, waitSaleListed,
+  waitQueueCount, serverInvariants, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 const env = serverAndBrowserPerFile({});
@@ -22,15 +22,8 @@ test("three sales queued offline survive a reload and are sent once each", async
   try {
     let page = await openTill(context, env.server.url);
     const posts = recordSalePosts(page);
-    await context.setOffline(true);
-    await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
-    for (const name of PRODUCTS) {
-      await addToCart(page, name);
-      await page.locator("#complete").click();
-      await waitMessage(page, /saved in this browser/);
-      await waitIdle(page);
-      await page.evaluate(() => { document.getElementById("sale-message").textContent = ""; });
-    }
+    await goOffline(context, page);
+    for (const name of PRODUCTS) await queueSaleOffline(page, name);
     await waitQueueCount(page, 3);
 
     // Reload: the API is unreachable, the page itself loads.
@@ -44,8 +37,7 @@ test("three sales queued offline survive a reload and are sent once each", async
     assert.equal((await env.server.stats(TOKENS.ana)).sales, 0, "nothing reached the server before the new page is online");
 
     // The new page goes offline, the network comes back, then online.
-    await context.setOffline(true);
-    await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
+    await goOffline(context, page);
     await context.unroute("**/api/**", deadNetwork);
     await context.setOffline(false);
     await waitQueueCount(page, 0);
@@ -66,9 +58,7 @@ test("three sales queued offline survive a reload and are sent once each", async
     assert.equal(stats.sales, 3);
     assert.equal(stats.replays, 0, "no key executed or replayed twice");
     // The page shows them (not as pending any more).
-    for (const s of sales) {
-      await page.waitForFunction((inv) => document.getElementById("sales-body").textContent.includes(inv), s.invoiceNumber);
-    }
+    for (const s of sales) await waitSaleListed(page, s.invoiceNumber);
     assert.doesNotMatch(await page.locator("#sales-body").innerText(), /pending/);
     assert.deepEqual(context.pageErrors, []);
   } finally {

@@ -5,19 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  newTillContext, openTill, recordSalePosts, addToCart,
-  waitMessage, waitQueueCount, waitIdle, serverInvariants, until, TOKENS, serverAndBrowserPerFile,
+  newTillContext, openTill, recordSalePosts, goOffline, queueSaleOffline,
+  waitQueueCount, serverInvariants, until, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
 const env = serverAndBrowserPerFile({});
-
-async function queueSale(page, product) {
-  await addToCart(page, product);
-  await page.locator("#complete").click();
-  await waitMessage(page, /saved in this browser/);
-  await waitIdle(page);
-  await page.evaluate(() => { document.getElementById("sale-message").textContent = ""; });
-}
 
 test("two tabs with queued sales go online together: every sale exactly once", async () => {
   const context = await newTillContext(env.browser);
@@ -27,15 +19,12 @@ test("two tabs with queued sales go online together: every sale exactly once", a
     const posts = [];
     recordSalePosts(tabA, posts);
     recordSalePosts(tabB, posts);
-    await context.setOffline(true);
-    for (const tab of [tabA, tabB]) {
-      await tab.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
-    }
+    await goOffline(context, tabA, tabB);
     const byTab = { A: ["Croissant", "Sourdough loaf"], B: ["Ceramic mug", "Oat milk 1 L"] };
-    await queueSale(tabA, byTab.A[0]);
-    await queueSale(tabB, byTab.B[0]);
-    await queueSale(tabA, byTab.A[1]);
-    await queueSale(tabB, byTab.B[1]);
+    await queueSaleOffline(tabA, byTab.A[0]);
+    await queueSaleOffline(tabB, byTab.B[0]);
+    await queueSaleOffline(tabA, byTab.A[1]);
+    await queueSaleOffline(tabB, byTab.B[1]);
     await Promise.all([waitQueueCount(tabA, 4), waitQueueCount(tabB, 4)]);
     assert.equal((await env.server.stats(TOKENS.ana)).sales, 0);
 

@@ -17,7 +17,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  newTillContext, openTill, recordSalePosts, addToCart,
+  newTillContext, openTill, recordSalePosts, addToCart, waitSaleListed,
   waitMessage, waitIdle, serverInvariants, INVOICE, TOKENS, serverAndBrowserPerFile,
 } from "./support.mjs";
 
@@ -81,7 +81,7 @@ async function saleWithCommitThenDrop({ cold, product }) {
     assert.equal(stats.sales, before.sales + 1);
     assert.equal(stats.replays, before.replays + 1, "one replay");
     assert.equal(env.server.sql(`SELECT stock FROM products WHERE name = '${product}'`)[0].stock, stockBefore - 1, "stock taken once");
-    await page.waitForFunction((inv) => document.getElementById("sales-body").textContent.includes(inv), invoice);
+    await waitSaleListed(page, invoice);
     const rows = (await page.locator("#sales-body tr").allInnerTexts()).filter((t) => t.includes(invoice));
     assert.equal(rows.length, 1, "the page lists the sale once");
     assert.deepEqual(context.pageErrors, []);

@@ -231,6 +231,31 @@ export async function waitIdle(page) {
   await page.waitForFunction(() => document.getElementById("complete").getAttribute("aria-busy") !== "true");
 }
 
+/** Sets the context offline and waits until each page's #connection reads offline. */
+export async function goOffline(context, ...pages) {
+  await context.setOffline(true);
+  for (const page of pages) {
+    await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
+  }
+}
+
+/**
+ * One sale of `product` while offline: waits until the page says it is saved
+ * in this browser and is idle, then clears the message for the next sale.
+ */
+export async function queueSaleOffline(page, product) {
+  await addToCart(page, product);
+  await page.locator("#complete").click();
+  await waitMessage(page, /saved in this browser/);
+  await waitIdle(page);
+  await page.evaluate(() => { document.getElementById("sale-message").textContent = ""; });
+}
+
+/** Waits until the page's list of sales shows `invoice`. */
+export async function waitSaleListed(page, invoice) {
+  await page.waitForFunction((inv) => document.getElementById("sales-body").textContent.includes(inv), invoice);
+}
+
 /** Asserts the invariants every scenario ends with, on the server's records. */
 export async function serverInvariants(server, assert, token = TOKENS.ana) {
   const stats = await server.stats(token);
