@@ -139,7 +139,7 @@ async function main() {
       runs: RUNS,
     };
   }
-  const env = { chromium: version, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => round(x, 2)), date: new Date().toISOString(), ...pkgInfo() };
+  const env = { chromium: version, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => round(x, 2)), date: new Date().toISOString(), ...info };
 
   printTable(result);
   fs.mkdirSync(outDir, { recursive: true });
