@@ -144,24 +144,22 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        match content_type {
-            Some(ct) if is_json_content_type(&ct) => {}
-            Some(ct) => {
-                return Err(Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-media-type",
-                    "Unsupported media type",
-                    format!("the body must be sent as Content-Type: application/json, not {ct:?}"),
-                ))
-            }
-            None => {
-                return Err(Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-media-type",
-                    "Unsupported media type",
-                    "the request has no Content-Type; send the body as application/json",
-                ))
-            }
+        let refusal = match content_type {
+            Some(ct) if is_json_content_type(&ct) => None,
+            Some(ct) => Some(format!(
+                "the body must be sent as Content-Type: application/json, not {ct:?}"
+            )),
+            None => Some(
+                "the request has no Content-Type; send the body as application/json".to_owned(),
+            ),
+        };
+        if let Some(detail) = refusal {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                detail,
+            ));
         }
         let (mut parts, body) = request.into_parts();
         let bytes = match parts.extensions.remove::<BufferedBody>() {
