@@ -26,7 +26,7 @@ async fn fifty_concurrent_requests_with_one_key_make_exactly_one_sale() {
                 } else {
                     originals += 1;
                 }
-                invoices.push(r.json::<Value>().await.unwrap()["invoiceNumber"].clone());
+                invoices.push(invoice_number(r).await);
             }
             409 => {
                 assert!(
