@@ -72,22 +72,25 @@ run() {
   fi
 }
 
+# row LABEL SALES/S P50 P99 SALES: one line of the results table.
+row() { printf '  %-28s %12s %10s %10s %10s\n' "$@"; }
+
 # Alternate the two configurations, so load from anything else on the machine
 # falls on both alike.
 rows=()
 with_sum=0; without_sum=0
 for round in $(seq 1 "$rounds"); do
   run "with-idempotency-$round"
-  rows+=("$(printf '  %-28s %12s %10s %10s %10s' "with keys (round $round)" "$rps" "$p50" "$p99" "$total")")
+  rows+=("$(row "with keys (round $round)" "$rps" "$p50" "$p99" "$total")")
   with_sum="$(awk -v a="$with_sum" -v b="$rps" 'BEGIN { print a + b }')"
   run "without-idempotency-$round" --no-idempotency
-  rows+=("$(printf '  %-28s %12s %10s %10s %10s' "without (round $round)" "$rps" "$p50" "$p99" "$total")")
+  rows+=("$(row "without (round $round)" "$rps" "$p50" "$p99" "$total")")
   without_sum="$(awk -v a="$without_sum" -v b="$rps" 'BEGIN { print a + b }')"
 done
 
 echo
 echo "pos-server sales benchmark: $(nproc) cores, ${duration}s per run, wrk -t$threads -c$connections on 127.0.0.1, SQLite synchronous=${POS_SQLITE_SYNCHRONOUS:-full}"
-printf '  %-28s %12s %10s %10s %10s\n' "" "sales/s" "p50" "p99" "sales"
+row "" "sales/s" "p50" "p99" "sales"
 printf '%s\n' "${rows[@]}"
 awk -v a="$with_sum" -v b="$without_sum" -v n="$rounds" 'BEGIN {
   printf "  mean sales/s: with keys %.0f, without %.0f\n", a / n, b / n
