@@ -2,9 +2,11 @@
 //   node www-example/scripts/demo-check.mjs http://127.0.0.1:PORT
 // The page loads, a sale completed through the SDK shows its invoice number
 // (and the server has it), the button reads "Processing…" while submitting,
-// and — when the SDK build has its offline queue — a sale made offline is
-// queued and sent once back online, and the queued counter of another open
-// tab follows. SCREENSHOT=file.png saves a picture.
+// a sale made offline is queued and sent once back online, the queued
+// counter of another open tab follows, and a sale whose connection the
+// server drops after committing (the server must run with --chaos, as
+// demo.sh and test-demo.sh start it) is recorded once, by a replay.
+// SCREENSHOT=file.png saves a picture.
 // Uses playwright-core from the repository's node_modules with Debian's
 // Chromium (CHROMIUM overrides the path); it never downloads a browser.
 import { chromium } from "playwright-core";
@@ -89,50 +91,46 @@ try {
   check("the server recorded that sale", serverSales.some((s) => s.invoiceNumber === invoice), JSON.stringify(serverSales.map((s) => s.invoiceNumber)));
   check("the cart is empty after the sale", (await page.locator("#cart-lines li").count()) === 0);
 
-  // The offline queue, when this SDK build has it.
-  const queueAvailable = !(await page.locator("#queue").getAttribute("class")).includes("unavailable");
-  if (queueAvailable) {
-    await page.locator("#simulate-offline").check();
-    await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
-    await page.locator("button.product", { hasText: "Sourdough" }).click();
-    await page.locator("#complete").click();
-    await page.waitForFunction(() => /saved in this browser/.test(document.getElementById("sale-message").textContent));
-    check("offline, the sale is queued", true);
-    await page.waitForFunction(() => document.getElementById("queue-count").textContent === "1");
-    check("the queued counter reads 1", true);
-    await page.locator("#simulate-offline").uncheck();
-    await page.waitForFunction(() => document.getElementById("queue-count").textContent === "0", null, { timeout: 60_000 });
-    const stats = await api("/api/stats");
-    check("back online, the queue drains and the server has both sales", stats.sales === 2, JSON.stringify(stats));
-    await page.waitForFunction((re) => (document.getElementById("sales-body").textContent.match(new RegExp(re, "g")) || []).length >= 2, INVOICE.source);
-    check("the drained sale appears with its invoice number", true);
+  // The offline queue.
+  await page.locator("#simulate-offline").check();
+  await page.waitForFunction(() => document.getElementById("connection").dataset.state === "offline");
+  await page.locator("button.product", { hasText: "Sourdough" }).click();
+  await page.locator("#complete").click();
+  await page.waitForFunction(() => /saved in this browser/.test(document.getElementById("sale-message").textContent));
+  check("offline, the sale is queued", true);
+  await page.waitForFunction(() => document.getElementById("queue-count").textContent === "1");
+  check("the queued counter reads 1", true);
+  await page.locator("#simulate-offline").uncheck();
+  await page.waitForFunction(() => document.getElementById("queue-count").textContent === "0", null, { timeout: 60_000 });
+  const stats = await api("/api/stats");
+  check("back online, the queue drains and the server has both sales", stats.sales === 2, JSON.stringify(stats));
+  await page.waitForFunction((re) => (document.getElementById("sales-body").textContent.match(new RegExp(re, "g")) || []).length >= 2, INVOICE.source);
+  check("the drained sale appears with its invoice number", true);
 
-    // Two tabs, the browser really offline (network emulation for the whole
-    // context): a sale queued in one tab shows in the other tab's counter.
-    const other = await context.newPage();
-    other.on("pageerror", (e) => pageErrors.push(String(e)));
-    other.on("console", (m) => { if (m.type() === "error" && !expected.test(m.text())) pageErrors.push(m.text()); });
-    await other.goto(`${base}/`);
-    await other.waitForSelector('body[data-ready="true"]');
-    await context.setOffline(true);
-    await page.locator("button.product", { hasText: "Ceramic mug" }).click();
-    await page.locator("#complete").click();
-    await page.waitForFunction(() => /saved in this browser/.test(document.getElementById("sale-message").textContent));
-    await other.waitForFunction(() => document.getElementById("queue-count").textContent === "1");
-    check("the queued counter updates in another open tab", true);
-    await context.setOffline(false);
-    await Promise.all([page, other].map((p) =>
-      p.waitForFunction(() => document.getElementById("queue-count").textContent === "0", null, { timeout: 60_000 })));
-    const after = await api("/api/stats");
-    check("back online, both tabs show an empty queue and the server has the third sale", after.sales === 3, JSON.stringify(after));
-    await other.close();
-  } else {
-    console.log("skip offline-queue steps: this SDK build has no queueSize() yet");
-  }
+  // Two tabs, the browser really offline (network emulation for the whole
+  // context): a sale queued in one tab shows in the other tab's counter.
+  const other = await context.newPage();
+  other.on("pageerror", (e) => pageErrors.push(String(e)));
+  other.on("console", (m) => { if (m.type() === "error" && !expected.test(m.text())) pageErrors.push(m.text()); });
+  await other.goto(`${base}/`);
+  await other.waitForSelector('body[data-ready="true"]');
+  await context.setOffline(true);
+  await page.locator("button.product", { hasText: "Ceramic mug" }).click();
+  await page.locator("#complete").click();
+  await page.waitForFunction(() => /saved in this browser/.test(document.getElementById("sale-message").textContent));
+  await other.waitForFunction(() => document.getElementById("queue-count").textContent === "1");
+  check("the queued counter updates in another open tab", true);
+  await context.setOffline(false);
+  await Promise.all([page, other].map((p) =>
+    p.waitForFunction(() => document.getElementById("queue-count").textContent === "0", null, { timeout: 60_000 })));
+  const after = await api("/api/stats");
+  check("back online, both tabs show an empty queue and the server has the third sale", after.sales === 3, JSON.stringify(after));
+  await other.close();
 
   // The hard case through the page: the server commits the sale and drops the
   // connection; the SDK retries with the same key and gets the replay.
   const chaos = await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ dropAfterCommitRate: 1 }) });
+  check("the server runs with --chaos (PUT /api/chaos answers)", chaos.ok, `status ${chaos.status}`);
   if (chaos.ok) {
     const before = await api("/api/stats");
     await page.locator("button.product", { hasText: "Croissant" }).click();
@@ -142,8 +140,6 @@ try {
     check("commit-then-drop: the POST is resent with its key (by Chromium itself, see README), the server replays, one sale recorded",
       after.sales === before.sales + 1 && after.replays === before.replays + 1, `${JSON.stringify(before)} → ${JSON.stringify(after)}`);
     await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ dropAfterCommitRate: 0 }) });
-  } else {
-    console.log("skip commit-then-drop step: the server runs without --chaos");
   }
 
   // Another cashier of another business: its own products and sales.
