@@ -7,6 +7,7 @@
 //! (one client's outbox and its `queue-size` broadcasts), `drain` (the
 //! replay loop, its triggers, and one drainer per origin).
 
+pub mod ownership;
 pub mod policy;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod drain;

@@ -129,6 +129,12 @@ pub fn delete_run_now(delivered: u32, first_sent_at_ms: f64, now_ms: f64) -> boo
     delivered >= DELETE_RUN_MAX_RECORDS || now_ms - first_sent_at_ms >= DELETE_RUN_MAX_MS
 }
 
+/// Whether the drain lease (browsers without Web Locks) may be taken by
+/// `me` at `now_ms`: it is free, expired, or already `me`'s.
+pub fn lease_available(holder: Option<&str>, until_ms: f64, me: &str, now_ms: f64) -> bool {
+    holder.is_none() || holder == Some(me) || until_ms <= now_ms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +214,14 @@ mod tests {
         // A slow one: the first record's own round trip passes the time bound.
         assert!(delete_run_now(1, 1_000.0, 1_250.0));
         assert!(!delete_run_now(1, 1_000.0, 1_249.0));
+    }
+
+    #[test]
+    fn the_lease_is_taken_when_free_expired_or_already_held() {
+        assert!(lease_available(None, 0.0, "a", 10.0));
+        assert!(lease_available(Some("a"), 100.0, "a", 10.0));
+        assert!(!lease_available(Some("b"), 100.0, "a", 10.0));
+        assert!(lease_available(Some("b"), 10.0, "a", 10.0));
     }
 
     #[test]

@@ -185,7 +185,7 @@ impl Store {
             Some(lease) => {
                 let holder = crate::js::get(lease, "owner").as_string();
                 let until = crate::js::get(lease, "until").as_f64().unwrap_or(0.0);
-                holder.as_deref() == Some(owner) || until <= now_ms
+                super::policy::lease_available(holder.as_deref(), until, owner, now_ms)
             }
         };
         if free {
