@@ -189,3 +189,29 @@ export function hasWebLocks() {
 export function withLock(name, callback) {
   return navigator.locks.request(name, { ifAvailable: true }, (lock) => (lock ? callback() : null));
 }
+
+/**
+ * Takes the exclusive Web Lock `name` and holds it until released; resolves
+ * with the function that releases it, once held. The browser releases it
+ * too when the page (or worker) dies: that is what it proves.
+ */
+export function holdLock(name) {
+  return new Promise((held, failed) => {
+    navigator.locks.request(name, () => new Promise((release) => held(release))).catch(failed);
+  });
+}
+
+/** Releases a lock taken with `holdLock` (given its promise). */
+export function releaseLock(holding) {
+  holding.then((release) => release(), () => {});
+}
+
+/** The names of the Web Locks held anywhere in this origin. */
+export function heldLockNames() {
+  return navigator.locks.query().then((state) => state.held.map((lock) => lock.name));
+}
+
+/** Resolves once Web Lock `name` is free (its holder released it or died). */
+export function whenLockFree(name) {
+  return navigator.locks.request(name, () => undefined).then(() => undefined, () => undefined);
+}

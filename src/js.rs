@@ -41,6 +41,22 @@ extern "C" {
     /// resolves with its result, or `null` when another holder has it.
     #[wasm_bindgen(js_name = withLock)]
     pub fn with_lock(name: &str, callback: &JsValue) -> js_sys::Promise;
+
+    /// Takes Web Lock `name` until released; resolves with the release function once held.
+    #[wasm_bindgen(js_name = holdLock)]
+    pub fn hold_lock(name: &str) -> js_sys::Promise;
+
+    /// Releases a lock taken with `hold_lock` (given its promise).
+    #[wasm_bindgen(js_name = releaseLock)]
+    pub fn release_lock(holding: &js_sys::Promise);
+
+    /// Resolves with the names of the Web Locks held in this origin.
+    #[wasm_bindgen(js_name = heldLockNames)]
+    pub fn held_lock_names() -> js_sys::Promise;
+
+    /// Resolves once Web Lock `name` is free.
+    #[wasm_bindgen(js_name = whenLockFree)]
+    pub fn when_lock_free(name: &str) -> js_sys::Promise;
 }
 
 /// Waits `ms` milliseconds; `Err(())` when the caller's signal aborts first.

@@ -14,13 +14,21 @@ pub mod retry;
 pub mod retry_after;
 
 #[cfg(target_arch = "wasm32")]
+mod attempt;
+#[cfg(target_arch = "wasm32")]
+mod call;
+#[cfg(target_arch = "wasm32")]
 mod client;
 #[cfg(target_arch = "wasm32")]
 mod config;
 #[cfg(target_arch = "wasm32")]
+mod context;
+#[cfg(target_arch = "wasm32")]
 mod events;
 #[cfg(target_arch = "wasm32")]
 mod js;
+#[cfg(target_arch = "wasm32")]
+mod operation;
 #[cfg(target_arch = "wasm32")]
 mod transport;
 #[cfg(target_arch = "wasm32")]

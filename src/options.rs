@@ -111,6 +111,7 @@ pub struct Overrides {
     pub timeout: Option<f64>,
     pub total_timeout: Option<f64>,
     pub queue_if_offline: Option<bool>,
+    pub write_ahead: Option<bool>,
 }
 
 impl Overrides {
@@ -127,6 +128,7 @@ impl Overrides {
             timeout: positive_ms(&f("timeout"), &get("timeout"))?,
             total_timeout: positive_ms(&f("totalTimeout"), &get("totalTimeout"))?,
             queue_if_offline: boolean(&f("queueIfOffline"), &get("queueIfOffline"))?,
+            write_ahead: boolean(&f("writeAhead"), &get("writeAhead"))?,
         })
     }
 
@@ -140,6 +142,7 @@ impl Overrides {
             timeout: self.timeout.or(fallback.timeout),
             total_timeout: self.total_timeout.or(fallback.total_timeout),
             queue_if_offline: self.queue_if_offline.or(fallback.queue_if_offline),
+            write_ahead: self.write_ahead.or(fallback.write_ahead),
         }
     }
 
@@ -158,6 +161,7 @@ impl Overrides {
             timeout_ms: self.timeout.unwrap_or(d.timeout_ms),
             total_timeout_ms: self.total_timeout.or(d.total_timeout_ms),
             queue_if_offline: self.queue_if_offline.unwrap_or(d.queue_if_offline),
+            write_ahead: self.write_ahead.unwrap_or(d.write_ahead),
         }
     }
 }
@@ -173,11 +177,17 @@ pub struct Settings {
     pub total_timeout_ms: Option<f64>,
     /// Whether a request that cannot be delivered now goes to the offline queue.
     pub queue_if_offline: bool,
+    /// Whether a queueable write is committed to the outbox before its first
+    /// attempt (default true), so that it survives the page dying mid-call.
+    /// Off, it is written only when it cannot be delivered now: one
+    /// IndexedDB transaction less per call, but a write on the wire when its
+    /// page dies is in no queue.
+    pub write_ahead: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { retry: RetryPolicy::default(), timeout_ms: 60_000.0, total_timeout_ms: None, queue_if_offline: true }
+        Settings { retry: RetryPolicy::default(), timeout_ms: 60_000.0, total_timeout_ms: None, queue_if_offline: true, write_ahead: true }
     }
 }
 
@@ -197,6 +207,7 @@ mod tests {
         assert_eq!(s.timeout_ms, 60_000.0);
         assert_eq!(s.total_timeout_ms, None);
         assert!(s.queue_if_offline);
+        assert!(s.write_ahead);
     }
 
     #[test]
@@ -222,6 +233,7 @@ mod tests {
             ("totalTimeout", Raw::Other("null"), "options.totalTimeout must be a positive number of milliseconds, got a value of type null"),
             ("jitter", Raw::Text("yes".into()), "options.jitter must be a boolean, got a string"),
             ("queueIfOffline", Raw::Number(1.0), "options.queueIfOffline must be a boolean, got 1"),
+            ("writeAhead", Raw::Text("no".into()), "options.writeAhead must be a boolean, got a string"),
         ];
         for (field, value, message) in cases {
             assert_eq!(from(&[(field, value.clone())]).unwrap_err(), *message);

@@ -1,5 +1,6 @@
 //! Draining the outbox: replay queued requests first in first out, one at a
-//! time, one tab at a time, with their stored idempotency key.
+//! time, one tab at a time, with their stored idempotency key. A record
+//! whose live call is still sending it is left to that call.
 //!
 //! Triggers: the `online` event, client start-up, the page becoming visible,
 //! a backoff timer for the head record, and `drainQueue()`.
@@ -13,10 +14,12 @@ use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use super::ownership::{claim, Claim, Owner};
 use super::policy::{after_replay, delete_run_now, is_due, is_expired, DeadReason, Replay, Step};
 use super::record::QueuedRequest;
 use super::store::{database_name, storage_error, StorageError, Store};
-use crate::client::{ClientState, Request, Sent};
+use crate::attempt::{send_once, Request, Sent};
+use crate::context::Context;
 use crate::js::{self, get, set};
 
 /// How many records a drain reads ahead in one transaction.
@@ -34,7 +37,7 @@ const LEASE_MARGIN_MS: f64 = 30_000.0;
 /// Runs a client's drains: at most one at a time per client, and the timer
 /// for the next one.
 pub struct Drainer {
-    state: RefCell<Weak<ClientState>>,
+    state: RefCell<Weak<Context>>,
     current: RefCell<Option<Promise>>,
     /// This client enqueued since the running drain started: that drain may
     /// have read its last head before the record arrived, so drain again after.
@@ -45,8 +48,6 @@ pub struct Drainer {
     timer_at: Cell<f64>,
     /// The pending `queue-size` announcement, if one is scheduled.
     announcement: RefCell<Option<Timeout>>,
-    /// This client's identity for the IndexedDB lease fallback.
-    owner: String,
 }
 
 impl Drainer {
@@ -60,12 +61,11 @@ impl Drainer {
             timer: RefCell::new(None),
             timer_at: Cell::new(f64::INFINITY),
             announcement: RefCell::new(None),
-            owner: uuid::Uuid::new_v4().to_string(),
         }
     }
 
     /// Connects the drainer to its client (held weakly: no cycle).
-    pub fn attach(&self, state: &Rc<ClientState>) {
+    pub fn attach(&self, state: &Rc<Context>) {
         *self.state.borrow_mut() = Rc::downgrade(state);
     }
 
@@ -97,7 +97,7 @@ impl Drainer {
         }
         // A timer or the page becoming visible does not drain while the
         // browser says it is offline: the `online` event will.
-        if !forced && !crate::client::navigator_online() {
+        if !forced && !crate::call::navigator_online() {
             return Promise::resolve(&JsValue::NULL);
         }
         let Some(state) = self.state.borrow().upgrade() else {
@@ -154,7 +154,7 @@ impl Drainer {
 
 /// Drains while holding the origin-wide lock; when another tab (or client)
 /// holds it, reports what remains without sending anything.
-async fn drain_exclusively(state: Rc<ClientState>, forced: bool) -> Result<JsValue, JsValue> {
+async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, JsValue> {
     let store = state.outbox.open().await?;
     if js::has_web_locks() {
         let lock_name = database_name(&state.config.namespace);
@@ -167,7 +167,7 @@ async fn drain_exclusively(state: Rc<ClientState>, forced: bool) -> Result<JsVal
     } else {
         // Fallback: a lease in IndexedDB, renewed before every replay and
         // long enough to cover one; a crashed tab's lease simply expires.
-        let owner = state.drainer.owner.clone();
+        let owner = state.live.id.clone();
         let now = js::now_ms();
         let until = now + state.config.defaults.resolve().timeout_ms + LEASE_MARGIN_MS;
         if store.take_lease(&owner, now, until).await.map_err(|e| storage_error("cannot take the drain lease", e))? {
@@ -195,10 +195,12 @@ fn report(sent: u32, dead_lettered: u32, remaining: u32, skipped: bool) -> JsVal
 }
 
 /// One pass over the queue, head first, until it is empty or the head must wait.
-async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, lease: Option<String>) -> Result<JsValue, JsValue> {
+async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: Option<String>) -> Result<JsValue, JsValue> {
     let start = Object::new();
     set(&start, "forced", forced);
     state.emit("drain-start", &start.into());
+    // What this client's calls already answered is not in the queue.
+    state.live.settled().await;
     let timeout = state.config.defaults.resolve().timeout_ms;
     let (mut sent, mut dead) = (0u32, 0u32);
     let mut failure: Option<StorageError> = None;
@@ -208,6 +210,8 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
     let mut ahead: VecDeque<JsValue> = VecDeque::new();
     let mut last_id: Option<f64> = None;
     let mut generation = state.drainer.generation.get();
+    // The foreign owners of the records read ahead that are alive.
+    let mut alive: Vec<String> = Vec::new();
     loop {
         if generation != state.drainer.generation.get() {
             // clearQueue() ran here: what was read ahead may be gone.
@@ -215,17 +219,51 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
             generation = state.drainer.generation.get();
         }
         if ahead.is_empty() {
-            match store.batch_after(last_id, READ_AHEAD).await {
-                Ok(batch) => ahead.extend(batch),
+            let batch = match store.batch_after(last_id, READ_AHEAD).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            // Asked after the read: an owner registers its proof of life
+            // before it writes, so one not alive now has ended.
+            match state.live.alive_owners(&store, &foreign_owners(&batch, &state.live.id)).await {
+                Ok(owners) => alive = owners,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            ahead.extend(batch);
+        }
+        let Some(mut raw) = ahead.pop_front() else { break };
+        let queue_id = get(&raw, "id");
+        last_id = queue_id.as_f64().or(last_id);
+        if let Some(owner) = get(&raw, "owner").as_string() {
+            let id = queue_id.as_f64().unwrap_or(f64::NAN);
+            let owner_now = Owner::of(Some(&owner), &state.live.id, || state.live.is_live(id), |o| alive.iter().any(|a| a == o));
+            if let Claim::Skip { watch } = claim(owner_now) {
+                // A run of deletes never spans a record left in the queue.
+                if let Err(e) = deletes.start(&store).await {
+                    failure = Some(e);
+                    break;
+                }
+                if watch {
+                    state.live.watch(&state, &owner);
+                }
+                continue;
+            }
+            // Its call may have ended since the read: read it again.
+            match store.get(id).await {
+                Ok(Some(current)) => raw = current,
+                Ok(None) => continue,
                 Err(e) => {
                     failure = Some(e);
                     break;
                 }
             }
         }
-        let Some(raw) = ahead.pop_front() else { break };
-        let queue_id = get(&raw, "id");
-        last_id = queue_id.as_f64().or(last_id);
         let mut record = match QueuedRequest::from_js(&raw) {
             Ok(r) => r,
             Err(field) => {
@@ -248,6 +286,8 @@ async fn drain_pass(state: Rc<ClientState>, store: Rc<Store>, forced: bool, leas
             dead += 1;
             continue;
         }
+        // Taken over from a call that ended without releasing it.
+        record.owner = None;
         if !is_due(record.next_attempt_at, now, forced) {
             state.drainer.schedule(record.next_attempt_at);
             break;
@@ -362,7 +402,7 @@ async fn settle(in_flight: Option<Promise>) -> Result<(), StorageError> {
 /// credentials may help) and applies the step the policy decides, except
 /// the deletion of a delivered record, which the caller overlaps with the
 /// next send. Returns the final step; `Wait` means the drain stops here.
-async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Step, StorageError> {
+async fn replay(state: &Context, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Step, StorageError> {
     let mut refreshed = false;
     loop {
         record.attempts += 1;
@@ -374,7 +414,7 @@ async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, 
             stored_headers: &record.headers,
             call_headers: &[],
         };
-        let sent = match state.send_once(&req, timeout, None).await {
+        let sent = match send_once(&state.config.headers, &req, timeout, None).await {
             Ok(s) => s,
             Err(e) => Sent {
                 outcome: crate::retry::AttemptOutcome::Network,
@@ -426,7 +466,7 @@ async fn replay(state: &ClientState, store: &Store, record: &mut QueuedRequest, 
 
 /// Moves a record to the dead-letter store with its reason and the
 /// response that condemned it, and tells the listeners.
-async fn bury(state: &ClientState, store: &Store, request: &JsValue, queue_id: &JsValue, reason: DeadReason, detail: &str, response: Option<&crate::transport::HttpResponse>) -> Result<(), StorageError> {
+async fn bury(state: &Context, store: &Store, request: &JsValue, queue_id: &JsValue, reason: DeadReason, detail: &str, response: Option<&crate::transport::HttpResponse>) -> Result<(), StorageError> {
     let letter = Object::new();
     set(&letter, "reason", reason.as_str());
     set(&letter, "detail", detail.to_string());
@@ -444,4 +484,15 @@ async fn bury(state: &ClientState, store: &Store, request: &JsValue, queue_id: &
     state.emit("dead-letter", &letter.into());
     state.drainer.announce_soon();
     Ok(())
+}
+
+/// The owners of the records in `batch` other than `me`, each once.
+fn foreign_owners(batch: &[JsValue], me: &str) -> Vec<String> {
+    let mut owners: Vec<String> = Vec::new();
+    for owner in batch.iter().filter_map(|r| get(r, "owner").as_string()) {
+        if owner != me && !owners.contains(&owner) {
+            owners.push(owner);
+        }
+    }
+    owners
 }

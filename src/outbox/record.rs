@@ -9,8 +9,9 @@ use crate::config::header_pairs;
 use crate::js::{get, set};
 
 /// The schema version written into each record (`v`). Version 1 records
-/// (no `nextAttemptAt`, no `v`) are still read.
-pub const RECORD_VERSION: u32 = 2;
+/// (no `nextAttemptAt`, no `v`) and version 2 records (no `owner`) are
+/// still read.
+pub const RECORD_VERSION: u32 = 3;
 
 /// A request waiting in the offline queue.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +35,9 @@ pub struct QueuedRequest {
     pub next_attempt_at: f64,
     /// Why the last send failed.
     pub last_error: Option<String>,
+    /// The client whose live call is sending it (written ahead of the
+    /// call's first attempt); `None` once it waits for the drains.
+    pub owner: Option<String>,
 }
 
 impl QueuedRequest {
@@ -57,6 +61,7 @@ impl QueuedRequest {
         set(&o, "attempts", self.attempts);
         set(&o, "nextAttemptAt", self.next_attempt_at);
         set(&o, "lastError", self.last_error.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(&o, "owner", self.owner.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
         o.into()
     }
 
@@ -98,6 +103,7 @@ impl QueuedRequest {
             attempts: number_or("attempts", 0.0)? as u32,
             next_attempt_at: number_or("nextAttemptAt", 0.0)?,
             last_error: get(v, "lastError").as_string(),
+            owner: get(v, "owner").as_string(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The queue's IndexedDB database (through rexie): one database per
 //! namespace with a `queue` store (auto-increment keys give the FIFO order),
-//! a `dead` store for dead letters and a `meta` store for the drain lease.
+//! a `dead` store for dead letters and a `meta` store for the drain lease
+//! and the heartbeats of clients with live writes (without Web Locks).
 //!
 //! Every method is one IndexedDB transaction that awaits nothing but
 //! IndexedDB requests, so it cannot go inactive; moves between stores are
@@ -68,6 +69,48 @@ impl Store {
         let key = tx.store(QUEUE)?.add(record, None).await?;
         tx.done().await?;
         Ok(key.as_f64().unwrap_or(f64::NAN))
+    }
+
+    /// Appends a record written ahead of its call's first attempt and
+    /// returns its id; with `heartbeat` (owner, until), renews that owner's
+    /// heartbeat in the same transaction.
+    pub async fn add_owned(&self, record: &JsValue, heartbeat: Option<(&str, f64)>) -> Result<f64> {
+        let Some((owner, until)) = heartbeat else { return self.add(record).await };
+        let tx = self.db.transaction(&[QUEUE, META], TransactionMode::ReadWrite)?;
+        let key = tx.store(QUEUE)?.add(record, None).await?;
+        tx.store(META)?.put(&heartbeat_value(until), Some(&heartbeat_key(owner))).await?;
+        tx.done().await?;
+        Ok(key.as_f64().unwrap_or(f64::NAN))
+    }
+
+    /// Deletes queue record `id` (a live call's, after its final answer).
+    pub async fn remove(&self, id: f64) -> Result<()> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
+        tx.store(QUEUE)?.delete(JsValue::from_f64(id)).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Queue record `id`, if it is still there.
+    pub async fn get(&self, id: f64) -> Result<Option<JsValue>> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
+        let value = tx.store(QUEUE)?.get(JsValue::from_f64(id)).await?;
+        Ok(value)
+    }
+
+    /// Writes `owner`'s heartbeat, valid until `until_ms`.
+    pub async fn put_heartbeat(&self, owner: &str, until_ms: f64) -> Result<()> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
+        tx.store(META)?.put(&heartbeat_value(until_ms), Some(&heartbeat_key(owner))).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Until when `owner`'s heartbeat vouches for it, if it wrote one.
+    pub async fn heartbeat_until(&self, owner: &str) -> Result<Option<f64>> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
+        let value = tx.store(META)?.get(heartbeat_key(owner)).await?;
+        Ok(value.and_then(|v| crate::js::get(&v, "until").as_f64()))
     }
 
     /// Every record of `store_name` (`queue` or `dead`), oldest first.
@@ -211,4 +254,15 @@ impl Store {
         tx.done().await?;
         Ok(())
     }
+}
+
+/// The `meta` key of an owner's heartbeat.
+fn heartbeat_key(owner: &str) -> JsValue {
+    JsValue::from_str(&["owner:", owner].concat())
+}
+
+fn heartbeat_value(until_ms: f64) -> JsValue {
+    let value = js_sys::Object::new();
+    crate::js::set(&value, "until", until_ms);
+    value.into()
 }

@@ -99,3 +99,54 @@ export function countQueueDeletes(name) {
     return count;
   };
 }
+
+/** Resolves after `ms` (a pace for loops that repeat an action). */
+export function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Opens a same-origin iframe (a page of the app) that loads this test
+ * binary's build of the SDK and posts `body` to `url` with a client of
+ * `namespace` and idempotency key `key`. Resolves, once that client has
+ * started the post, with a function that removes the iframe: the page dies
+ * with its request on the wire, as when a tab is closed or reloaded.
+ */
+export async function postFromPageThatWillDie(namespace, url, body, key) {
+  // The test runner serves the test binary's module and its wasm here.
+  const moduleUrl = new URL("/wasm-bindgen-test.js", location.href).href;
+  const wasmUrl = new URL("/wasm-bindgen-test_bg.wasm", location.href).href;
+  const frame = document.createElement("iframe");
+  const started = new Promise((resolve, reject) => {
+    const onMessage = (e) => {
+      if (e.source !== frame.contentWindow) return;
+      window.removeEventListener("message", onMessage);
+      if (e.data && e.data.posting) resolve();
+      else reject(new Error(`the doomed page failed: ${e.data && e.data.error}`));
+    };
+    window.addEventListener("message", onMessage);
+  });
+  frame.srcdoc = `<script type="module">
+    try {
+      const { default: init, ApiClient } = await import(${JSON.stringify(moduleUrl)});
+      await init(${JSON.stringify(wasmUrl)});
+      const client = new ApiClient({ namespace: ${JSON.stringify(namespace)} });
+      client.post(${JSON.stringify(url)}, ${JSON.stringify(body)}, { idempotencyKey: ${JSON.stringify(key)} }).catch(() => {});
+      parent.postMessage({ posting: true }, "*");
+    } catch (e) {
+      parent.postMessage({ error: String(e && e.message || e) }, "*");
+    }
+  </script>`;
+  document.body.appendChild(frame);
+  await started;
+  return () => frame.remove();
+}
+
+/** `promise`, or a rejection naming `what` if it has not settled within `ms`. */
+export function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,89 @@
+//! One attempt of a request, shared by live calls and outbox replays: its
+//! headers (layered, the key last), the send, and what came back as the
+//! retry policy reads it.
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::config::{header_pairs, HeaderSource};
+use crate::js::{self, invalid_input};
+use crate::retry::AttemptOutcome;
+use crate::retry_after::parse_retry_after;
+use crate::transport::{self, Attempt, HttpResponse, Outgoing};
+
+/// What one attempt sends.
+pub(crate) struct Request<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub body: Option<&'a str>,
+    pub key: Option<&'a str>,
+    /// Headers stored with a queued request (the client's current ones win over them).
+    pub stored_headers: &'a [(String, String)],
+    /// The call's own headers (they win over the client's).
+    pub call_headers: &'a [(String, String)],
+}
+
+/// How one attempt ended, as the retry loop and the drain read it.
+pub(crate) struct Sent {
+    pub outcome: AttemptOutcome,
+    pub response: Option<HttpResponse>,
+    /// "timeout", "network: …" or "status N".
+    pub reason: String,
+    /// The caller's signal fired.
+    pub aborted: bool,
+}
+
+/// Sends one attempt of `req` with the client's `headers` and reads what
+/// came back. `Err` only when the headers function failed (nothing was sent).
+pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<Sent, JsValue> {
+    let headers = attempt_headers(headers, req).await?;
+    let outgoing = Outgoing { url: req.url, method: req.method, headers: &headers, body: req.body };
+    Ok(match transport::send(&outgoing, timeout_ms, signal).await {
+        Attempt::Aborted => Sent { outcome: AttemptOutcome::Network, response: None, reason: "aborted".into(), aborted: true },
+        Attempt::Timeout => Sent { outcome: AttemptOutcome::Timeout, response: None, reason: "timeout".into(), aborted: false },
+        Attempt::Network(message) => Sent { outcome: AttemptOutcome::Network, response: None, reason: ["network: ", &message].concat(), aborted: false },
+        Attempt::Response(resp) => {
+            let header = resp.header("retry-after");
+            let outcome = AttemptOutcome::Response {
+                status: resp.status,
+                has_retry_after: header.is_some(),
+                retry_after_ms: header.as_deref().and_then(|h| parse_retry_after(h, js::now_ms())),
+            };
+            let reason = ["status ", &resp.status.to_string()].concat();
+            Sent { outcome, response: Some(resp), reason, aborted: false }
+        }
+    })
+}
+
+/// The headers of one attempt, layered: the stored ones, then the client's
+/// (its function is called anew each time), then the call's;
+/// `Content-Type` for a JSON body; the operation's key last, so nothing
+/// overwrites it.
+async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<web_sys::Headers, JsValue> {
+    let headers = web_sys::Headers::new()?;
+    let client_pairs = match source {
+        HeaderSource::None => Vec::new(),
+        HeaderSource::Fixed(pairs) => pairs.clone(),
+        HeaderSource::Function(f) => call_header_function(f).await?,
+    };
+    for (name, value) in req.stored_headers.iter().chain(client_pairs.iter()).chain(req.call_headers.iter()) {
+        headers.set(name, value).map_err(|_| invalid_input(&["invalid header: ", name].concat()))?;
+    }
+    if req.body.is_some() && !headers.has("content-type").unwrap_or(false) {
+        headers.set("content-type", "application/json")?;
+    }
+    if let Some(key) = req.key {
+        headers.set("idempotency-key", key)?;
+    }
+    Ok(headers)
+}
+
+/// Calls the client's headers function and awaits its result when it is a
+/// Promise. A throw or a bad result rejects the call with `invalid-input`.
+async fn call_header_function(f: &Function) -> Result<Vec<(String, String)>, JsValue> {
+    let fail = |detail: String| invalid_input(&["config.headers function failed: ", &detail].concat());
+    let result = f.call0(&JsValue::UNDEFINED).map_err(|e| fail(js::message_of(&e)))?;
+    let value = JsFuture::from(Promise::resolve(&result)).await.map_err(|e| fail(js::message_of(&e)))?;
+    header_pairs("the object returned by config.headers", &value).map_err(|m| invalid_input(&m))
+}

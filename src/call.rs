@@ -1,0 +1,241 @@
+//! One call from start to end: its write-ahead to the outbox, its attempts
+//! under the retry policy, and what becomes of its record and its promise
+//! when it ends.
+
+use std::rc::Rc;
+
+use js_sys::Object;
+use wasm_bindgen::prelude::*;
+
+use crate::attempt::{send_once, Request, Sent};
+use crate::classify::{classify_status, StatusClass};
+use crate::context::Context;
+use crate::error::ErrorKind;
+use crate::js::{self, api_error, get, set, ErrorFields};
+use crate::operation::Operation;
+use crate::options::format_number;
+use crate::outbox::ownership::{fate, CallEnd, RecordFate};
+use crate::outbox::policy::first_replay_delay;
+use crate::outbox::store::StorageError;
+use crate::retry::{AttemptOutcome, Decision, GiveUp};
+use crate::transport::HttpResponse;
+
+/// `navigator.onLine`, true where the platform does not say.
+pub fn navigator_online() -> bool {
+    get(&get(&js_sys::global(), "navigator"), "onLine").as_bool().unwrap_or(true)
+}
+
+/// How the attempts of a call ended.
+enum Ended {
+    /// The caller gets this result; the server has answered for the operation
+    /// (or nothing was sent: bad headers, an abort).
+    Final(Result<JsValue, JsValue>),
+    /// Transient failures used up the attempts (or the total timeout) after
+    /// `attempts` sends; the last failed because of `sent`.
+    GaveUp { attempts: u32, why: GiveUp, sent: Sent },
+}
+
+/// Runs one operation to its end and returns what its promise settles with.
+///
+/// A queueable write is committed to the outbox before its first attempt
+/// (unless `writeAhead` is off), owned by this client while the call runs;
+/// a final answer removes the record, giving up releases it to the drains
+/// and rejects with `queued`. If the write-ahead fails, the call still goes
+/// to the network and `write-ahead-failed` tells the app.
+pub(crate) async fn run(ctx: &Rc<Context>, op: &Operation) -> Result<JsValue, JsValue> {
+    let queueable = op.queueable();
+    if queueable && !navigator_online() {
+        let now = js::now_ms();
+        let record = op.record(&ctx.config.persist_headers, None, 0, now, now, Some("offline"));
+        return Err(enqueue(ctx, op, record, "offline").await);
+    }
+    let created_at = js::now_ms();
+    let written = if queueable && op.settings.write_ahead {
+        let record = op.record(&ctx.config.persist_headers, Some(&ctx.live.id), 0, created_at, created_at, None);
+        match ctx.live.write_ahead(ctx, &record).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                write_ahead_failed(ctx, op, &e);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let ended = attempt_until_final(ctx, op).await;
+    let end = match &ended {
+        Ended::Final(_) => CallEnd::Final,
+        Ended::GaveUp { .. } => CallEnd::GaveUp,
+    };
+    match (ended, written, fate(end)) {
+        (Ended::Final(result), Some(id), RecordFate::Remove) => {
+            ctx.live.finish(ctx, id);
+            result
+        }
+        (Ended::Final(result), _, _) => result,
+        (Ended::GaveUp { attempts, sent, .. }, written, _) if queueable => {
+            let next = js::now_ms() + first_replay_delay(attempts, js::random());
+            let mut record = op.record(&ctx.config.persist_headers, None, attempts, created_at, next, Some(&sent.reason));
+            match written {
+                Some(id) => {
+                    record.id = Some(id);
+                    Err(release(ctx, op, record, &sent.reason).await)
+                }
+                None => Err(enqueue(ctx, op, record, &sent.reason).await),
+            }
+        }
+        (Ended::GaveUp { attempts, why, sent }, _, _) => Err(gave_up(op, attempts, why, &sent)),
+    }
+}
+
+/// Sends attempts until one is final or the retry policy gives up.
+async fn attempt_until_final(ctx: &Context, op: &Operation) -> Ended {
+    let started = js::now_ms();
+    let remaining = || op.settings.total_timeout_ms.map(|t| t - (js::now_ms() - started));
+    let req = Request {
+        method: &op.method,
+        url: &op.url,
+        body: op.body.as_deref(),
+        key: op.key.as_deref(),
+        stored_headers: &[],
+        call_headers: &op.headers,
+    };
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let timeout = remaining().map_or(op.settings.timeout_ms, |l| l.min(op.settings.timeout_ms));
+        let sent = match send_once(&ctx.config.headers, &req, timeout, op.signal.as_ref()).await {
+            Ok(sent) => sent,
+            Err(headers_failed) => return Ended::Final(Err(headers_failed)),
+        };
+        if sent.aborted {
+            return Ended::Final(Err(aborted(op, attempts)));
+        }
+        match op.settings.retry.decide(attempts, &sent.outcome, js::random(), remaining()) {
+            Decision::Finish => {
+                let resp = sent.response.expect("only responses finish");
+                return Ended::Final(if classify_status(resp.status, false) == StatusClass::Success {
+                    Ok(js::api_response(resp.status, &resp.headers, &resp.body, resp.replayed(), op.key.as_deref(), attempts))
+                } else {
+                    Err(failure(ErrorKind::Http, op, &describe_status(&resp), attempts, Some(&resp)))
+                });
+            }
+            Decision::RetryAfter(delay) => {
+                let detail = Object::new();
+                set(&detail, "attempt", attempts);
+                set(&detail, "delay", delay);
+                set(&detail, "reason", sent.reason.clone());
+                set(&detail, "url", op.url.clone());
+                set(&detail, "idempotencyKey", op.key.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+                if let Some(r) = &sent.response {
+                    set(&detail, "status", r.status);
+                }
+                ctx.emit("retry", &detail.into());
+                if js::sleep(delay, op.signal.as_ref()).await.is_err() {
+                    return Ended::Final(Err(aborted(op, attempts)));
+                }
+            }
+            Decision::GiveUp(why) => return Ended::GaveUp { attempts, why, sent },
+        }
+    }
+}
+
+/// The error of a call that gave up and may not wait in the outbox.
+fn gave_up(op: &Operation, attempts: u32, why: GiveUp, sent: &Sent) -> JsValue {
+    let (kind, what) = match (why, &sent.outcome) {
+        (GiveUp::TotalTimeout, _) => (ErrorKind::Timeout, "ran out of its totalTimeout".to_string()),
+        (_, AttemptOutcome::Timeout) => (ErrorKind::Timeout, ["timed out after ", &format_number(op.settings.timeout_ms), " ms"].concat()),
+        (_, AttemptOutcome::Network) => (ErrorKind::Network, ["failed: ", &sent.reason].concat()),
+        (_, AttemptOutcome::Response { .. }) => (ErrorKind::Http, describe_status(sent.response.as_ref().expect("a response"))),
+    };
+    failure(kind, op, &what, attempts, sent.response.as_ref())
+}
+
+/// Tells the app that a write is not durable: it goes to the network, but
+/// if its page dies before the answer, no outbox record remembers it.
+fn write_ahead_failed(ctx: &Context, op: &Operation, e: &StorageError) {
+    let detail = Object::new();
+    set(&detail, "idempotencyKey", op.key.clone());
+    set(&detail, "method", op.method.clone());
+    set(&detail, "url", op.url.clone());
+    set(&detail, "error", e.0.clone());
+    ctx.emit("write-ahead-failed", &detail.into());
+}
+
+/// Writes an operation that cannot be delivered now to the outbox and
+/// returns the error its promise rejects with: `queued` once the record is
+/// committed, `storage` (with the key, so the caller can retry safely) when
+/// IndexedDB failed.
+async fn enqueue(ctx: &Context, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> JsValue {
+    match ctx.outbox.enqueue(&record).await {
+        Ok(id) => queued(ctx, op, id, record.attempts, record.next_attempt_at, reason),
+        Err(StorageError(detail)) => {
+            let what = ["could not be delivered now (", reason, ") nor stored in the offline queue: ", &detail].concat();
+            api_error(ErrorKind::Storage, &message(op, &what, record.attempts), failure_fields(op, record.attempts, None))
+        }
+    }
+}
+
+/// Hands a written-ahead record whose attempts gave up to the drains and
+/// returns the `queued` error. The record is committed already: even when
+/// its update fails, it stays in the outbox and this client's drain sends it.
+async fn release(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> JsValue {
+    let id = record.id.expect("a written-ahead record has its id");
+    ctx.live.release(ctx, &record).await;
+    queued(ctx, op, id, record.attempts, record.next_attempt_at, reason)
+}
+
+/// Announces record `id` as queued (`queued` event, a drain scheduled) and
+/// builds the `queued` error its call rejects with.
+fn queued(ctx: &Context, op: &Operation, id: f64, attempts: u32, next_attempt_at: f64, reason: &str) -> JsValue {
+    let detail = Object::new();
+    set(&detail, "queueId", id);
+    set(&detail, "idempotencyKey", op.key.clone());
+    set(&detail, "method", op.method.clone());
+    set(&detail, "url", op.url.clone());
+    set(&detail, "reason", reason.to_string());
+    ctx.emit("queued", &detail.into());
+    ctx.drainer.enqueued();
+    // No attempt means it was queued because the browser said it was
+    // offline: the `online` event drains it, and a timer drain would only
+    // wait for that.
+    if attempts > 0 {
+        ctx.drainer.schedule(next_attempt_at);
+    }
+    let what = ["could not be delivered now (", reason, "); queued as #", &format_number(id), " and will be sent when the connection returns"].concat();
+    let mut e = failure_fields(op, attempts, None);
+    e.queue_id = Some(id);
+    api_error(ErrorKind::Queued, &message(op, &what, attempts), e)
+}
+
+fn describe_status(resp: &HttpResponse) -> String {
+    let detail = get(&resp.body, "detail").as_string().or_else(|| get(&resp.body, "title").as_string());
+    match detail {
+        Some(d) => ["answered ", &resp.status.to_string(), ": ", &d].concat(),
+        None => ["answered ", &resp.status.to_string()].concat(),
+    }
+}
+
+fn message(op: &Operation, what: &str, attempts: u32) -> String {
+    let plural = if attempts == 1 { " attempt)" } else { " attempts)" };
+    [op.method.as_str(), " ", &op.url, " ", what, " (", &attempts.to_string(), plural].concat()
+}
+
+fn failure_fields(op: &Operation, attempts: u32, resp: Option<&HttpResponse>) -> ErrorFields {
+    ErrorFields {
+        status: resp.map(|r| r.status),
+        body: resp.map(|r| r.body.clone()),
+        idempotency_key: op.key.clone(),
+        attempts: Some(attempts),
+        ..ErrorFields::default()
+    }
+}
+
+/// The error a finished operation rejects with.
+fn failure(kind: ErrorKind, op: &Operation, what: &str, attempts: u32, resp: Option<&HttpResponse>) -> JsValue {
+    api_error(kind, &message(op, what, attempts), failure_fields(op, attempts, resp))
+}
+
+fn aborted(op: &Operation, attempts: u32) -> JsValue {
+    failure(ErrorKind::Aborted, op, "was aborted by the caller's signal", attempts, None)
+}

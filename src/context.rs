@@ -1,0 +1,47 @@
+//! What a client's live calls and its outbox drains share: the
+//! configuration, the events, the outbox, the drainer and this client's
+//! live writes. Calls and drains both depend on it; neither on the other.
+
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use crate::config::ClientConfig;
+use crate::events::Events;
+use crate::operation::UrlResolver;
+use crate::outbox::drain::Drainer;
+use crate::outbox::live::LiveWrites;
+use crate::outbox::queue::Outbox;
+
+/// The state behind one `ApiClient`.
+pub(crate) struct Context {
+    pub config: ClientConfig,
+    pub events: Rc<Events>,
+    pub outbox: Outbox,
+    pub drainer: Drainer,
+    /// The records this client wrote ahead and is sending.
+    pub live: LiveWrites,
+    pub urls: UrlResolver,
+}
+
+impl Context {
+    /// The context of a new client, its drainer attached.
+    pub fn new(config: ClientConfig) -> Rc<Context> {
+        let events = Rc::new(Events::new());
+        let ctx = Rc::new(Context {
+            outbox: Outbox::new(&config.namespace, events.clone()),
+            config,
+            events,
+            drainer: Drainer::new(),
+            live: LiveWrites::new(),
+            urls: UrlResolver::default(),
+        });
+        ctx.drainer.attach(&ctx);
+        ctx
+    }
+
+    /// Dispatches event `kind` with `detail` to the client's listeners.
+    pub fn emit(&self, kind: &str, detail: &JsValue) {
+        self.events.emit(kind, detail);
+    }
+}

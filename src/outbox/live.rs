@@ -1,0 +1,251 @@
+//! This client's live writes: the records it committed to the outbox ahead
+//! of their first attempt and is still sending, and the proof, for drains in
+//! other tabs, that their owner is alive (the rules are in `ownership`).
+//!
+//! The proof is a Web Lock named after the client, held from its creation
+//! until it is closed and its last live write has ended; the browser
+//! releases it when the page dies. Without Web Locks, a heartbeat in the
+//! `meta` store, renewed while the client has live writes, stands in for it.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Interval;
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::ownership::{heartbeat_alive, heartbeat_due, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS};
+use super::record::QueuedRequest;
+use super::store::{StorageError, Store};
+use crate::context::Context;
+use crate::js;
+
+/// The Web Lock whose holder proves client `id` alive.
+fn owner_lock(id: &str) -> String {
+    ["pos-resilience-owner:", id].concat()
+}
+
+/// The records one client wrote ahead and is sending.
+pub struct LiveWrites {
+    /// The owner id stored in this client's records (also its identity for
+    /// the drain lease).
+    pub id: String,
+    /// Queue ids of the records whose call is running, or whose removal
+    /// after a final answer has not committed yet.
+    ids: RefCell<Vec<f64>>,
+    /// Write-aheads under way: their ids are not known yet.
+    writing: Cell<u32>,
+    /// Resolves with the function that releases the owner lock, once held.
+    lock: RefCell<Option<Promise>>,
+    /// When the heartbeat was last written (browsers without Web Locks).
+    heartbeat_at: Cell<Option<f64>>,
+    heartbeat_timer: RefCell<Option<Interval>>,
+    /// The last removal started; each one waits for the one before it.
+    removals: RefCell<Option<Promise>>,
+    removals_pending: Cell<u32>,
+    /// Foreign owners whose end will start a drain.
+    watched: RefCell<Vec<String>>,
+    /// `close()` was called: give up the proof once no write is live.
+    closing: Cell<bool>,
+}
+
+impl LiveWrites {
+    /// A client's live writes; starts taking its owner lock at once, so the
+    /// first write-ahead finds it held.
+    pub fn new() -> LiveWrites {
+        let id = uuid::Uuid::new_v4().to_string();
+        let lock = js::has_web_locks().then(|| js::hold_lock(&owner_lock(&id)));
+        LiveWrites {
+            id,
+            ids: RefCell::new(Vec::new()),
+            writing: Cell::new(0),
+            lock: RefCell::new(lock),
+            heartbeat_at: Cell::new(None),
+            heartbeat_timer: RefCell::new(None),
+            removals: RefCell::new(None),
+            removals_pending: Cell::new(0),
+            watched: RefCell::new(Vec::new()),
+            closing: Cell::new(false),
+        }
+    }
+
+    /// Commits `record` (owned by this client) to the outbox and returns its
+    /// queue id; from then on no drain sends it until the call ends.
+    pub async fn write_ahead(&self, ctx: &Rc<Context>, record: &QueuedRequest) -> Result<f64, StorageError> {
+        self.writing.set(self.writing.get() + 1);
+        let result = self.commit_owned(ctx, record).await;
+        self.writing.set(self.writing.get() - 1);
+        let id = result?;
+        self.ids.borrow_mut().push(id);
+        Ok(id)
+    }
+
+    async fn commit_owned(&self, ctx: &Rc<Context>, record: &QueuedRequest) -> Result<f64, StorageError> {
+        let lock = self.lock.borrow().clone();
+        if let Some(held) = lock {
+            JsFuture::from(held).await.map_err(|e| StorageError(["cannot take the owner lock: ", &js::message_of(&e)].concat()))?;
+        }
+        let store = ctx.outbox.store().await?;
+        let now = js::now_ms();
+        let heartbeat = (self.lock.borrow().is_none() && heartbeat_due(self.heartbeat_at.get(), now)).then_some(now + HEARTBEAT_TTL_MS);
+        let id = store.add_owned(&record.to_js(), heartbeat.map(|until| (self.id.as_str(), until))).await?;
+        if heartbeat.is_some() {
+            self.heartbeat_at.set(Some(now));
+            self.keep_heartbeat(ctx);
+        }
+        Ok(id)
+    }
+
+    /// Renews the heartbeat every few seconds while writes are live.
+    fn keep_heartbeat(&self, ctx: &Rc<Context>) {
+        if self.heartbeat_timer.borrow().is_some() {
+            return;
+        }
+        let weak = Rc::downgrade(ctx);
+        let timer = Interval::new(HEARTBEAT_INTERVAL_MS as u32, move || {
+            let Some(ctx) = weak.upgrade() else { return };
+            let _ = js::promise(async move {
+                if let Ok(store) = ctx.outbox.store().await {
+                    let now = js::now_ms();
+                    if store.put_heartbeat(&ctx.live.id, now + HEARTBEAT_TTL_MS).await.is_ok() {
+                        ctx.live.heartbeat_at.set(Some(now));
+                    }
+                }
+                Ok(JsValue::UNDEFINED)
+            });
+        });
+        *self.heartbeat_timer.borrow_mut() = Some(timer);
+    }
+
+    /// Whether a record stored with this client as owner is still being
+    /// sent by its call. While a write-ahead is under way its id is not
+    /// known yet, so every record of ours counts as live.
+    pub fn is_live(&self, id: f64) -> bool {
+        self.writing.get() > 0 || self.ids.borrow().contains(&id)
+    }
+
+    /// The call of record `id` ended with a final answer: removes the record
+    /// in the background (the caller already has its result). Until the
+    /// removal commits, the record stays live, so no drain resends it.
+    pub fn finish(&self, ctx: &Rc<Context>, id: f64) {
+        let before = self.removals.borrow_mut().take();
+        self.removals_pending.set(self.removals_pending.get() + 1);
+        let ctx2 = ctx.clone();
+        let removal = js::promise(async move {
+            if let Some(p) = before {
+                let _ = JsFuture::from(p).await;
+            }
+            // A failed removal leaves the record, ours and no longer live:
+            // our next drain sends it again with its key, and the server
+            // answers with a replay. Nothing is lost.
+            if let Ok(store) = ctx2.outbox.store().await {
+                let _ = store.remove(id).await;
+            }
+            ctx2.live.removals_pending.set(ctx2.live.removals_pending.get() - 1);
+            ctx2.live.forget(id);
+            Ok(JsValue::UNDEFINED)
+        });
+        *self.removals.borrow_mut() = Some(removal);
+    }
+
+    /// Waits until every removal started so far has committed (or failed),
+    /// so that what this client reads of the outbox matches the answers its
+    /// calls already returned.
+    pub async fn settled(&self) {
+        while self.removals_pending.get() > 0 {
+            let last = self.removals.borrow().clone();
+            match last {
+                Some(p) => {
+                    let _ = JsFuture::from(p).await;
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// The call of `record` gave up: stores it without an owner, with its
+    /// attempts and schedule, for the drains. Should that write fail, the
+    /// record is still there as this client wrote it ahead, and no longer
+    /// live, so this client's drains send it.
+    pub async fn release(&self, ctx: &Context, record: &QueuedRequest) {
+        if let Ok(store) = ctx.outbox.store().await {
+            let _ = store.update(&record.to_js()).await;
+        }
+        self.forget(record.id.unwrap_or(f64::NAN));
+    }
+
+    /// Record `id` is no longer live here.
+    fn forget(&self, id: f64) {
+        self.ids.borrow_mut().retain(|x| *x != id);
+        if self.ids.borrow().is_empty() {
+            self.heartbeat_timer.borrow_mut().take();
+            if self.closing.get() {
+                self.give_up_proof();
+            }
+        }
+    }
+
+    /// Which of the foreign `owners` are alive, by their Web Locks or,
+    /// without Web Locks, their heartbeats in `store`.
+    pub async fn alive_owners(&self, store: &Store, owners: &[String]) -> Result<Vec<String>, StorageError> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        if js::has_web_locks() {
+            // Should the query fail, every owner counts as alive: a record
+            // left for later is safe, one sent twice at once is not.
+            let Ok(names) = JsFuture::from(js::held_lock_names()).await else { return Ok(owners.to_vec()) };
+            let held: Vec<String> = Array::from(&names).iter().filter_map(|n| n.as_string()).collect();
+            return Ok(owners.iter().filter(|o| held.contains(&owner_lock(o))).cloned().collect());
+        }
+        let now = js::now_ms();
+        let mut alive = Vec::new();
+        for owner in owners {
+            if heartbeat_alive(store.heartbeat_until(owner).await?, now) {
+                alive.push(owner.clone());
+            }
+        }
+        Ok(alive)
+    }
+
+    /// Starts a drain when foreign owner `owner` ends (its page dies or its
+    /// client closes): at once with Web Locks, by waiting for its lock;
+    /// otherwise when its heartbeat could have expired.
+    pub fn watch(&self, ctx: &Rc<Context>, owner: &str) {
+        if !js::has_web_locks() {
+            ctx.drainer.schedule(js::now_ms() + HEARTBEAT_TTL_MS);
+            return;
+        }
+        if self.watched.borrow().iter().any(|o| o == owner) {
+            return;
+        }
+        self.watched.borrow_mut().push(owner.to_string());
+        let ended = js::when_lock_free(&owner_lock(owner));
+        let weak: Weak<Context> = Rc::downgrade(ctx);
+        let owner = owner.to_string();
+        let _ = js::promise(async move {
+            let _ = JsFuture::from(ended).await;
+            if let Some(ctx) = weak.upgrade() {
+                ctx.live.watched.borrow_mut().retain(|o| *o != owner);
+                let _ = ctx.drainer.drain(false);
+            }
+            Ok(JsValue::UNDEFINED)
+        });
+    }
+
+    /// The client is closing: its proof of life goes once no write is live.
+    pub fn close(&self) {
+        self.closing.set(true);
+        if self.ids.borrow().is_empty() && self.writing.get() == 0 {
+            self.give_up_proof();
+        }
+    }
+
+    fn give_up_proof(&self) {
+        if let Some(lock) = self.lock.borrow_mut().take() {
+            js::release_lock(&lock);
+        }
+        self.heartbeat_timer.borrow_mut().take();
+    }
+}
