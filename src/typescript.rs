@@ -25,6 +25,13 @@ export interface RetrySettings {
   totalTimeout?: number;
   /** Queue the request in IndexedDB when it cannot be delivered now. Default true. */
   queueIfOffline?: boolean;
+  /**
+   * Commit a queueable write to the outbox before its first attempt, so it
+   * survives its page dying mid-call (reload, crash, closed tab). Default
+   * true. Off saves one IndexedDB transaction per call, but a write on the
+   * wire when its page dies is then in no queue.
+   */
+  writeAhead?: boolean;
 }
 
 /** Options of one call. */
@@ -119,6 +126,8 @@ export interface QueuedRequest {
   /** Not replayed before this time except by a forced drain (ms since the epoch). */
   nextAttemptAt: number;
   lastError: string | null;
+  /** The client whose live call is sending it right now (written ahead), or null once it waits for a drain. */
+  owner: string | null;
 }
 
 /** Why a request was dead-lettered. */
@@ -185,6 +194,15 @@ export interface AuthRequiredEventDetail {
   status: 401;
 }
 
+/** `detail` of the `write-ahead-failed` event: a write could not be stored before its first attempt. */
+export interface WriteAheadFailedEventDetail {
+  idempotencyKey: string;
+  method: string;
+  url: string;
+  /** The storage failure (the browser's words). */
+  error: string;
+}
+
 /** Event names and the type of their `detail`. */
 export interface ApiClientEventMap {
   retry: RetryEventDetail;
@@ -198,6 +216,8 @@ export interface ApiClientEventMap {
   "drain-end": DrainReport;
   /** Fired in every tab of the origin when the queue changes. */
   "queue-size": { size: number };
+  /** The write goes to the network, but is not durable: if its page dies before the answer, no outbox record remembers it. */
+  "write-ahead-failed": WriteAheadFailedEventDetail;
 }
 
 export interface ApiClient {
