@@ -21,6 +21,10 @@ use super::store::{StorageError, Store};
 use crate::context::Context;
 use crate::js;
 
+/// How long a write-ahead waits for the database to open before the call
+/// goes to the network without it (a blocked upgrade must not hold a sale).
+const OPEN_WAIT_MS: f64 = 2_000.0;
+
 /// The Web Lock whose holder proves client `id` alive.
 fn owner_lock(id: &str) -> String {
     ["pos-resilience-owner:", id].concat()
@@ -86,7 +90,7 @@ impl LiveWrites {
         if let Some(held) = lock {
             JsFuture::from(held).await.map_err(|e| StorageError(["cannot take the owner lock: ", &js::message_of(&e)].concat()))?;
         }
-        let store = ctx.outbox.store().await?;
+        let store = ctx.outbox.store_within(OPEN_WAIT_MS).await?;
         let now = js::now_ms();
         let heartbeat = (self.lock.borrow().is_none() && heartbeat_due(self.heartbeat_at.get(), now)).then_some(now + HEARTBEAT_TTL_MS);
         let id = store.add_owned(&record.to_js(), heartbeat.map(|until| (self.id.as_str(), until))).await?;

@@ -21,7 +21,9 @@ const OPEN_TIMEOUT_MS: f64 = 10_000.0;
 /// One client's view of its namespace's queue.
 pub struct Outbox {
     namespace: String,
-    store: RefCell<Option<Rc<Store>>>,
+    /// The open database, and the open under way: concurrent callers share
+    /// one open, and one that stops waiting does not cancel it.
+    opened: Rc<Opened>,
     /// Tells the other tabs (and other clients of this page) the queue size.
     channel: Option<web_sys::BroadcastChannel>,
     on_message: RefCell<Option<Closure<dyn FnMut(web_sys::MessageEvent)>>>,
@@ -32,7 +34,7 @@ impl Outbox {
     /// other tabs broadcast.
     pub fn new(namespace: &str, events: Rc<Events>) -> Outbox {
         let channel = web_sys::BroadcastChannel::new(&database_name(namespace)).ok();
-        let outbox = Outbox { namespace: namespace.to_string(), store: RefCell::new(None), channel, on_message: RefCell::new(None) };
+        let outbox = Outbox { namespace: namespace.to_string(), opened: Rc::default(), channel, on_message: RefCell::new(None) };
         if let Some(ch) = &outbox.channel {
             let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
                 events.emit("queue-size", &e.data());
@@ -46,15 +48,56 @@ impl Outbox {
     /// The open database, opening it on first use. A failed open is not
     /// cached: the next call tries again.
     pub async fn store(&self) -> Result<Rc<Store>, StorageError> {
-        if let Some(s) = self.store.borrow().as_ref() {
+        if let Some(s) = self.opened.store.borrow().as_ref() {
             return Ok(s.clone());
         }
-        let opened = race_timeout(Store::open(&self.namespace), OPEN_TIMEOUT_MS).await.unwrap_or_else(|| {
-            Err(StorageError("opening IndexedDB took over 10 s: another tab may hold an older version open (blocked), or storage is unresponsive".into()))
-        })?;
-        let store = Rc::new(opened);
-        *self.store.borrow_mut() = Some(store.clone());
-        Ok(store)
+        let under_way = self.opened.opening.borrow().clone();
+        let opening = match under_way {
+            Some(p) => p,
+            None => self.start_opening(),
+        };
+        let ended = wasm_bindgen_futures::JsFuture::from(opening).await;
+        match (self.opened.store.borrow().as_ref(), ended) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, Err(e)) => Err(StorageError(js::message_of(&e))),
+            (None, Ok(_)) => Err(StorageError("the database closed while opening".into())),
+        }
+    }
+
+    /// The open database, waiting at most `ms` for an open under way (it
+    /// goes on for later callers): for a write-ahead, which must not hold a
+    /// sale behind a blocked upgrade.
+    pub async fn store_within(&self, ms: f64) -> Result<Rc<Store>, StorageError> {
+        race_timeout(self.store(), ms).await.unwrap_or_else(|| {
+            Err(StorageError(["IndexedDB did not open within ", &crate::options::format_number(ms), " ms (another tab may hold an older version open, or storage is unresponsive)"].concat()))
+        })
+    }
+
+    /// Starts opening the database; the promise resolves once it is open
+    /// (and cached) or rejects with the reason it is not.
+    fn start_opening(&self) -> js_sys::Promise {
+        let opened = self.opened.clone();
+        let namespace = self.namespace.clone();
+        let promise = js::promise(async move {
+            let result = race_timeout(Store::open(&namespace), OPEN_TIMEOUT_MS).await.unwrap_or_else(|| {
+                Err(StorageError("opening IndexedDB took over 10 s: another tab may hold an older version open (blocked), or storage is unresponsive".into()))
+            });
+            opened.opening.borrow_mut().take();
+            match result {
+                Ok(store) => {
+                    *opened.store.borrow_mut() = Some(Rc::new(store));
+                    Ok(JsValue::UNDEFINED)
+                }
+                Err(e) => Err(JsValue::from(e.0)),
+            }
+        });
+        // Nobody may be waiting any more when it fails: that is not an
+        // unhandled rejection, the next caller opens again.
+        let quiet = Closure::<dyn FnMut(JsValue)>::new(|_| {});
+        let _ = promise.catch(&quiet);
+        quiet.forget();
+        *self.opened.opening.borrow_mut() = Some(promise.clone());
+        promise
     }
 
     /// The open database, or the `storage` ApiError the management calls
@@ -97,6 +140,13 @@ impl Outbox {
         }
         self.on_message.borrow_mut().take();
     }
+}
+
+/// The database of an outbox once open, and the open under way.
+#[derive(Default)]
+struct Opened {
+    store: RefCell<Option<Rc<Store>>>,
+    opening: RefCell<Option<js_sys::Promise>>,
 }
 
 /// Runs `fut`, giving up after `ms`: `None` when the time ran out first.
