@@ -215,3 +215,24 @@ export function heldLockNames() {
 export function whenLockFree(name) {
   return navigator.locks.request(name, () => undefined).then(() => undefined, () => undefined);
 }
+
+/**
+ * One health probe: GET `url`, never from a cache and without following
+ * redirects (a captive portal's redirect is not the server), under its own
+ * `timeoutMs`. Resolves with the round trip in ms when the server answered
+ * 2xx, or -1 when it did not (no response, timeout, any other status).
+ */
+export async function probe(url, timeoutMs) {
+  const started = performance.now();
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.min(timeoutMs, MAX_TIMER_MS));
+  try {
+    const response = await globalThis.fetch(url, { cache: "no-store", redirect: "manual", signal: controller.signal });
+    await response.arrayBuffer();
+    return response.ok ? performance.now() - started : -1;
+  } catch {
+    return -1;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::attempt::{send_once, Request, Sent};
 use crate::classify::{classify_status, StatusClass};
+use crate::connectivity::{puts_server_in_doubt, queue_without_trying, stop_retrying};
 use crate::context::Context;
 use crate::error::ErrorKind;
 use crate::js::{self, api_error, get, set, ErrorFields};
@@ -44,10 +45,12 @@ enum Ended {
 /// to the network and `write-ahead-failed` tells the app.
 pub(crate) async fn run(ctx: &Rc<Context>, op: &Operation) -> Result<JsValue, JsValue> {
     let queueable = op.queueable();
-    if queueable && !navigator_online() {
+    let connection = ctx.monitor.now();
+    if queueable && queue_without_trying(connection) {
         let now = js::now_ms();
-        let record = op.record(&ctx.config.persist_headers, None, 0, now, now, Some("offline"));
-        return Err(enqueue(ctx, op, record, "offline").await);
+        let reason = connection.as_str();
+        let record = op.record(&ctx.config.persist_headers, None, 0, now, now, Some(reason));
+        return Err(enqueue(ctx, op, record, reason).await);
     }
     let created_at = js::now_ms();
     let written = if queueable && op.settings.write_ahead {
@@ -89,7 +92,7 @@ pub(crate) async fn run(ctx: &Rc<Context>, op: &Operation) -> Result<JsValue, Js
 }
 
 /// Sends attempts until one is final or the retry policy gives up.
-async fn attempt_until_final(ctx: &Context, op: &Operation) -> Ended {
+async fn attempt_until_final(ctx: &Rc<Context>, op: &Operation) -> Ended {
     let started = js::now_ms();
     let remaining = || op.settings.total_timeout_ms.map(|t| t - (js::now_ms() - started));
     let req = Request {
@@ -111,6 +114,9 @@ async fn attempt_until_final(ctx: &Context, op: &Operation) -> Ended {
         if sent.aborted {
             return Ended::Final(Err(aborted(op, attempts)));
         }
+        if puts_server_in_doubt(&sent.outcome, navigator_online()) {
+            ctx.monitor.doubt(ctx);
+        }
         match op.settings.retry.decide(attempts, &sent.outcome, js::random(), remaining()) {
             Decision::Finish => {
                 let resp = sent.response.expect("only responses finish");
@@ -119,6 +125,9 @@ async fn attempt_until_final(ctx: &Context, op: &Operation) -> Ended {
                 } else {
                     Err(failure(ErrorKind::Http, op, &describe_status(&resp), attempts, Some(&resp)))
                 });
+            }
+            Decision::RetryAfter(_) if stop_retrying(ctx.monitor.now(), op.queueable()) => {
+                return Ended::GaveUp { attempts, why: GiveUp::ServerUnreachable, sent };
             }
             Decision::RetryAfter(delay) => {
                 let detail = Object::new();
@@ -144,6 +153,7 @@ async fn attempt_until_final(ctx: &Context, op: &Operation) -> Ended {
 fn gave_up(op: &Operation, attempts: u32, why: GiveUp, sent: &Sent) -> JsValue {
     let (kind, what) = match (why, &sent.outcome) {
         (GiveUp::TotalTimeout, _) => (ErrorKind::Timeout, "ran out of its totalTimeout".to_string()),
+        (GiveUp::ServerUnreachable, _) => (ErrorKind::Network, "gave up: the server does not answer its health probe".to_string()),
         (_, AttemptOutcome::Timeout) => (ErrorKind::Timeout, ["timed out after ", &format_number(op.settings.timeout_ms), " ms"].concat()),
         (_, AttemptOutcome::Network) => (ErrorKind::Network, ["failed: ", &sent.reason].concat()),
         (_, AttemptOutcome::Response { .. }) => (ErrorKind::Http, describe_status(sent.response.as_ref().expect("a response"))),
@@ -166,7 +176,7 @@ fn write_ahead_failed(ctx: &Context, op: &Operation, e: &StorageError) {
 /// returns the error its promise rejects with: `queued` once the record is
 /// committed, `storage` (with the key, so the caller can retry safely) when
 /// IndexedDB failed.
-async fn enqueue(ctx: &Context, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> JsValue {
+async fn enqueue(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> JsValue {
     match ctx.outbox.enqueue(&record).await {
         Ok(id) => queued(ctx, op, id, record.attempts, record.next_attempt_at, reason),
         Err(StorageError(detail)) => {
@@ -187,7 +197,7 @@ async fn release(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::recor
 
 /// Announces record `id` as queued (`queued` event, a drain scheduled) and
 /// builds the `queued` error its call rejects with.
-fn queued(ctx: &Context, op: &Operation, id: f64, attempts: u32, next_attempt_at: f64, reason: &str) -> JsValue {
+fn queued(ctx: &Rc<Context>, op: &Operation, id: f64, attempts: u32, next_attempt_at: f64, reason: &str) -> JsValue {
     let detail = Object::new();
     set(&detail, "queueId", id);
     set(&detail, "idempotencyKey", op.key.clone());
@@ -196,11 +206,13 @@ fn queued(ctx: &Context, op: &Operation, id: f64, attempts: u32, next_attempt_at
     set(&detail, "reason", reason.to_string());
     ctx.emit("queued", &detail.into());
     ctx.drainer.enqueued();
-    // No attempt means it was queued because the browser said it was
-    // offline: the `online` event drains it, and a timer drain would only
-    // wait for that.
+    // No attempt means it was queued because the server cannot be reached
+    // now: the monitor drains it when it can (the `online` event, its
+    // rechecks, its probes), and a timer drain would only wait for that.
     if attempts > 0 {
         ctx.drainer.schedule(next_attempt_at);
+    } else {
+        ctx.monitor.refresh(ctx);
     }
     let what = ["could not be delivered now (", reason, "); queued as #", &format_number(id), " and will be sent when the connection returns"].concat();
     let mut e = failure_fields(op, attempts, None);

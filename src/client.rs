@@ -133,6 +133,16 @@ impl ApiClient {
         navigator_online()
     }
 
+    /// What the client knows of its connection to the server: `{state, rtt}`,
+    /// `state` one of `"online"`, `"offline"` (the browser reports no
+    /// network) and `"unreachable"` (the browser reports one, but the
+    /// server did not answer the last health probe; only with `healthUrl`),
+    /// `rtt` the last answered probe's round trip in ms, or null.
+    #[wasm_bindgen(getter, unchecked_return_type = "Connectivity")]
+    pub fn connectivity(&self) -> JsValue {
+        self.ctx.monitor.snapshot()
+    }
+
     /// Standard `EventTarget.addEventListener`; events carry data in `detail`.
     #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
     pub fn add_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
@@ -250,6 +260,7 @@ impl ApiClient {
             let _ = target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
         }
         self.ctx.drainer.stop();
+        self.ctx.monitor.stop();
         self.ctx.outbox.close();
         self.ctx.live.close();
     }
@@ -277,9 +288,13 @@ impl ApiClient {
         };
         listen(&global, "online", |ctx| {
             ctx.emit("online", &JsValue::NULL);
+            ctx.monitor.browser_online(ctx);
             let _ = ctx.drainer.drain(true);
         });
-        listen(&global, "offline", |ctx| ctx.emit("offline", &JsValue::NULL));
+        listen(&global, "offline", |ctx| {
+            ctx.emit("offline", &JsValue::NULL);
+            ctx.monitor.refresh(ctx);
+        });
         if let Some(doc) = document {
             listen(&doc, "visibilitychange", |ctx| {
                 let visible = get(&get(&js_sys::global(), "document"), "visibilityState").as_string();

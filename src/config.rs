@@ -33,6 +33,12 @@ pub struct ClientConfig {
     pub defaults: Overrides,
     /// How long a queued request may wait before it is dead-lettered (ms).
     pub max_retention_ms: f64,
+    /// The URL the client probes to know whether the server answers
+    /// (`healthUrl`, absolute or relative to the base); none: the browser's
+    /// `navigator.onLine` alone decides.
+    pub health_url: Option<String>,
+    /// How long a probe may take (`probeTimeout`, ms).
+    pub probe_timeout_ms: f64,
 }
 
 /// Seven days, the default `maxRetention`.
@@ -113,8 +119,29 @@ impl ClientConfig {
         }
         let max_retention_ms = crate::options::positive_ms("config.maxRetention", &raw(&get(config, "maxRetention")))?.unwrap_or(DEFAULT_MAX_RETENTION_MS);
         let defaults = Overrides::parse("config", |name| raw(&get(config, name)))?;
-        Ok(ClientConfig { base_url, namespace, headers, persist_headers, defaults, max_retention_ms })
+        let health_url = match raw(&get(config, "healthUrl")) {
+            Raw::Missing => None,
+            Raw::Text(s) => Some(health_url(&s, base_url.as_deref())?),
+            _ => return Err("config.healthUrl must be a string".into()),
+        };
+        let probe_timeout_ms = crate::options::positive_ms("config.probeTimeout", &raw(&get(config, "probeTimeout")))?.unwrap_or(crate::connectivity::PROBE_TIMEOUT_MS);
+        Ok(ClientConfig { base_url, namespace, headers, persist_headers, defaults, max_retention_ms, health_url, probe_timeout_ms })
     }
+}
+
+/// `healthUrl` made absolute against the base URL (or the page), http(s) only.
+fn health_url(text: &str, base: Option<&str>) -> Result<String, String> {
+    let base = base.map(str::to_owned).or_else(|| get(&get(&js_sys::global(), "location"), "href").as_string());
+    let parsed = match &base {
+        Some(b) => web_sys::Url::new_with_base(text, b),
+        None => web_sys::Url::new(text),
+    }
+    .map_err(|_| ["config.healthUrl is not a valid URL: ", text].concat())?;
+    let protocol = parsed.protocol();
+    if protocol != "http:" && protocol != "https:" {
+        return Err(["config.healthUrl must use http or https, got ", &protocol].concat());
+    }
+    Ok(parsed.href())
 }
 
 /// The per-call options (`PostOptions`).

@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::config::ClientConfig;
 use crate::events::Events;
+use crate::monitor::Monitor;
 use crate::operation::UrlResolver;
 use crate::outbox::drain::Drainer;
 use crate::outbox::live::LiveWrites;
@@ -21,6 +22,8 @@ pub(crate) struct Context {
     pub drainer: Drainer,
     /// The records this client wrote ahead and is sending.
     pub live: LiveWrites,
+    /// What the client knows of its connection to the server.
+    pub monitor: Monitor,
     pub urls: UrlResolver,
 }
 
@@ -28,12 +31,14 @@ impl Context {
     /// The context of a new client, its drainer attached.
     pub fn new(config: ClientConfig) -> Rc<Context> {
         let events = Rc::new(Events::new());
+        let monitor = Monitor::new(config.health_url.clone(), config.probe_timeout_ms);
         let ctx = Rc::new(Context {
             outbox: Outbox::new(&config.namespace, events.clone()),
             config,
             events,
             drainer: Drainer::new(),
             live: LiveWrites::new(),
+            monitor,
             urls: UrlResolver::default(),
         });
         ctx.drainer.attach(&ctx);

@@ -54,6 +54,9 @@ extern "C" {
     #[wasm_bindgen(js_name = heldLockNames)]
     pub fn held_lock_names() -> js_sys::Promise;
 
+    /// One health probe of `url`: resolves with the round trip in ms, or -1.
+    pub fn probe(url: &str, timeout_ms: f64) -> js_sys::Promise;
+
     /// Resolves once Web Lock `name` is free.
     #[wasm_bindgen(js_name = whenLockFree)]
     pub fn when_lock_free(name: &str) -> js_sys::Promise;

@@ -6,6 +6,7 @@
 
 pub mod backoff;
 pub mod classify;
+pub mod connectivity;
 pub mod dedup;
 pub mod error;
 pub mod options;
@@ -27,6 +28,8 @@ mod context;
 mod events;
 #[cfg(target_arch = "wasm32")]
 mod js;
+#[cfg(target_arch = "wasm32")]
+mod monitor;
 #[cfg(target_arch = "wasm32")]
 mod operation;
 #[cfg(target_arch = "wasm32")]

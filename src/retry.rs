@@ -38,6 +38,9 @@ pub enum GiveUp {
     RetriesExhausted,
     /// The next wait would pass the caller's `totalTimeout`.
     TotalTimeout,
+    /// The server does not answer its health probe: a write that may wait
+    /// in the outbox goes there rather than waiting out more timeouts.
+    ServerUnreachable,
 }
 
 /// The decision after an attempt.

@@ -19,6 +19,8 @@ use super::policy::{after_replay, delete_run_now, is_due, is_expired, DeadReason
 use super::record::QueuedRequest;
 use super::store::{database_name, storage_error, StorageError, Store};
 use crate::attempt::{send_once, Request, Sent};
+use crate::call::navigator_online;
+use crate::connectivity::{puts_server_in_doubt, Connectivity};
 use crate::context::Context;
 use crate::js::{self, get, set};
 
@@ -95,14 +97,16 @@ impl Drainer {
         if let Some(p) = self.current.borrow().as_ref() {
             return p.clone();
         }
-        // A timer or the page becoming visible does not drain while the
-        // browser says it is offline: the `online` event will.
-        if !forced && !crate::call::navigator_online() {
-            return Promise::resolve(&JsValue::NULL);
-        }
         let Some(state) = self.state.borrow().upgrade() else {
             return Promise::resolve(&JsValue::NULL);
         };
+        // A timer or the page becoming visible does not drain while the
+        // server cannot be reached: the monitor drains when it can (the
+        // `online` event, its rechecks of the browser, its probes).
+        if !forced && state.monitor.now() != Connectivity::Online {
+            state.monitor.refresh(&state);
+            return Promise::resolve(&JsValue::NULL);
+        }
         self.enqueued_meanwhile.set(false);
         let promise = js::promise(async move {
             let result = drain_exclusively(state.clone(), forced).await;
@@ -402,7 +406,7 @@ async fn settle(in_flight: Option<Promise>) -> Result<(), StorageError> {
 /// credentials may help) and applies the step the policy decides, except
 /// the deletion of a delivered record, which the caller overlaps with the
 /// next send. Returns the final step; `Wait` means the drain stops here.
-async fn replay(state: &Context, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Step, StorageError> {
+async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Step, StorageError> {
     let mut refreshed = false;
     loop {
         record.attempts += 1;
@@ -423,6 +427,9 @@ async fn replay(state: &Context, store: &Store, record: &mut QueuedRequest, queu
                 aborted: false,
             },
         };
+        if puts_server_in_doubt(&sent.outcome, navigator_online()) {
+            state.monitor.doubt(state);
+        }
         let step = after_replay(Replay::from_outcome(&sent.outcome), record.attempts, refreshed, js::now_ms(), js::random());
         match step {
             Step::Delete => {

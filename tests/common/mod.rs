@@ -51,11 +51,23 @@ pub fn resolver() -> (Function, Promise) {
     (resolve.unwrap(), p)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, in a page and in a worker alike.
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(input: &str, init: &JsValue) -> Promise;
+}
+
 /// Everything the test server recorded under `ns`, oldest first.
 pub async fn log(ns: &str) -> Vec<JsValue> {
-    let window = web_sys::window().unwrap();
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(&format!("{SERVER}/log/{ns}"))).await.unwrap().unchecked_into();
+    let resp: web_sys::Response = JsFuture::from(global_fetch(&format!("{SERVER}/log/{ns}"), &JsValue::UNDEFINED)).await.unwrap().unchecked_into();
     Array::from(&JsFuture::from(resp.json().unwrap()).await.unwrap()).iter().collect()
+}
+
+/// Sends `PUT` to `url` (a test-server switch) and waits for its answer.
+pub async fn put(url: &str) {
+    let resp: web_sys::Response = JsFuture::from(global_fetch(url, &JSON::parse(r#"{"method": "PUT"}"#).unwrap())).await.unwrap().unchecked_into();
+    assert!(resp.ok(), "PUT {url} answered {}", resp.status());
 }
 
 /// A request header as the test server recorded it (names lowercased).

@@ -16,6 +16,9 @@
 //   ANY  /t/:ns/replay         201 {ok:true} + Idempotent-Replayed: true
 //                              (?legacy=1: X-Idempotent-Replay: true instead)
 //   ANY  /t/:ns/text           200 text/plain "hello"
+//   ANY  /t/:ns/health         200 "ok" while the ns is up, never answers while it is down
+//   PUT  /t/:ns/health/down    the ns's health endpoint stops answering (204)
+//   PUT  /t/:ns/health/up      it answers again (204)
 //   GET  /log/:ns              [{method, path, query, headers, body, time}]
 //   DELETE /log/:ns            clears it (204)
 //   GET  /static/*             files under TEST_STATIC_DIR
@@ -54,6 +57,7 @@ const STATUS_TEXT = http.STATUS_CODES;
 export function startTestServer({ port = 8787, host = "127.0.0.1", staticDir } = {}) {
   const logs = new Map(); // ns -> [record]
   const counters = new Map(); // `${ns} ${path}` -> requests seen
+  const down = new Set(); // namespaces whose health endpoint does not answer
   const sockets = new Set();
   const timers = new Set();
 
@@ -226,6 +230,15 @@ export function startTestServer({ port = 8787, host = "127.0.0.1", staticDir } =
       method: rec.method, path: rec.path, query: rec.query, headers: rec.headers, body: rec.body, count,
     });
 
+    if (rest === "health/down" || rest === "health/up") {
+      if (rest === "health/down") down.add(ns);
+      else down.delete(ns);
+      return send(req, res, 204, {}, undefined);
+    }
+    if (rest === "health") {
+      if (down.has(ns)) return; // like a server that is gone: the client's timeout ends it
+      return send(req, res, 200, { "content-type": "text/plain", "cache-control": "no-store" }, "ok");
+    }
     if (rest === "hang") {
       if (active) return; // the socket stays open until the client aborts or the server stops
       return echo();

@@ -158,3 +158,14 @@ test("healthz", async () => {
   const r = await fetch(`${srv.url}/healthz`);
   assert.equal(r.status, 200);
 });
+
+test("health answers while up and stops answering while down", async () => {
+  const ns = "health-switch";
+  assert.equal((await fetch(`${srv.url}/t/${ns}/health`)).status, 200);
+  assert.equal((await fetch(`${srv.url}/t/${ns}/health/down`, { method: "PUT" })).status, 204);
+  await assert.rejects(fetch(`${srv.url}/t/${ns}/health`, { signal: AbortSignal.timeout(300) }), /TimeoutError|aborted/i);
+  assert.equal((await fetch(`${srv.url}/t/${ns}/health/up`, { method: "PUT" })).status, 204);
+  assert.equal((await fetch(`${srv.url}/t/${ns}/health`)).status, 200);
+  const probes = (await log(ns)).filter((r) => r.path.endsWith("/health"));
+  assert.equal(probes.length, 3, "every probe is logged, answered or not");
+});
