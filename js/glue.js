@@ -236,3 +236,19 @@ export async function probe(url, timeoutMs) {
     clearTimeout(timer);
   }
 }
+
+/**
+ * Asks for a Background Sync `tag` on this origin's Service Worker
+ * registration (the worker's own, inside a Service Worker), so the browser
+ * wakes it to drain even with no page open. Resolves with whether it was
+ * registered: false where there is no registration or no Background Sync
+ * (Firefox, Safari), which is not an error: the page triggers still drain.
+ */
+export function registerSync(tag) {
+  const own = globalThis.registration;
+  const container = typeof navigator !== "undefined" ? navigator.serviceWorker : undefined;
+  const registration = own ? Promise.resolve(own) : container ? container.getRegistration() : Promise.resolve(undefined);
+  return registration
+    .then((r) => (r && r.sync ? r.sync.register(tag).then(() => true) : false))
+    .catch(() => false);
+}

@@ -206,6 +206,7 @@ fn queued(ctx: &Rc<Context>, op: &Operation, id: f64, attempts: u32, next_attemp
     set(&detail, "reason", reason.to_string());
     ctx.emit("queued", &detail.into());
     ctx.drainer.enqueued();
+    ctx.request_background_sync();
     // No attempt means it was queued because the server cannot be reached
     // now: the monitor drains it when it can (the `online` event, its
     // rechecks, its probes), and a timer drain would only wait for that.

@@ -39,6 +39,9 @@ pub struct ClientConfig {
     pub health_url: Option<String>,
     /// How long a probe may take (`probeTimeout`, ms).
     pub probe_timeout_ms: f64,
+    /// Whether a queued write asks the Service Worker for a Background Sync
+    /// (`backgroundSync`), so the queue drains with no page open.
+    pub background_sync: bool,
 }
 
 /// Seven days, the default `maxRetention`.
@@ -125,7 +128,8 @@ impl ClientConfig {
             _ => return Err("config.healthUrl must be a string".into()),
         };
         let probe_timeout_ms = crate::options::positive_ms("config.probeTimeout", &raw(&get(config, "probeTimeout")))?.unwrap_or(crate::connectivity::PROBE_TIMEOUT_MS);
-        Ok(ClientConfig { base_url, namespace, headers, persist_headers, defaults, max_retention_ms, health_url, probe_timeout_ms })
+        let background_sync = crate::options::boolean("config.backgroundSync", &raw(&get(config, "backgroundSync")))?.unwrap_or(false);
+        Ok(ClientConfig { base_url, namespace, headers, persist_headers, defaults, max_retention_ms, health_url, probe_timeout_ms, background_sync })
     }
 }
 

@@ -45,6 +45,15 @@ impl Context {
         ctx
     }
 
+    /// With `backgroundSync`, asks the browser to wake the Service Worker
+    /// to drain this namespace's queue, even with no page open. The sync
+    /// tag is the queue's database name.
+    pub fn request_background_sync(&self) {
+        if self.config.background_sync {
+            let _ = crate::js::register_sync(&crate::outbox::store::database_name(&self.config.namespace));
+        }
+    }
+
     /// Dispatches event `kind` with `detail` to the client's listeners.
     pub fn emit(&self, kind: &str, detail: &JsValue) {
         self.events.emit(kind, detail);

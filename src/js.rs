@@ -54,6 +54,10 @@ extern "C" {
     #[wasm_bindgen(js_name = heldLockNames)]
     pub fn held_lock_names() -> js_sys::Promise;
 
+    /// Asks for Background Sync `tag`; resolves with whether it was registered.
+    #[wasm_bindgen(js_name = registerSync)]
+    pub fn register_sync(tag: &str) -> js_sys::Promise;
+
     /// One health probe of `url`: resolves with the round trip in ms, or -1.
     pub fn probe(url: &str, timeout_ms: f64) -> js_sys::Promise;
 

@@ -58,6 +58,32 @@ export interface ClientConfig extends RetrySettings {
   persistHeaders?: string[];
   /** How long a queued request may wait before it is dead-lettered, in ms. Default 7 days. */
   maxRetention?: number;
+  /**
+   * A URL of the server that answers 2xx while it is up (absolute, or relative to baseUrl).
+   * With it the client knows "unreachable" (the browser says online, the server does not
+   * answer): it probes it when a request gets no response and on a backoff while the server
+   * is silent, queues writes at once meanwhile, and drains when it answers. Default none.
+   */
+  healthUrl?: string;
+  /** How long a health probe may take, in ms. Default 5000. */
+  probeTimeout?: number;
+  /**
+   * When a write is queued, ask the origin's Service Worker registration for a Background
+   * Sync with tag `pos-resilience:<namespace>`, so that a Service Worker drains the queue
+   * even with no page open (see the README's "Service Worker" section). Ignored where the
+   * browser has no Background Sync. Default false.
+   */
+  backgroundSync?: boolean;
+}
+
+/** What the client knows of its connection to the server. */
+export type ConnectivityState = "online" | "offline" | "unreachable";
+
+/** The `connectivity` getter's value. */
+export interface Connectivity {
+  state: ConnectivityState;
+  /** The last answered health probe's round trip in ms, or null. */
+  rtt: number | null;
 }
 
 /** The full outcome of `request`. */
@@ -216,6 +242,8 @@ export interface ApiClientEventMap {
   "drain-end": DrainReport;
   /** Fired in every tab of the origin when the queue changes. */
   "queue-size": { size: number };
+  /** The connection to the server changed state. */
+  connectivity: Connectivity & { previous: ConnectivityState };
   /** The write goes to the network, but is not durable: if its page dies before the answer, no outbox record remembers it. */
   "write-ahead-failed": WriteAheadFailedEventDetail;
 }

@@ -465,6 +465,7 @@ async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, 
                     state.emit("auth-required", &detail.into());
                 }
                 state.drainer.schedule(at_ms);
+                state.request_background_sync();
                 return Ok(step);
             }
         }
