@@ -4,6 +4,7 @@
 import init, { ApiClient, ApiError } from "/pkg/index.js";
 
 const ATTEMPT_TIMEOUT_MS = 8000;
+const PROBE_TIMEOUT_MS = 3000;
 const LOCATION_ID = "till-1";
 const CASHIER_STORAGE_KEY = "pos-demo-cashier";
 // The seeded demo cashiers. The queue namespace is the cashier's identity,
@@ -15,7 +16,7 @@ const CASHIERS = {
 };
 const SDK_EVENTS = [
   "queued", "sent", "retry", "dead-letter", "drain-start", "drain-end",
-  "online", "offline", "queue-size", "auth-required",
+  "online", "offline", "queue-size", "auth-required", "connectivity",
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -311,13 +312,17 @@ async function refreshDeadLetters() {
 }
 
 // ---------------------------------------------------------------------------
-// Connection indicator: online / offline / draining
+// Connection indicator: online / offline / server unreachable / draining
 // ---------------------------------------------------------------------------
+const CONNECTION_LABELS = { online: "online", offline: "offline", unreachable: "server unreachable", draining: "draining queue…" };
+
 function updateConnection() {
   const pill = $("connection");
-  const online = navigator.onLine;
-  const state = !online ? "offline" : draining ? "draining" : "online";
-  pill.textContent = state === "draining" ? "draining queue…" : state;
+  // The SDK's view: the browser's network, and whether the server answers
+  // its health probe (the browser may say online while the server is down).
+  const known = client ? client.connectivity.state : navigator.onLine ? "online" : "offline";
+  const state = known === "online" && draining ? "draining" : known;
+  pill.textContent = CONNECTION_LABELS[state];
   pill.className = `pill pill-${state}`;
   pill.dataset.state = state;
 }
@@ -355,6 +360,7 @@ function onSdkEvent(event) {
       break;
     case "online":
     case "offline":
+    case "connectivity":
       updateConnection();
       break;
     default:
@@ -373,6 +379,10 @@ function connectClient() {
     headers: () => ({ Authorization: `Bearer ${cashierToken}` }), // asked before every attempt and replay
     timeout: ATTEMPT_TIMEOUT_MS,
     maxRetries: 3,
+    // Probed when a sale gets no answer, then on a backoff until the server
+    // answers again: sales made meanwhile are queued at once.
+    healthUrl: "/healthz",
+    probeTimeout: PROBE_TIMEOUT_MS,
   });
   for (const name of SDK_EVENTS) client.addEventListener(name, onSdkEvent);
 }
@@ -403,7 +413,8 @@ async function completeSale() {
     cart.clear();
   } catch (e) {
     if (e instanceof ApiError && e.kind === "queued") {
-      setMessage("warn", "No connection: the sale is saved in this browser and will be sent automatically when the network is back.");
+      const why = client.connectivity.state === "unreachable" ? "The server does not answer" : "No connection";
+      setMessage("warn", `${why}: the sale is saved in this browser and will be sent automatically when it is back.`);
       log("queued", `sale kept offline (queue id ${e.queueId}, key ${e.idempotencyKey})`);
       pending = null;
       cart.clear();

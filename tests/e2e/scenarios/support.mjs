@@ -56,7 +56,7 @@ export async function until(what, check, { timeout = WAIT_MS, every = 50 } = {})
  * new database in a temporary directory and waits until `/healthz` answers 200
  * (tests/support/pos-server.mjs, each step bounded by WAIT_MS). Options: chaos
  * (boolean: `--chaos` with every rate at 0), seedStock, pkgDir, wwwDir.
- * Returns { url, stats, sales, products, sql, chaos, stop }.
+ * Returns { url, stats, sales, products, sql, chaos, pause, resume, stop }.
  */
 export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", wwwDir = "www-example" } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "pos-e2e-"));
@@ -117,8 +117,17 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
       if (!res.ok) throw new Error(`PUT /api/chaos: HTTP ${res.status} ${await res.text()}`);
       return res.json();
     },
+    /** Freezes the server (SIGSTOP): it keeps its port, and answers nothing. */
+    pause() {
+      child.kill("SIGSTOP");
+    },
+    /** Lets a paused server go on (SIGCONT). */
+    resume() {
+      child.kill("SIGCONT");
+    },
     async stop() {
       process.off("exit", killOnExit);
+      if (!exited) child.kill("SIGCONT");
       if (!exited) {
         child.kill("SIGTERM");
         const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
