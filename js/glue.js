@@ -196,9 +196,11 @@ export function withLock(name, callback) {
  * too when the page (or worker) dies: that is what it proves.
  */
 export function holdLock(name) {
-  return new Promise((held, failed) => {
+  const holding = new Promise((held, failed) => {
     navigator.locks.request(name, () => new Promise((release) => held(release))).catch(failed);
   });
+  holding.catch(() => {}); // awaited by the first write-ahead, if any: never an unhandled rejection
+  return holding;
 }
 
 /** Releases a lock taken with `holdLock` (given its promise). */

@@ -87,7 +87,7 @@ impl ApiClient {
         let ctx = Context::new(config);
         let client = ApiClient { ctx, in_flight: Rc::default(), global_listeners: RefCell::new(Vec::new()) };
         client.watch_globals();
-        let _ = client.ctx.drainer.drain(true);
+        client.ctx.drainer.drain_in_background(true);
         Ok(client)
     }
 
@@ -219,7 +219,7 @@ impl ApiClient {
             record.next_attempt_at = now;
             let new_id = store.resurrect(id, &record.to_js()).await.map_err(|e| storage_error("cannot move the dead letter back", e))?;
             ctx.drainer.enqueued();
-            let _ = ctx.drainer.drain(true);
+            ctx.drainer.drain_in_background(true);
             Ok(new_id.into())
         })
     }
@@ -289,7 +289,7 @@ impl ApiClient {
         listen(&global, "online", |ctx| {
             ctx.emit("online", &JsValue::NULL);
             ctx.monitor.browser_online(ctx);
-            let _ = ctx.drainer.drain(true);
+            ctx.drainer.drain_in_background(true);
         });
         listen(&global, "offline", |ctx| {
             ctx.emit("offline", &JsValue::NULL);
@@ -299,7 +299,7 @@ impl ApiClient {
             listen(&doc, "visibilitychange", |ctx| {
                 let visible = get(&get(&js_sys::global(), "document"), "visibilityState").as_string();
                 if visible.as_deref() == Some("visible") {
-                    let _ = ctx.drainer.drain(false);
+                    ctx.drainer.drain_in_background(false);
                 }
             });
         }

@@ -76,7 +76,7 @@ impl Monitor {
             set(&detail, "rtt", self.rtt_ms.get().map(JsValue::from).unwrap_or(JsValue::NULL));
             ctx.emit("connectivity", &detail.into());
             if now == Connectivity::Online {
-                let _ = ctx.drainer.drain(true);
+                ctx.drainer.drain_in_background(true);
             }
         }
         self.plan(ctx, now);

@@ -34,6 +34,10 @@ extern "C" {
     fn hold_open(name: &str, version: u32) -> Promise;
     #[wasm_bindgen(js_name = countQueueDeletes)]
     fn count_queue_deletes(name: &str) -> Function;
+    #[wasm_bindgen(js_name = countUnhandledRejections)]
+    fn count_unhandled_rejections() -> Function;
+    fn pause(ms: u32) -> Promise;
+    fn within(promise: &Promise, ms: u32, what: &str) -> Promise;
 }
 
 /// A namespace no other test shares. Every test starts with it, so this
@@ -534,5 +538,33 @@ async fn clearing_the_queue_during_a_drain_sends_nothing_more() {
     assert!(sent <= 2.0, "{sent} sent after the queue was cleared");
     assert_eq!(log(&ns).await.len() as f64, sent);
     assert_eq!(settle(c.queue_size()).await.unwrap().as_f64(), Some(0.0));
+    c.close();
+}
+
+#[wasm_bindgen_test]
+async fn background_drains_without_indexeddb_report_drain_end_and_never_an_unhandled_rejection() {
+    let ns = fresh("bg-noidb");
+    hide_indexed_db(true);
+    let stop_counting = count_unhandled_rejections();
+    let c = ApiClient::new(Some(json(&format!(r#"{{"namespace": "{ns}"}}"#)))).unwrap();
+    // The start-up drain, then one started by the `online` event.
+    for trigger in ["start-up", "online"] {
+        let (resolve, next_end) = resolver();
+        let listener = Closure::once_into_js(move |e: web_sys::CustomEvent| {
+            let _ = resolve.call1(&JsValue::NULL, &e.detail());
+        });
+        c.add_event_listener("drain-end", &listener, &json(r#"{"once": true}"#));
+        let ended = JsFuture::from(within(&next_end, 10_000, trigger));
+        if trigger == "online" {
+            go_online();
+        }
+        let report = ended.await.unwrap_or_else(|e| panic!("no drain-end after {trigger}: {e:?}"));
+        assert!(get(&report, "error").as_string().is_some_and(|e| e.contains("cannot open the offline queue")), "{trigger}: {report:?}");
+    }
+    // Rejection tracking runs after the microtasks of a task: give it one.
+    JsFuture::from(pause(50)).await.unwrap();
+    let rejections = stop_counting.call0(&JsValue::NULL).unwrap().as_f64();
+    hide_indexed_db(false);
+    assert_eq!(rejections, Some(0.0), "a background drain left an unhandled rejection");
     c.close();
 }

@@ -50,6 +50,9 @@ pub struct Drainer {
     timer_at: Cell<f64>,
     /// The pending `queue-size` announcement, if one is scheduled.
     announcement: RefCell<Option<Timeout>>,
+    /// Takes the rejection of a drain nobody awaits (its failure was told
+    /// to the app as a `drain-end` event).
+    ignore: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Drainer {
@@ -63,6 +66,7 @@ impl Drainer {
             timer: RefCell::new(None),
             timer_at: Cell::new(f64::INFINITY),
             announcement: RefCell::new(None),
+            ignore: Closure::new(|_| {}),
         }
     }
 
@@ -83,7 +87,7 @@ impl Drainer {
             if let Some(state) = weak.upgrade() {
                 state.drainer.timer.borrow_mut().take();
                 state.drainer.timer_at.set(f64::INFINITY);
-                let _ = state.drainer.drain(false);
+                state.drainer.drain_in_background(false);
             }
         });
         self.timer_at.set(at_ms);
@@ -112,12 +116,19 @@ impl Drainer {
             let result = drain_exclusively(state.clone(), forced).await;
             state.drainer.current.borrow_mut().take();
             if state.drainer.enqueued_meanwhile.take() {
-                let _ = state.drainer.drain(false);
+                state.drainer.drain_in_background(false);
             }
             result
         });
         *self.current.borrow_mut() = Some(promise.clone());
         promise
+    }
+
+    /// Starts a drain for a trigger (start-up, `online`, a timer, the page
+    /// becoming visible …) that nobody awaits: a failure is reported by the
+    /// `drain-end` event, never as an unhandled rejection.
+    pub fn drain_in_background(&self, forced: bool) {
+        let _ = self.drain(forced).catch(&self.ignore);
     }
 
     /// Notes that this client just added a record to the queue: every tab's
@@ -159,7 +170,10 @@ impl Drainer {
 /// Drains while holding the origin-wide lock; when another tab (or client)
 /// holds it, reports what remains without sending anything.
 async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, JsValue> {
-    let store = state.outbox.open().await?;
+    let store = match state.outbox.store().await {
+        Ok(store) => store,
+        Err(e) => return Err(failed_to_start(&state, "cannot open the offline queue", e)),
+    };
     if js::has_web_locks() {
         let lock_name = database_name(&state.config.namespace);
         let (st, sto) = (state.clone(), store.clone());
@@ -174,7 +188,11 @@ async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, 
         let owner = state.live.id.clone();
         let now = js::now_ms();
         let until = now + state.config.defaults.resolve().timeout_ms + LEASE_MARGIN_MS;
-        if store.take_lease(&owner, now, until).await.map_err(|e| storage_error("cannot take the drain lease", e))? {
+        let taken = match store.take_lease(&owner, now, until).await {
+            Ok(taken) => taken,
+            Err(e) => return Err(failed_to_start(&state, "cannot take the drain lease", e)),
+        };
+        if taken {
             let result = drain_pass(state.clone(), store.clone(), forced, Some(owner.clone())).await;
             let _ = store.release_lease(&owner).await;
             return result;
@@ -187,6 +205,16 @@ async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, 
         state.drainer.schedule(js::now_ms() + SKIPPED_RETRY_MS);
     }
     Ok(report(0, 0, remaining, true))
+}
+
+/// A drain that could not start (the database would not open, the lease
+/// could not be read): tells the app with a `drain-end` event carrying the
+/// error, and returns the `storage` ApiError `drainQueue()` rejects with.
+fn failed_to_start(state: &Context, what: &str, e: StorageError) -> JsValue {
+    let end = report(0, 0, 0, false);
+    set(end.unchecked_ref(), "error", [what, ": ", &e.0].concat());
+    state.emit("drain-end", &end);
+    storage_error(what, e)
 }
 
 fn report(sent: u32, dead_lettered: u32, remaining: u32, skipped: bool) -> JsValue {

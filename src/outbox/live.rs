@@ -232,7 +232,7 @@ impl LiveWrites {
             let _ = JsFuture::from(ended).await;
             if let Some(ctx) = weak.upgrade() {
                 ctx.live.watched.borrow_mut().retain(|o| *o != owner);
-                let _ = ctx.drainer.drain(false);
+                ctx.drainer.drain_in_background(false);
             }
             Ok(JsValue::UNDEFINED)
         });

@@ -150,3 +150,15 @@ export function within(promise, ms, what) {
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
+
+/** Counts `unhandledrejection` events from now on; returns a function that
+ *  stops counting and returns the count. */
+export function countUnhandledRejections() {
+  let count = 0;
+  const onRejection = () => { count += 1; };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  return () => {
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+    return count;
+  };
+}
