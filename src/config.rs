@@ -127,7 +127,8 @@ impl ClientConfig {
             Raw::Text(s) => Some(health_url(&s, base_url.as_deref())?),
             _ => return Err("config.healthUrl must be a string".into()),
         };
-        let probe_timeout_ms = crate::options::positive_ms("config.probeTimeout", &raw(&get(config, "probeTimeout")))?.unwrap_or(crate::connectivity::PROBE_TIMEOUT_MS);
+        let probe_timeout = crate::options::positive_ms("config.probeTimeout", &raw(&get(config, "probeTimeout")))?;
+        let probe_timeout_ms = crate::options::timer_ms("config.probeTimeout", probe_timeout)?.unwrap_or(crate::connectivity::PROBE_TIMEOUT_MS);
         let background_sync = crate::options::boolean("config.backgroundSync", &raw(&get(config, "backgroundSync")))?.unwrap_or(false);
         Ok(ClientConfig { base_url, namespace, headers, persist_headers, defaults, max_retention_ms, health_url, probe_timeout_ms, background_sync })
     }

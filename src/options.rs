@@ -52,6 +52,19 @@ fn invalid(field: &str, rule: &str, got: &Raw) -> String {
     [field, " must be ", rule, ", got ", &got.describe()].concat()
 }
 
+/// The longest wait a browser timer honours (2³¹−1 ms, about 24.8 days):
+/// `setTimeout` fires a longer one at once, so a retry meant for a month
+/// later would go out in milliseconds.
+pub const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
+/// `value` of wait `field`, refused when a browser timer cannot wait that long.
+pub fn timer_ms(field: &str, value: Option<f64>) -> Result<Option<f64>, String> {
+    match value {
+        Some(ms) if ms > MAX_TIMER_MS => Err([field, " must be at most 2147483647 ms (about 24.8 days: browser timers cannot wait longer), got ", &format_number(ms)].concat()),
+        other => Ok(other),
+    }
+}
+
 /// A non-negative, finite number of milliseconds, or absent.
 pub fn non_negative_ms(field: &str, raw: &Raw) -> Result<Option<f64>, String> {
     match raw {
@@ -122,11 +135,11 @@ impl Overrides {
         let f = |name: &str| [prefix, ".", name].concat();
         Ok(Overrides {
             max_retries: count(&f("maxRetries"), &get("maxRetries"))?,
-            retry_delay: non_negative_ms(&f("retryDelay"), &get("retryDelay"))?,
-            max_retry_delay: non_negative_ms(&f("maxRetryDelay"), &get("maxRetryDelay"))?,
+            retry_delay: timer_ms(&f("retryDelay"), non_negative_ms(&f("retryDelay"), &get("retryDelay"))?)?,
+            max_retry_delay: timer_ms(&f("maxRetryDelay"), non_negative_ms(&f("maxRetryDelay"), &get("maxRetryDelay"))?)?,
             jitter: boolean(&f("jitter"), &get("jitter"))?,
-            timeout: positive_ms(&f("timeout"), &get("timeout"))?,
-            total_timeout: positive_ms(&f("totalTimeout"), &get("totalTimeout"))?,
+            timeout: timer_ms(&f("timeout"), positive_ms(&f("timeout"), &get("timeout"))?)?,
+            total_timeout: timer_ms(&f("totalTimeout"), positive_ms(&f("totalTimeout"), &get("totalTimeout"))?)?,
             queue_if_offline: boolean(&f("queueIfOffline"), &get("queueIfOffline"))?,
             write_ahead: boolean(&f("writeAhead"), &get("writeAhead"))?,
         })
@@ -234,10 +247,19 @@ mod tests {
             ("jitter", Raw::Text("yes".into()), "options.jitter must be a boolean, got a string"),
             ("queueIfOffline", Raw::Number(1.0), "options.queueIfOffline must be a boolean, got 1"),
             ("writeAhead", Raw::Text("no".into()), "options.writeAhead must be a boolean, got a string"),
+            ("maxRetryDelay", Raw::Number(2_592_000_000.0), "options.maxRetryDelay must be at most 2147483647 ms (about 24.8 days: browser timers cannot wait longer), got 2592000000"),
+            ("retryDelay", Raw::Number(MAX_TIMER_MS + 1.0), "options.retryDelay must be at most 2147483647 ms (about 24.8 days: browser timers cannot wait longer), got 2147483648"),
+            ("timeout", Raw::Number(4e9), "options.timeout must be at most 2147483647 ms (about 24.8 days: browser timers cannot wait longer), got 4000000000"),
         ];
         for (field, value, message) in cases {
             assert_eq!(from(&[(field, value.clone())]).unwrap_err(), *message);
         }
+    }
+
+    #[test]
+    fn the_longest_timer_is_accepted() {
+        let s = from(&[("maxRetryDelay", Raw::Number(MAX_TIMER_MS))]).unwrap();
+        assert_eq!(s.max_retry_delay, Some(MAX_TIMER_MS));
     }
 
     #[test]

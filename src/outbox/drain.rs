@@ -82,7 +82,9 @@ impl Drainer {
             return;
         }
         let weak = self.state.borrow().clone();
-        let delay = (at_ms - js::now_ms()).clamp(0.0, u32::MAX as f64) as u32;
+        // A timer cannot wait longer than MAX_TIMER_MS: one that fires
+        // early finds the head not due and arms the next.
+        let delay = (at_ms - js::now_ms()).clamp(0.0, crate::options::MAX_TIMER_MS) as u32;
         let timer = Timeout::new(delay, move || {
             if let Some(state) = weak.upgrade() {
                 state.drainer.timer.borrow_mut().take();
