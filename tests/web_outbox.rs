@@ -568,3 +568,18 @@ async fn background_drains_without_indexeddb_report_drain_end_and_never_an_unhan
     assert_eq!(rejections, Some(0.0), "a background drain left an unhandled rejection");
     c.close();
 }
+
+#[wasm_bindgen_test]
+async fn background_sync_without_a_service_worker_changes_nothing() {
+    let ns = fresh("bgsync-none");
+    let stop_counting = count_unhandled_rejections();
+    let c = client_in(&ns, r#", "backgroundSync": true"#).await;
+    post_offline(&c, &url(&ns, "echo"), r#"{"sale": 1}"#, JsValue::UNDEFINED).await;
+    let sent = next_event(&c, "sent");
+    go_online();
+    sent.await.unwrap();
+    assert_eq!(log(&ns).await.len(), 1, "the page's own triggers still drain");
+    JsFuture::from(pause(50)).await.unwrap();
+    assert_eq!(stop_counting.call0(&JsValue::NULL).unwrap().as_f64(), Some(0.0));
+    c.close();
+}
