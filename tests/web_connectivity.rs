@@ -14,13 +14,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 use common::*;
 
-#[wasm_bindgen(module = "/tests/support/browser-faults.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = setOnline)]
-    fn set_online(online: bool);
-    fn within(promise: &Promise, ms: u32, what: &str) -> Promise;
-}
-
 /// A client of a fresh namespace that probes the test server's switchable
 /// health endpoint, with short timeouts.
 async fn probing_client(ns: &str) -> ApiClient {

@@ -14,62 +14,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 use common::*;
 
-#[wasm_bindgen(module = "/tests/support/browser-faults.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = setOnline)]
-    fn set_online(online: bool);
-    #[wasm_bindgen(js_name = hideWebLocks)]
-    fn hide_web_locks(hidden: bool);
-    #[wasm_bindgen(js_name = hideIndexedDB)]
-    fn hide_indexed_db(hidden: bool);
-    #[wasm_bindgen(js_name = failAddsWithQuota)]
-    fn fail_adds_with_quota(failing: bool);
-    #[wasm_bindgen(js_name = createV1Database)]
-    fn create_v1_database(name: &str, records: &Array) -> Promise;
-    #[wasm_bindgen(js_name = addRaw)]
-    fn add_raw(name: &str, store: &str, value: &JsValue) -> Promise;
-    #[wasm_bindgen(js_name = holdWebLock)]
-    fn hold_web_lock(name: &str) -> Promise;
-    #[wasm_bindgen(js_name = holdOpen)]
-    fn hold_open(name: &str, version: u32) -> Promise;
-    #[wasm_bindgen(js_name = countQueueDeletes)]
-    fn count_queue_deletes(name: &str) -> Function;
-    #[wasm_bindgen(js_name = countUnhandledRejections)]
-    fn count_unhandled_rejections() -> Function;
-    fn pause(ms: u32) -> Promise;
-    fn within(promise: &Promise, ms: u32, what: &str) -> Promise;
-}
-
-/// A namespace no other test shares. Every test starts with it, so this
-/// also undoes every fault an earlier test may have left on (one that
-/// failed half-way): `navigator.onLine` back to the truth, Web Locks and
-/// `IDBObjectStore.add` restored.
-fn fresh(name: &str) -> String {
-    set_online(true);
-    hide_web_locks(false);
-    fail_adds_with_quota(false);
-    unique_ns(name)
-}
-
-/// A client of namespace `ns` whose start-up drain has finished, so the
-/// test's own actions do not race it.
-async fn client_in(ns: &str, extra: &str) -> ApiClient {
-    let config = json(&format!(r#"{{"namespace": "{ns}", "retryDelay": 5, "jitter": false {extra}}}"#));
-    let c = ApiClient::new(Some(config)).expect("valid config");
-    settle(c.drain_queue()).await.expect("start-up drain");
-    c
-}
-
-/// Resolves with the `detail` of the next `kind` event on `c`.
-fn next_event(c: &ApiClient, kind: &str) -> JsFuture {
-    let (resolve, p) = resolver();
-    let listener = Closure::once_into_js(move |e: web_sys::CustomEvent| {
-        let _ = resolve.call1(&JsValue::NULL, &e.detail());
-    });
-    c.add_event_listener(kind, &listener, &json(r#"{"once": true}"#));
-    JsFuture::from(p)
-}
-
 /// Posts while the browser reports offline, and leaves it reporting
 /// offline, so that no timer drain sends the record behind the test's back
 /// (forced drains, `drainQueue()` and `online`, still run). Returns the
@@ -100,7 +44,7 @@ fn go_online() {
 async fn offline_at_send_is_queued_then_sent_once_with_the_same_key_when_online() {
     let ns = fresh("offline");
     let c = client_in(&ns, "").await;
-    let queued_event = next_event(&c, "queued");
+    let queued_event = JsFuture::from(next_event(&c, "queued"));
     let err = post_offline(&c, &url(&ns, "echo"), r#"{"sale": 7}"#, JsValue::UNDEFINED).await;
     let key = get(&err, "idempotencyKey").as_string().unwrap();
     let queue_id = num(&err, "queueId");
@@ -111,7 +55,7 @@ async fn offline_at_send_is_queued_then_sent_once_with_the_same_key_when_online(
     assert_eq!(settle(c.queue_size()).await.unwrap().as_f64(), Some(1.0));
     assert!(log(&ns).await.is_empty(), "nothing is sent while offline");
 
-    let sent = next_event(&c, "sent");
+    let sent = JsFuture::from(next_event(&c, "sent"));
     go_online();
     let sent = sent.await.unwrap();
     assert_eq!(get(&sent, "idempotencyKey").as_string().as_ref(), Some(&key));
@@ -220,7 +164,7 @@ async fn a_poison_record_is_dead_lettered_and_the_rest_still_drain() {
     let c = client_in(&ns, "").await;
     post_offline(&c, &url(&ns, "status/422"), r#"{"bad": true}"#, JsValue::UNDEFINED).await;
     queue_seqs(&c, &url(&ns, "echo"), 0..49).await;
-    let dead_event = next_event(&c, "dead-letter");
+    let dead_event = JsFuture::from(next_event(&c, "dead-letter"));
     let report = settle(c.drain_queue()).await.unwrap();
     assert_eq!((num(&report, "sent"), num(&report, "deadLettered"), num(&report, "remaining")), (49.0, 1.0, 0.0));
     let dead = dead_event.await.unwrap();
@@ -326,7 +270,7 @@ async fn a_401_at_replay_refreshes_once_then_waits_for_auth() {
     post_offline(&c, &url(&ns, "status/401?times=1"), "{}", JsValue::UNDEFINED).await;
     post_offline(&c, &url(&ns, "status/401"), "{}", JsValue::UNDEFINED).await;
     let before = calls.get();
-    let auth_event = next_event(&c, "auth-required");
+    let auth_event = JsFuture::from(next_event(&c, "auth-required"));
     let report = settle(c.drain_queue()).await.unwrap();
     // First record: 401, fresh headers, 200. Second: 401 twice, then it waits.
     assert_eq!((num(&report, "sent"), num(&report, "remaining")), (1.0, 1.0));
@@ -513,7 +457,7 @@ async fn a_drain_skipped_for_another_tab_looks_again_until_the_queue_is_empty() 
     assert_eq!(num(&report, "remaining"), 1.0);
     // The other tab finishes without having seen the record; nobody calls
     // drainQueue() again, yet the record is sent.
-    let sent = next_event(&c, "sent");
+    let sent = JsFuture::from(next_event(&c, "sent"));
     set_online(true); // the timer's drains wait while the browser says offline
     release.call0(&JsValue::NULL).unwrap();
     let detail = sent.await.unwrap();
@@ -527,7 +471,7 @@ async fn clearing_the_queue_during_a_drain_sends_nothing_more() {
     let ns = fresh("clearmid");
     let c = client_in(&ns, "").await;
     queue_seqs(&c, &url(&ns, "echo?delay=50"), 0..20).await;
-    let first_sent = next_event(&c, "sent");
+    let first_sent = JsFuture::from(next_event(&c, "sent"));
     let drain = c.drain_queue();
     first_sent.await.unwrap();
     settle(c.clear_queue()).await.unwrap();
@@ -575,7 +519,7 @@ async fn background_sync_without_a_service_worker_changes_nothing() {
     let stop_counting = count_unhandled_rejections();
     let c = client_in(&ns, r#", "backgroundSync": true"#).await;
     post_offline(&c, &url(&ns, "echo"), r#"{"sale": 1}"#, JsValue::UNDEFINED).await;
-    let sent = next_event(&c, "sent");
+    let sent = JsFuture::from(next_event(&c, "sent"));
     go_online();
     sent.await.unwrap();
     assert_eq!(log(&ns).await.len(), 1, "the page's own triggers still drain");

@@ -4,9 +4,6 @@
 //! (Chromium fires none on a worker's global scope).
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::Promise;
-use pos_resilience::ApiClient;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
@@ -14,32 +11,11 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 mod common;
 use common::*;
 
-#[wasm_bindgen(module = "/tests/support/browser-faults.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = setOnline)]
-    fn set_online(online: bool);
-    fn within(promise: &Promise, ms: u32, what: &str) -> Promise;
-}
-
-fn client_in(ns: &str) -> ApiClient {
-    ApiClient::new(Some(json(&format!(r#"{{"namespace": "{ns}", "retryDelay": 5, "jitter": false}}"#)))).expect("valid config")
-}
-
-/// Resolves with the `detail` of the next `kind` event on `c`.
-fn next_event(c: &ApiClient, kind: &str) -> Promise {
-    let (resolve, p) = resolver();
-    let listener = Closure::once_into_js(move |e: web_sys::CustomEvent| {
-        let _ = resolve.call1(&JsValue::NULL, &e.detail());
-    });
-    c.add_event_listener(kind, &listener, &json(r#"{"once": true}"#));
-    p
-}
-
 #[wasm_bindgen_test]
 async fn a_worker_posts_with_a_key_and_leaves_nothing_queued() {
     set_online(true);
     let ns = unique_ns("worker-post");
-    let c = client_in(&ns);
+    let c = client_in(&ns, "").await;
     let body = settle(c.post(url(&ns, "echo").into(), json(r#"{"sale": 1}"#), None)).await.expect("delivered");
     assert_eq!(get(&get(&body, "body"), "sale").as_f64(), Some(1.0));
     let records = log(&ns).await;
@@ -52,8 +28,7 @@ async fn a_worker_posts_with_a_key_and_leaves_nothing_queued() {
 #[wasm_bindgen_test]
 async fn a_write_queued_offline_in_a_worker_is_sent_when_the_network_returns_by_itself() {
     let ns = unique_ns("worker-offline");
-    let c = client_in(&ns);
-    settle(c.drain_queue()).await.expect("start-up drain");
+    let c = client_in(&ns, "").await;
     set_online(false);
     let err = settle(c.post(url(&ns, "echo").into(), json(r#"{"sale": "offline"}"#), None)).await.unwrap_err();
     assert_eq!(kind(&err), "queued");

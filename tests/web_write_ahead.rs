@@ -18,40 +18,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 use common::*;
 
-#[wasm_bindgen(module = "/tests/support/browser-faults.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = setOnline)]
-    fn set_online(online: bool);
-    #[wasm_bindgen(js_name = hideWebLocks)]
-    fn hide_web_locks(hidden: bool);
-    #[wasm_bindgen(js_name = hideIndexedDB)]
-    fn hide_indexed_db(hidden: bool);
-    #[wasm_bindgen(js_name = failAddsWithQuota)]
-    fn fail_adds_with_quota(failing: bool);
-    fn pause(ms: u32) -> Promise;
-    fn within(promise: &Promise, ms: u32, what: &str) -> Promise;
-    #[wasm_bindgen(js_name = holdOpen)]
-    fn hold_open(name: &str, version: u32) -> Promise;
-    #[wasm_bindgen(js_name = postFromPageThatWillDie)]
-    fn post_from_page_that_will_die(namespace: &str, url: &str, body: &JsValue, key: &str) -> Promise;
-}
-
-/// A namespace no other test shares, with every fault undone.
-fn fresh(name: &str) -> String {
-    set_online(true);
-    hide_web_locks(false);
-    hide_indexed_db(false);
-    fail_adds_with_quota(false);
-    unique_ns(name)
-}
-
-/// A client of `ns` whose start-up drain has finished.
-async fn client_in(ns: &str) -> ApiClient {
-    let c = ApiClient::new(Some(json(&format!(r#"{{"namespace": "{ns}", "retryDelay": 5, "jitter": false}}"#)))).expect("valid config");
-    settle(c.drain_queue()).await.expect("start-up drain");
-    c
-}
-
 /// A flag that turns true when `p` settles, either way.
 fn settled_flag(p: &Promise) -> Rc<Cell<bool>> {
     let flag = Rc::new(Cell::new(false));
@@ -82,20 +48,10 @@ async fn until_received(ns: &str, n: usize) {
     panic!("the server never received {n} requests under {ns}");
 }
 
-/// Resolves with the `detail` of the next `kind` event on `c`.
-fn next_event(c: &ApiClient, kind: &str) -> Promise {
-    let (resolve, p) = resolver();
-    let listener = Closure::once_into_js(move |e: web_sys::CustomEvent| {
-        let _ = resolve.call1(&JsValue::NULL, &e.detail());
-    });
-    c.add_event_listener(kind, &listener, &json(r#"{"once": true}"#));
-    p
-}
-
 #[wasm_bindgen_test]
 async fn a_write_is_in_the_outbox_while_on_the_wire_and_leaves_with_its_answer() {
     let ns = fresh("wa-inflight");
-    let c = client_in(&ns).await;
+    let c = client_in(&ns, "").await;
     let call = c.post(url(&ns, "hang?times=1").into(), json(r#"{"sale": 1}"#), Some(json(r#"{"timeout": 300, "maxRetries": 1}"#)));
     until_received(&ns, 1).await;
     let listed = Array::from(&settle(c.list_queue()).await.unwrap());
@@ -114,7 +70,7 @@ async fn a_write_is_in_the_outbox_while_on_the_wire_and_leaves_with_its_answer()
 #[wasm_bindgen_test]
 async fn with_write_ahead_off_a_write_on_the_wire_is_in_no_queue() {
     let ns = fresh("wa-off");
-    let c = client_in(&ns).await;
+    let c = client_in(&ns, "").await;
     let call = c.post(url(&ns, "echo?delay=300").into(), json("{}"), Some(json(r#"{"writeAhead": false}"#)));
     until_received(&ns, 1).await;
     assert_eq!(settle(c.queue_size()).await.unwrap().as_f64(), Some(0.0));
@@ -125,7 +81,7 @@ async fn with_write_ahead_off_a_write_on_the_wire_is_in_no_queue() {
 #[wasm_bindgen_test]
 async fn a_permanent_failure_returned_to_the_caller_removes_the_record() {
     let ns = fresh("wa-422");
-    let c = client_in(&ns).await;
+    let c = client_in(&ns, "").await;
     let err = settle(c.post(url(&ns, "status/422").into(), json("{}"), None)).await.unwrap_err();
     assert_eq!(kind(&err), "http");
     assert_eq!(settle(c.queue_size()).await.unwrap().as_f64(), Some(0.0));
@@ -136,7 +92,7 @@ async fn a_permanent_failure_returned_to_the_caller_removes_the_record() {
 #[wasm_bindgen_test]
 async fn giving_up_keeps_the_written_record_with_its_id_and_key() {
     let ns = fresh("wa-giveup");
-    let c = client_in(&ns).await;
+    let c = client_in(&ns, "").await;
     let err = settle(c.post(url(&ns, "status/503?times=2").into(), json("{}"), Some(json(r#"{"maxRetries": 1}"#)))).await.unwrap_err();
     assert_eq!(kind(&err), "queued");
     let listed = Array::from(&settle(c.list_queue()).await.unwrap());
@@ -156,8 +112,8 @@ async fn giving_up_keeps_the_written_record_with_its_id_and_key() {
 /// A slow call in one client while another drains the namespace over and
 /// over: the call's request goes out once, from the call.
 async fn a_slow_live_call_is_never_sent_by_a_drain(ns: &str) {
-    let owner = client_in(ns).await;
-    let drainer = client_in(ns).await;
+    let owner = client_in(ns, "").await;
+    let drainer = client_in(ns, "").await;
     let call = owner.post(url(ns, "echo?delay=1500").into(), json(r#"{"sale": "slow"}"#), None);
     let done = settled_flag(&call);
     until_received(ns, 1).await;
@@ -193,8 +149,8 @@ async fn a_slow_live_call_is_not_sent_by_another_clients_drains_with_the_lease()
 #[wasm_bindgen_test]
 async fn thirty_sales_with_a_drain_racing_in_another_client_go_out_once_each() {
     let ns = fresh("wa-race");
-    let seller = client_in(&ns).await;
-    let drainer = client_in(&ns).await;
+    let seller = client_in(&ns, "").await;
+    let drainer = client_in(&ns, "").await;
     let sales: Vec<Promise> = (0..30).map(|i| seller.post(url(&ns, "echo?delay=10").into(), json(&format!(r#"{{"sale": {i}}}"#)), None)).collect();
     let all = Promise::all(&sales.iter().collect::<Array>());
     let done = settled_flag(&all);
@@ -270,7 +226,7 @@ async fn without_indexeddb_an_online_sale_is_delivered_and_the_lost_durability_r
 #[wasm_bindgen_test]
 async fn quota_exceeded_at_write_ahead_still_delivers_and_reports_it() {
     let ns = fresh("wa-quota");
-    let c = client_in(&ns).await;
+    let c = client_in(&ns, "").await;
     fail_adds_with_quota(true);
     an_online_sale_without_a_write_ahead_is_delivered_and_reported(&ns, &c).await;
     fail_adds_with_quota(false);

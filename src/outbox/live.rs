@@ -169,14 +169,17 @@ impl LiveWrites {
     }
 
     /// The call of `record` gave up: stores it without an owner, with its
-    /// attempts and schedule, for the drains. Should that write fail, the
+    /// attempts and schedule, for the drains, if it is still in the outbox
+    /// (a drain that took it over after a missed heartbeat, or
+    /// `clearQueue()`, may have removed it). Should that write fail, the
     /// record is still there as this client wrote it ahead, and no longer
     /// live, so this client's drains send it.
     pub async fn release(&self, ctx: &Context, record: &QueuedRequest) {
+        let id = record.id.unwrap_or(f64::NAN);
         if let Ok(store) = ctx.outbox.store().await {
-            let _ = store.update(&record.to_js()).await;
+            let _ = store.update_if_present(&record.to_js(), id).await;
         }
-        self.forget(record.id.unwrap_or(f64::NAN));
+        self.forget(id);
     }
 
     /// Record `id` is no longer live here.

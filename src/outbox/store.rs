@@ -83,6 +83,21 @@ impl Store {
         Ok(key.as_f64().unwrap_or(f64::NAN))
     }
 
+    /// Replaces queue record `record` (same id) only if it is still there,
+    /// in one transaction: a live call releasing its record must not bring
+    /// back one that a drain already delivered (a stalled page's lease
+    /// expired) or that `clearQueue()` discarded. Returns whether it was.
+    pub async fn update_if_present(&self, record: &JsValue, id: f64) -> Result<bool> {
+        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
+        let store = tx.store(QUEUE)?;
+        let present = store.get(JsValue::from_f64(id)).await?.is_some();
+        if present {
+            store.put(record, None).await?;
+        }
+        tx.done().await?;
+        Ok(present)
+    }
+
     /// Deletes queue record `id` (a live call's, after its final answer).
     pub async fn remove(&self, id: f64) -> Result<()> {
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
