@@ -181,7 +181,9 @@ impl Protocol {
         let budget = &world.budget;
         for (tab, page) in world.pages.iter().enumerate().filter(|(_, p)| p.alive) {
             let tab = tab as u8;
-            if world.sales_made < self.sales {
+            // The tabs are alike until the first sale, so it is made in tab 0:
+            // a run with it in tab 1 is the same run with the tabs swapped.
+            if world.sales_made < self.sales && (world.sales_made > 0 || tab == 0) {
                 actions.push(Action::Checkout { tab });
             }
             if budget.deaths > 0 {
