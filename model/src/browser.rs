@@ -295,12 +295,16 @@ fn replay(protocol: &Protocol, world: &mut World, tab: usize, record: &Record) {
     }
     note_replay(world, tab, record);
     let attempts = record.attempts + 1;
-    world.network.send(Tag { client: me, by: Sender::Drain, sale: record.sale, attempt: attempts });
     let drain = drain_mut(world, tab);
     drain.sending = Some(Replaying { sale: record.sale, attempts, sent_at: now });
     drain.cursor = Some(record.id);
     if protocol.mutant.deletes_on_send() {
         add_delivered(drain, record.sale, now, now);
+    }
+    if world.online {
+        world.network.send(Tag { client: me, by: Sender::Drain, sale: record.sale, attempt: attempts });
+    } else {
+        replay_answered(world, tab, AttemptOutcome::Network, protocol.mutant.deletes_on_send());
     }
 }
 
