@@ -321,6 +321,7 @@ fn note_replay(world: &mut World, tab: usize, record: &Record) {
     history.breaches.replayed_after_delete |= history.deleted[sale as usize];
     history.breaches.two_drainers |= other_drainer;
     history.drained_an_orphan |= orphan;
+    history.replayed_an_undeleted_delivery |= history.answered[sale as usize];
 }
 
 /// A delivered record joins the drain's run of deletes, which starts when

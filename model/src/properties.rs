@@ -37,6 +37,9 @@ pub fn all() -> Vec<Property<Protocol>> {
         }),
         Property::sometimes("a drain skips a record its live call is sending", |_, w: &World| w.history.skipped_a_live_record),
         Property::sometimes("a drain sends a record its dead owner wrote ahead", |_, w: &World| w.history.drained_an_orphan),
+        Property::sometimes("a delivered record whose delete never committed is replayed", |_, w: &World| {
+            w.history.replayed_an_undeleted_delivery
+        }),
         Property::sometimes("a drain takes the lease over from a slower drain", |_, w: &World| w.history.lease_taken_over),
         Property::sometimes("a record is dead-lettered", |_, w: &World| !w.store.dead_letters.is_empty()),
     ]

@@ -243,6 +243,9 @@ pub struct History {
     pub skipped_a_live_record: bool,
     /// A drain sent a record its dead owner had written ahead.
     pub drained_an_orphan: bool,
+    /// A drain replayed a record already answered with a 2xx, whose delete
+    /// had not committed (a run cut short, a removal lost with its page).
+    pub replayed_an_undeleted_delivery: bool,
     /// A drain took the lease while a slower drain of another page still ran.
     pub lease_taken_over: bool,
 }
