@@ -15,15 +15,17 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 .PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit test-pkg test-demo test-e2e test-soak soak demo bench bench-server bench-queue clean distclean
+        test-wasm-firefox test-wasm-webkit model model-mutants test-pkg test-demo test-e2e test-soak soak demo bench bench-server bench-queue clean distclean
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
-	@echo "make test          every test: native, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak"
+	@echo "make test          every test: native, model check, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak"
 	@echo "make tools         install what is missing (rust target, browsers, wasm-bindgen-cli, geckodriver, npm ci)"
 	@echo "make pkg           build the npm package into pkg/"
 	@echo "make size          print the package's wasm and JS sizes (raw, gzip -9); writes target/size.txt"
 	@echo "make test-native   cargo tests on the host (SDK pure modules, server)"
+	@echo "make model         model-check the exactly-once protocol with the SDK's own decisions (model/README.md)"
+	@echo "make model-mutants the model's negative controls: each rule turned off must yield a counterexample"
 	@echo "make test-wasm     wasm-bindgen tests in headless Chromium, Firefox and WebKitGTK (one engine: test-wasm-chrome, -firefox, -webkit)"
 	@echo "make test-pkg      npm pack pkg/, install the tarball, load it in headless Chromium"
 	@echo "make test-demo     the demo page in headless Chromium against pos-server"
@@ -45,7 +47,7 @@ size: pkg
 
 # pkg comes before test-native: the server's test script also checks the demo
 # page in Chromium when pkg/ is built.
-test: tools pkg test-native test-support test-wasm test-pkg test-e2e test-soak
+test: tools pkg test-native model test-support test-wasm test-pkg test-e2e test-soak
 	@echo "make test: all suites passed"
 
 test-native:
@@ -56,6 +58,14 @@ test-native:
 	  echo "test-native: www-example/scripts/test-server.sh not found; running cargo test -p pos-server"; \
 	  cargo test -p pos-server; \
 	fi
+
+# The protocol model (model/README.md): every interleaving within the
+# bounds, a few minutes on two cores; the mutants must each be caught.
+model:
+	cargo run --release -p pos-model -- check
+
+model-mutants:
+	cargo run --release -p pos-model -- mutants
 
 test-support:
 	node --test tests/support/*.test.mjs
