@@ -434,7 +434,7 @@ function printTable(results) {
   if (results.drain_vs_fetch) add("drain_vs_fetch", results.drain_vs_fetch, `${results.drain_vs_fetch.n} records: sdk ${results.drain_vs_fetch.sdk_ms.median} ms vs fetch ${results.drain_vs_fetch.baseline_ms.median} ms`);
   for (const [engine, d] of Object.entries(results.durability || {})) {
     for (const [op, modes] of Object.entries(d.us)) {
-      rows.push([`durability ${op}`, Object.entries(modes).map(([m, v]) => `${m} ${v.median}`).join(", "), "", "", "", `${engine}: us per transaction`]);
+      rows.push([`durability ${op} (${engine})`, "", "", "", "", `us per transaction: ${Object.entries(modes).map(([m, v]) => `${m} ${v.median} [${v.min}-${v.max}]`).join(", ")}`]);
     }
   }
   if (results.init_ms) add("init_ms", results.init_ms, `${results.init_ms.n} fresh pages`, 1);
