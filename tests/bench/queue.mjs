@@ -146,7 +146,7 @@ async function main() {
   }
   const durability = {
     chromium_disk: await durabilityOnDisk(),
-    chromium_memory: await durabilityCosts(page),
+    chromium_memory: await durabilityCosts(page, "chromium_memory"),
   };
   const env = { chromium: version, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => round(x, 2)), date: new Date().toISOString(), ...info };
 
@@ -161,11 +161,11 @@ async function main() {
   console.log(`bench-queue: done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-// The durability figures of one engine: per operation (add, delete) and
+// The durability figures of one engine (a name for the log): per operation (add, delete) and
 // mode (default, relaxed, strict), the median, min and max over RUNS rounds
 // of the mean µs per transaction, and every round's value.
-async function durabilityCosts(page) {
-  console.log(`bench-queue: durability: ${RUNS} rounds of ${DURABILITY_N} transactions per operation and mode`);
+async function durabilityCosts(page, engine) {
+  console.log(`bench-queue: durability (${engine}): ${RUNS} rounds of ${DURABILITY_N} transactions per operation and mode`);
   const rounds = await benchCall(page, "durabilityCosts", "run", DURABILITY_N, RUNS);
   const us = {};
   for (const [op, modes] of Object.entries(rounds)) {
@@ -193,7 +193,7 @@ async function durabilityOnDisk() {
   const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     const page = await openBenchPage(context, `${srv.url}/static/tests/bench/queue.html`, { tool: "bench-queue" });
-    return await durabilityCosts(page);
+    return await durabilityCosts(page, "chromium_disk");
   } finally {
     await context.close();
     fs.rmSync(dir, { recursive: true, force: true });
