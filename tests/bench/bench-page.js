@@ -1,6 +1,7 @@
 // The in-browser half of `make bench` (tests/bench/bench.mjs, README.md here).
-// bench.mjs copies this file, bench.html and an esbuild bundle of `ky`
-// (ky.js) into target/bench/www/ and serves that directory from the
+// bench.mjs copies this file, bench.html and esbuild bundles of `ky` (ky.js)
+// and of `@tanstack/offline-transactions` with `@tanstack/db` (tanstack.js)
+// into target/bench/www/ and serves that directory from the
 // reference server (`pos-server --www target/bench/www --pkg pkg`), so the
 // page, the package (/pkg/index.js) and POST /api/sales share one origin, and
 // from the test server (/static/target/bench/www/bench.html, package at
@@ -13,12 +14,16 @@ const PKG = params.get("pkg") || "/pkg/index.js";
 let sdk = null; // the package's module
 let wasm = null; // init()'s result: the module's exports, incl. memory
 let ky = null;
+let tanstack = null; // tanstack.js: startOfflineExecutor, IndexedDBAdapter, …
+let offline = null; // the TanStack offline executor (startTanstack)
+let salesCollection = null; // the TanStack DB collection its sales are inserted into
 
 // Not timed (init_ms is measured by initTiming in a fresh page).
 async function setup() {
   sdk = await import(PKG);
   wasm = await sdk.default();
   ky = (await import("./ky.js")).default;
+  tanstack = await import("./tanstack.js");
   return { crossOriginIsolated: self.crossOriginIsolated === true, timerResolutionUs: timerResolution() };
 }
 
@@ -48,11 +53,12 @@ async function initTiming() {
 
 const authHeaders = (token) => (token ? { Authorization: `Bearer ${token}` } : {});
 
-// The three ways of posting one sale. Each parses the JSON response.
+// The ways of posting one sale. Each parses the JSON response.
 function sides(url, body, token) {
   const auth = authHeaders(token);
   return {
     sdk: () => sdk.apiPost(url, body, { headers: auth }),
+    sdk_no_write_ahead: () => sdk.apiPost(url, body, { headers: auth, writeAhead: false }),
     fetch: async () => {
       const res = await fetch(url, {
         method: "POST",
@@ -73,7 +79,74 @@ function sides(url, body, token) {
           timeout: 60_000,
         })
         .json(),
+    tanstack: () => tanstackSale(body),
   };
+}
+
+// Starts a TanStack offline executor (not timed) as its README sets one up:
+// IndexedDB storage (a fresh database), a local-only collection of sales,
+// and a mutation function that POSTs the inserted sale to `url` with the
+// transaction's idempotency key; a 4xx is a NonRetriableError. Fails unless
+// the executor runs in offline mode as the leader (it persists then).
+async function startTanstack(url, token) {
+  const { startOfflineExecutor, IndexedDBAdapter, NonRetriableError, createCollection, localOnlyCollectionOptions } = tanstack;
+  const auth = authHeaders(token);
+  salesCollection = createCollection(localOnlyCollectionOptions({ id: "sales", getKey: (sale) => sale.id }));
+  offline = startOfflineExecutor({
+    collections: { sales: salesCollection },
+    storage: new IndexedDBAdapter(`bench-tanstack-${crypto.randomUUID()}`, "transactions"),
+    mutationFns: {
+      postSale: async ({ transaction, idempotencyKey }) => {
+        const { id, ...sale } = transaction.mutations[0].modified;
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", "Idempotency-Key": idempotencyKey, ...auth },
+          body: JSON.stringify(sale),
+        });
+        if (res.status >= 400 && res.status < 500) throw new NonRetriableError(`HTTP ${res.status}`);
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        return res.json();
+      },
+    },
+  });
+  await offline.waitForInit();
+  if (!offline.isOfflineEnabled) throw new Error(`TanStack executor not persisting: mode ${offline.mode}, ${offline.storageDiagnostic.message}`);
+  return { mode: offline.mode, storage: offline.storageDiagnostic.message };
+}
+
+// One sale through the TanStack executor: the insert is persisted to its
+// outbox, then the mutation function runs; commit() resolves once the
+// server has answered and the transaction has left the outbox.
+async function tanstackSale(body) {
+  const tx = offline.createOfflineTransaction({ mutationFnName: "postSale", autoCommit: false });
+  tx.mutate(() => salesCollection.insert({ id: crypto.randomUUID(), ...body }));
+  return tx.commit();
+}
+
+// Transactions still in the TanStack outbox.
+async function tanstackOutbox() {
+  return (await offline.peekOutbox()).length;
+}
+
+// Records in the default client's outbox (database pos-resilience:default),
+// read with plain IndexedDB once they have had `ms` to be removed: the
+// write-ahead records of finished calls are deleted in the background.
+async function sdkOutbox(ms) {
+  await new Promise((r) => setTimeout(r, ms));
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open("pos-resilience:default");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = db.transaction("queue", "readonly").objectStore("queue").count();
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  } finally {
+    db.close();
+  }
 }
 
 // n sequential calls per side, interleaved in blocks of `block`: the sides
@@ -139,5 +212,5 @@ async function posts(url, body, token, n) {
 
 const wasmBytes = () => wasm.memory.buffer.byteLength;
 
-window.bench = { setup, initTiming, latency, dedupBurst, posts, wasmBytes };
+window.bench = { setup, initTiming, latency, dedupBurst, posts, wasmBytes, startTanstack, tanstackOutbox, sdkOutbox };
 window.benchReady = true;

@@ -4,7 +4,12 @@
 //
 //   post_vs_fetch_p50/_p99  N sequential apiPost vs N fetch POSTs (same body,
 //                           Idempotency-Key), interleaved in blocks with ky
+//                           and apiPost with writeAhead: false (_no_write_ahead)
 //   post_vs_ky_p50          the same against ky.post (retry + timeout on)
+//   post_vs_tanstack        1,000 sequential sales, apiPost vs a TanStack
+//                           offline executor (IndexedDB outbox), total ms
+//   durability              µs per IndexedDB transaction of the write-ahead's
+//                           add and delete, durability default/relaxed/strict
 //   dedup_burst_ms          1,000 identical concurrent apiPost → all resolved;
 //                           requests sent must be 1 (functional check)
 //   enqueue_vs_idb,         from tests/bench/queue.mjs (run as a child)
@@ -17,10 +22,11 @@
 // Every timed figure: median, min, max over BENCH_RUNS runs. Prints a table,
 // writes target/bench/results.json. Never asserts on timing: exits 1 only on a
 // functional failure (dedup sending more than one request, a sale missing or
-// doubled, a queue record lost).
+// doubled, a record left in an outbox, a queue record lost).
 //
 // Env: BENCH_QUICK=1 (small sizes, < 2 min), BENCH_RUNS, BENCH_CALLS (2000
-// per side), BENCH_BLOCK (100), BENCH_DEDUP_N (1000), BENCH_INIT_N (20),
+// per side), BENCH_BLOCK (100), BENCH_TANSTACK_N (1000 per side),
+// BENCH_DEDUP_N (1000), BENCH_INIT_N (20),
 // BENCH_HEAP_RUNS, BENCH_QUEUE_N, BENCH_QUEUE_RUNS, BENCH_SKIP_QUEUE=1,
 // BENCH_ENDPOINTS (sales,echo), BENCH_SQLITE_SYNCHRONOUS (normal),
 // BENCH_PROFILE=1 (CPU profiles of the post loops: target/bench/post-profile.json),
@@ -48,12 +54,13 @@ const intEnv = intEnvReader("bench");
 const RUNS = intEnv("BENCH_RUNS", QUICK ? 2 : 5, 1);
 const CALLS = intEnv("BENCH_CALLS", QUICK ? 300 : 2000, 10);
 const BLOCK = intEnv("BENCH_BLOCK", QUICK ? 50 : 100, 1);
+const TANSTACK_N = intEnv("BENCH_TANSTACK_N", QUICK ? 300 : 1000, 10);
 const DEDUP_N = intEnv("BENCH_DEDUP_N", 1000, 2);
 const INIT_N = intEnv("BENCH_INIT_N", QUICK ? 5 : 20, 1);
 const HEAP_RUNS = intEnv("BENCH_HEAP_RUNS", QUICK ? 1 : 3, 1);
 const [HEAP_A, HEAP_B] = (process.env.BENCH_HEAP_CALLS || (QUICK ? "300,3000" : "1000,10000")).split(",").map(Number);
-// BENCH_ONLY=post,dedup,init,heap,queue (comma list): run only those parts.
-const ONLY = new Set((process.env.BENCH_ONLY || "post,dedup,init,heap,queue").split(",").map((s) => s.trim()));
+// BENCH_ONLY=post,tanstack,dedup,init,heap,queue (comma list): run only those parts.
+const ONLY = new Set((process.env.BENCH_ONLY || "post,tanstack,dedup,init,heap,queue").split(",").map((s) => s.trim()));
 const QUEUE_N = intEnv("BENCH_QUEUE_N", QUICK ? 200 : 1000, 1);
 const QUEUE_RUNS = intEnv("BENCH_QUEUE_RUNS", QUICK ? 2 : 5, 1);
 const SKIP_QUEUE = flagEnv("BENCH_SKIP_QUEUE");
@@ -64,9 +71,12 @@ const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 const TOKEN = "demo-cashier-1";
 // A one-line sale (product 7, as www-example/scripts/bench-sales.lua).
 const SALE = { locationId: "till-1", items: [{ productId: 7, quantity: 1 }] };
+// The sides of the post benchmark: apiPost with the write-ahead (the
+// default) and without, plain fetch, ky.
+const POST_SIDES = ["sdk", "sdk_no_write_ahead", "fetch", "ky"];
 const GOALS = {
-  post_vs_fetch_p50: 1.1, post_vs_fetch_p99: 1.1, post_vs_ky_p50: 1.0,
-  enqueue_vs_idb: 1.5, drain_vs_fetch: 1.2, gzip_bytes: 40 * 1024,
+  post_vs_fetch_p50: 1.25, post_vs_fetch_p99: 1.25, post_vs_fetch_p50_no_write_ahead: 1.1, post_vs_fetch_p99_no_write_ahead: 1.1,
+  post_vs_ky_p50: 1.0, post_vs_tanstack: 1.0, enqueue_vs_idb: 1.5, drain_vs_fetch: 1.2, gzip_bytes: 40 * 1024,
 };
 
 // --- helpers ---------------------------------------------------------------------
@@ -107,6 +117,7 @@ async function sizes() {
     "workbox-background-sync (Queue + BackgroundSyncPlugin)": 'export { Queue, BackgroundSyncPlugin } from "workbox-background-sync";',
     "@tanstack/query-core (QueryClient + MutationObserver)": 'export { QueryClient, MutationObserver } from "@tanstack/query-core";',
     "axios + axios-retry": 'import axios from "axios"; import axiosRetry from "axios-retry"; export { axios, axiosRetry };',
+    "@tanstack/offline-transactions + @tanstack/db (startOfflineExecutor, createCollection)": TANSTACK_ENTRY,
   };
   const peerSizes = {};
   for (const [name, src] of Object.entries(peers)) {
@@ -125,20 +136,26 @@ async function sizes() {
     js: total - ours["pkg/pos_resilience_bg.wasm"].gzip,
     files: ours,
     peers: peerSizes,
-    peer_versions: Object.fromEntries(["ky", "workbox-background-sync", "@tanstack/query-core", "axios", "axios-retry", "esbuild"].map((p) => [p, ver(p)])),
+    peer_versions: Object.fromEntries(["ky", "workbox-background-sync", "@tanstack/query-core", "@tanstack/offline-transactions", "@tanstack/db", "axios", "axios-retry", "esbuild"].map((p) => [p, ver(p)])),
   };
 }
 
 // --- servers ---------------------------------------------------------------------
 
+// What the bench page uses of TanStack's offline transactions and TanStack DB.
+const TANSTACK_ENTRY = 'export { startOfflineExecutor, IndexedDBAdapter, NonRetriableError } from "@tanstack/offline-transactions"; export { createCollection, localOnlyCollectionOptions } from "@tanstack/db";';
+
 async function buildWww() {
   fs.mkdirSync(wwwDir, { recursive: true });
   for (const f of ["bench.html", "bench-page.js"]) fs.copyFileSync(path.join(here, f), path.join(wwwDir, f));
-  await esbuild.build({
-    stdin: { contents: 'export { default } from "ky";', resolveDir: root, loader: "js" },
-    bundle: true, minify: true, format: "esm", platform: "browser", target: "es2020",
-    outfile: path.join(wwwDir, "ky.js"), logLevel: "silent",
-  });
+  const bundles = { "ky.js": 'export { default } from "ky";', "tanstack.js": TANSTACK_ENTRY };
+  for (const [file, contents] of Object.entries(bundles)) {
+    await esbuild.build({
+      stdin: { contents, resolveDir: root, loader: "js" },
+      bundle: true, minify: true, format: "esm", platform: "browser", target: "es2020",
+      define: { "process.env.NODE_ENV": '"production"' }, outfile: path.join(wwwDir, file), logLevel: "silent",
+    });
+  }
 }
 
 async function startPos(tmp) {
@@ -167,31 +184,70 @@ const openPage = (context, docUrl) => openBenchPage(context, docUrl, { tool: "be
 
 // --- the figures -----------------------------------------------------------------
 
-async function postLatency(page, ep) {
-  const sides = ["sdk", "fetch", "ky"];
-  const warm = Math.min(CALLS, 200);
+// An untimed warm-up, then RUNS runs of `n` sequential calls per side, the
+// sides taking turns in blocks of BLOCK; the server must have recorded each
+// call of a run once. `onRun(lat, run)` gets each run's per-call latencies.
+async function interleavedRuns(page, ep, sides, n, what, onRun) {
+  const warm = Math.min(n, 200);
   await call(page, "latency", ep.url, SALE, ep.token, warm, Math.min(BLOCK, warm), sides);
-  const runs = [];
   for (let run = 0; run < RUNS; run++) {
     await ep.mark();
-    const lat = await call(page, "latency", ep.url, SALE, ep.token, CALLS, BLOCK, sides);
+    const lat = await call(page, "latency", ep.url, SALE, ep.token, n, BLOCK, sides);
     const got = await ep.since();
-    if (got !== CALLS * sides.length) fail(`${ep.name}: the server recorded ${got} requests for ${CALLS * sides.length} calls`);
+    if (got !== n * sides.length) fail(`${what}: the server recorded ${got} requests for ${n * sides.length} calls`);
+    await onRun(lat, run);
+  }
+}
+
+async function postLatency(page, ep) {
+  const sides = POST_SIDES;
+  const runs = [];
+  await interleavedRuns(page, ep, sides, CALLS, ep.name, (lat, run) => {
     const r = {};
     for (const s of sides) r[s] = { p50: quantile(lat[s], 0.5), p99: quantile(lat[s], 0.99), mean: mean(lat[s]) };
     runs.push(r);
-    log(`run ${run + 1}/${RUNS} ${ep.name.padEnd(5)} p50 ms sdk ${r.sdk.p50.toFixed(3)} fetch ${r.fetch.p50.toFixed(3)} ky ${r.ky.p50.toFixed(3)} | p99 sdk ${r.sdk.p99.toFixed(3)} fetch ${r.fetch.p99.toFixed(3)} ky ${r.ky.p99.toFixed(3)} | sdk/fetch p50 ${(r.sdk.p50 / r.fetch.p50).toFixed(3)} p99 ${(r.sdk.p99 / r.fetch.p99).toFixed(3)} sdk/ky p50 ${(r.sdk.p50 / r.ky.p50).toFixed(3)}`);
-  }
+    const ms = (k) => sides.map((s) => `${s} ${r[s][k].toFixed(3)}`).join(" ");
+    log(`run ${run + 1}/${RUNS} ${ep.name.padEnd(5)} p50 ms ${ms("p50")} | p99 ${ms("p99")} | sdk/fetch p50 ${(r.sdk.p50 / r.fetch.p50).toFixed(3)} p99 ${(r.sdk.p99 / r.fetch.p99).toFixed(3)} no write-ahead/fetch p50 ${(r.sdk_no_write_ahead.p50 / r.fetch.p50).toFixed(3)} p99 ${(r.sdk_no_write_ahead.p99 / r.fetch.p99).toFixed(3)} sdk/ky p50 ${(r.sdk.p50 / r.ky.p50).toFixed(3)}`);
+  });
   const fig = (f) => roundSummary(summary(runs.map(f)), 3);
   const ms = (side, k) => roundSummary(summary(runs.map((r) => r[side][k])), 3);
   return {
     post_vs_fetch_p50: fig((r) => r.sdk.p50 / r.fetch.p50),
     post_vs_fetch_p99: fig((r) => r.sdk.p99 / r.fetch.p99),
+    post_vs_fetch_p50_no_write_ahead: fig((r) => r.sdk_no_write_ahead.p50 / r.fetch.p50),
+    post_vs_fetch_p99_no_write_ahead: fig((r) => r.sdk_no_write_ahead.p99 / r.fetch.p99),
     post_vs_ky_p50: fig((r) => r.sdk.p50 / r.ky.p50),
     post_vs_fetch_mean: fig((r) => r.sdk.mean / r.fetch.mean),
     post_vs_ky_p99: fig((r) => r.sdk.p99 / r.ky.p99),
     ms: Object.fromEntries(sides.map((s) => [s, { p50: ms(s, "p50"), p99: ms(s, "p99"), mean: ms(s, "mean") }])),
     calls_per_side: CALLS, block: BLOCK, runs: RUNS,
+  };
+}
+
+// TANSTACK_N sequential sales per side, apiPost (write-ahead on) and a
+// TanStack offline executor, in blocks of BLOCK taking turns; per run the
+// ratio of the sides' summed times. Every sale must be recorded once, and
+// both outboxes must be empty after each run.
+async function tanstackSales(page, ep) {
+  const setup = await call(page, "startTanstack", ep.url, ep.token);
+  log(`tanstack: executor mode ${setup.mode} (${setup.storage})`);
+  const sides = ["sdk", "tanstack"];
+  const runs = [];
+  await interleavedRuns(page, ep, sides, TANSTACK_N, "tanstack", async (lat, run) => {
+    const ours = await call(page, "sdkOutbox", 500);
+    const theirs = await call(page, "tanstackOutbox");
+    if (ours !== 0) fail(`tanstack: ${ours} records left in the SDK's outbox after the run`);
+    if (theirs !== 0) fail(`tanstack: ${theirs} transactions left in TanStack's outbox after the run`);
+    const r = Object.fromEntries(sides.map((s) => [s, { ms: lat[s].reduce((a, b) => a + b, 0), p50: quantile(lat[s], 0.5) }]));
+    runs.push(r);
+    log(`run ${run + 1}/${RUNS} tanstack ${TANSTACK_N} sales: sdk ${r.sdk.ms.toFixed(1)} ms (p50 ${r.sdk.p50.toFixed(3)}) tanstack ${r.tanstack.ms.toFixed(1)} ms (p50 ${r.tanstack.p50.toFixed(3)}) | sdk/tanstack ${(r.sdk.ms / r.tanstack.ms).toFixed(3)}`);
+  });
+  const ms = (side, k) => roundSummary(summary(runs.map((r) => r[side][k])), 3);
+  return {
+    ...roundSummary(summary(runs.map((r) => r.sdk.ms / r.tanstack.ms)), 3),
+    p50_ratio: roundSummary(summary(runs.map((r) => r.sdk.p50 / r.tanstack.p50)), 3),
+    ms: Object.fromEntries(sides.map((s) => [s, { total: ms(s, "ms"), p50: ms(s, "p50") }])),
+    n: TANSTACK_N, block: BLOCK, runs: RUNS, endpoint: ep.name,
   };
 }
 
@@ -278,7 +334,7 @@ async function profilePosts(page, context, ep) {
   await cdp.send("Profiler.enable");
   await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
   const out = {};
-  for (const side of ["sdk", "fetch", "ky"]) {
+  for (const side of POST_SIDES) {
     await cdp.send("Profiler.start");
     const lat = await call(page, "latency", ep.url, SALE, ep.token, CALLS, CALLS, [side]);
     const { profile } = await cdp.send("Profiler.stop");
@@ -288,7 +344,7 @@ async function profilePosts(page, context, ep) {
   // Bytes allocated per call (sampling heap profiler, objects later freed by
   // minor and major GCs included): what drives the scavenges in the tail.
   await cdp.send("HeapProfiler.enable");
-  for (const side of ["sdk", "fetch", "ky"]) {
+  for (const side of POST_SIDES) {
     await cdp.send("HeapProfiler.collectGarbage");
     await cdp.send("HeapProfiler.startSampling", { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     await call(page, "latency", ep.url, SALE, ep.token, CALLS, CALLS, [side]);
@@ -365,11 +421,22 @@ function printTable(results) {
     const d = p[ep];
     add(`post_vs_fetch_p50${tag}`.trim(), d.post_vs_fetch_p50, `${ep}: sdk ${d.ms.sdk.p50.median} ms vs fetch ${d.ms.fetch.p50.median} ms p50`);
     add(`post_vs_fetch_p99${tag}`.trim(), d.post_vs_fetch_p99, `${ep}: sdk ${d.ms.sdk.p99.median} ms vs fetch ${d.ms.fetch.p99.median} ms p99`);
+    add(`post_vs_fetch_p50_no_write_ahead${tag}`.trim(), d.post_vs_fetch_p50_no_write_ahead, `${ep}: writeAhead false ${d.ms.sdk_no_write_ahead.p50.median} ms p50`);
+    add(`post_vs_fetch_p99_no_write_ahead${tag}`.trim(), d.post_vs_fetch_p99_no_write_ahead, `${ep}: writeAhead false ${d.ms.sdk_no_write_ahead.p99.median} ms p99`);
     add(`post_vs_ky_p50${tag}`.trim(), d.post_vs_ky_p50, `${ep}: ky ${d.ms.ky.p50.median} ms p50`);
+  }
+  if (results.post_vs_tanstack) {
+    const t = results.post_vs_tanstack;
+    add("post_vs_tanstack", t, `${t.n} sales: sdk ${t.ms.sdk.total.median} ms vs tanstack ${t.ms.tanstack.total.median} ms`);
   }
   if (results.dedup_burst_ms) add("dedup_burst_ms", results.dedup_burst_ms, `${results.dedup_burst_ms.n} calls, ${results.dedup_burst_ms.requests_sent} request`, 1);
   if (results.enqueue_vs_idb) add("enqueue_vs_idb", results.enqueue_vs_idb, `${results.enqueue_vs_idb.n} records: sdk ${results.enqueue_vs_idb.sdk_ms.median} ms vs idb ${results.enqueue_vs_idb.baseline_ms.median} ms`);
   if (results.drain_vs_fetch) add("drain_vs_fetch", results.drain_vs_fetch, `${results.drain_vs_fetch.n} records: sdk ${results.drain_vs_fetch.sdk_ms.median} ms vs fetch ${results.drain_vs_fetch.baseline_ms.median} ms`);
+  for (const [engine, d] of Object.entries(results.durability || {})) {
+    for (const [op, modes] of Object.entries(d.us)) {
+      rows.push([`durability ${op} (${engine})`, "", "", "", "", `us per transaction: ${Object.entries(modes).map(([m, v]) => `${m} ${v.median} [${v.min}-${v.max}]`).join(", ")}`]);
+    }
+  }
   if (results.init_ms) add("init_ms", results.init_ms, `${results.init_ms.n} fresh pages`, 1);
   if (results.heap_growth_kb) {
     const h = results.heap_growth_kb;
@@ -401,7 +468,7 @@ async function main() {
   await buildWww();
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pos-bench-"));
-  let pos, srv, browser;
+  let pos, srv, browser, context;
   try {
     pos = await startPos(tmp);
     srv = await startTestServer({ port: 0, staticDir: root });
@@ -428,7 +495,11 @@ async function main() {
 
     results.post = {};
     const pages = {};
-    const context = await browser.newContext();
+    // The post, TanStack and dedup pages run in a profile on disk, as a
+    // browser's own profile is, so that the write-aheads' IndexedDB commits
+    // go to a file: a browser.newContext() context is off the record and
+    // keeps IndexedDB in memory.
+    context = await chromium.launchPersistentContext(path.join(tmp, "profile"), { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     for (const name of ONLY.has("post") ? ENDPOINTS : []) {
       const ep = endpoints[name];
       if (!ep) throw new Error(`unknown endpoint ${name} (sales, echo)`);
@@ -442,12 +513,19 @@ async function main() {
     }
     results.primary_endpoint = ENDPOINTS[0];
     const primary = results.post[ENDPOINTS[0]];
-    if (primary) for (const k of ["post_vs_fetch_p50", "post_vs_fetch_p99", "post_vs_ky_p50"]) results[k] = { ...primary[k], endpoint: ENDPOINTS[0] };
+    if (primary) {
+      for (const k of ["post_vs_fetch_p50", "post_vs_fetch_p99", "post_vs_fetch_p50_no_write_ahead", "post_vs_fetch_p99_no_write_ahead", "post_vs_ky_p50"]) {
+        results[k] = { ...primary[k], endpoint: ENDPOINTS[0] };
+      }
+    }
 
-    if (ONLY.has("dedup")) {
-      const salesPage = pages.sales || await openPage(context, endpoints.sales.docUrl);
-      if (!pages.sales) await call(salesPage, "setup");
-      results.dedup_burst_ms = await dedupBurst(salesPage, pos);
+    if (ONLY.has("tanstack") || ONLY.has("dedup")) {
+      if (!pages.sales) {
+        pages.sales = await openPage(context, endpoints.sales.docUrl);
+        await call(pages.sales, "setup");
+      }
+      if (ONLY.has("tanstack")) results.post_vs_tanstack = await tanstackSales(pages.sales, endpoints.sales);
+      if (ONLY.has("dedup")) results.dedup_burst_ms = await dedupBurst(pages.sales, pos);
     }
 
     if (PROFILE && ONLY.has("post")) {
@@ -461,6 +539,7 @@ async function main() {
       }
     }
     await context.close();
+    context = null;
 
     if (ONLY.has("init")) results.init_ms = await initTiming(browser, pos);
     if (ONLY.has("heap")) {
@@ -472,6 +551,7 @@ async function main() {
     browser = null;
     results.env_chromium = version;
   } finally {
+    if (context) await context.close().catch(() => {});
     if (browser) await browser.close().catch(() => {});
     if (srv) await srv.close().catch(() => {});
     if (pos) { pos.kill("SIGTERM"); await new Promise((r) => pos.exitCode !== null ? r() : pos.on("exit", r)); }
@@ -481,16 +561,20 @@ async function main() {
   if (!SKIP_QUEUE && ONLY.has("queue")) {
     log(`queue benchmark: node tests/bench/queue.mjs (BENCH_N=${QUEUE_N} BENCH_RUNS=${QUEUE_RUNS})`);
     const q = await runQueueBench();
-    if (q) { results.enqueue_vs_idb = q.enqueue_vs_idb; results.drain_vs_fetch = q.drain_vs_fetch; }
+    if (q) { results.enqueue_vs_idb = q.enqueue_vs_idb; results.drain_vs_fetch = q.drain_vs_fetch; results.durability = q.durability; }
   }
 
   const out = {
     post_vs_fetch_p50: results.post_vs_fetch_p50,
     post_vs_fetch_p99: results.post_vs_fetch_p99,
+    post_vs_fetch_p50_no_write_ahead: results.post_vs_fetch_p50_no_write_ahead,
+    post_vs_fetch_p99_no_write_ahead: results.post_vs_fetch_p99_no_write_ahead,
     post_vs_ky_p50: results.post_vs_ky_p50,
+    post_vs_tanstack: results.post_vs_tanstack,
     dedup_burst_ms: results.dedup_burst_ms,
     enqueue_vs_idb: results.enqueue_vs_idb ?? null,
     drain_vs_fetch: results.drain_vs_fetch ?? null,
+    durability: results.durability ?? null,
     init_ms: results.init_ms,
     heap_growth_kb: results.heap_growth_kb,
     gzip_bytes: results.sizes.total,

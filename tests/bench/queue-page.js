@@ -112,6 +112,12 @@ function rawRecord(url, i, body = JSON.stringify(saleBody(i))) {
   };
 }
 
+// The record the SDK writes ahead of a call's first attempt: owned by the
+// live client, no attempt yet, no error.
+function writeAheadRecord(url, i, owner) {
+  return { ...rawRecord(url, i), v: 3, lastError: null, owner };
+}
+
 async function rawPutLoop(db, url, n) {
   for (let i = 0; i < n; i++) {
     const tx = db.transaction("queue", "readwrite");
@@ -340,16 +346,59 @@ async function microCosts(tag, n) {
   await sleep(20);
   ch.close();
   receiver.close();
-  for (const durability of ["relaxed", "strict"]) {
-    await time(`readwrite tx: put 1 record, durability "${durability}"`, async (i) => {
-      const tx = db.transaction("queue", "readwrite", { durability });
-      tx.objectStore("queue").put(rawRecord(url, i));
-      await txDone(tx);
-    });
-  }
   db.close();
   await idbRequest(indexedDB.deleteDatabase(name));
   return res;
+}
+
+// The durability hints of an IndexedDB transaction: the browser's default
+// (what the SDK uses), "relaxed" (complete once the OS has the data) and
+// "strict" (complete once it is flushed to disk).
+const DURABILITY_MODES = ["default", "relaxed", "strict"];
+
+// What the write-ahead and its removal cost under each durability hint:
+// per mode, `n` readwrite transactions of one `add` of a write-ahead record
+// (as the SDK's write-ahead), then `n` of one `delete` by id (as the removal
+// after the final answer), each awaited to `complete`. The modes take turns
+// over `rounds` rounds (order rotating) on one database. Returns the mean µs
+// per transaction of each round, by operation and mode.
+async function durabilityCosts(tag, n, rounds) {
+  const name = `bench-durability-${tag}`;
+  const db = await openRawDb(name);
+  const url = endpoint(`bench-durability-${tag}`);
+  const owner = crypto.randomUUID();
+  const us = { add: {}, delete: {} };
+  for (const op of Object.keys(us)) for (const mode of DURABILITY_MODES) us[op][mode] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const order = DURABILITY_MODES.map((_, i) => DURABILITY_MODES[(i + r) % DURABILITY_MODES.length]);
+      for (const mode of order) {
+        const options = mode === "default" ? undefined : { durability: mode };
+        const ids = [];
+        let t0 = performance.now();
+        for (let i = 0; i < n; i++) {
+          const tx = db.transaction("queue", "readwrite", options);
+          const req = tx.objectStore("queue").add(writeAheadRecord(url, i, owner));
+          await txDone(tx);
+          ids.push(req.result);
+        }
+        us.add[mode].push(((performance.now() - t0) * 1000) / n);
+        t0 = performance.now();
+        for (const id of ids) {
+          const tx = db.transaction("queue", "readwrite", options);
+          tx.objectStore("queue").delete(id);
+          await txDone(tx);
+        }
+        us.delete[mode].push(((performance.now() - t0) * 1000) / n);
+      }
+    }
+    const left = await idbRequest(db.transaction("queue", "readonly").objectStore("queue").count());
+    if (left !== 0) throw new Error(`durability: ${left} records left after the deletes`);
+  } finally {
+    db.close();
+    await idbRequest(indexedDB.deleteDatabase(name));
+  }
+  return us;
 }
 
 // Rebuilds the SDK's per-record pattern step by step in plain JavaScript
@@ -604,5 +653,5 @@ async function decompose(tag, n, rounds) {
 }
 
 await init();
-window.bench = { enqueueSdk, enqueueRaw, prepareDrain, runDrain, drainFetch, countCalls, microCosts, decompose };
+window.bench = { enqueueSdk, enqueueRaw, prepareDrain, runDrain, drainFetch, countCalls, microCosts, durabilityCosts, decompose };
 window.benchReady = true;

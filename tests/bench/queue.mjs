@@ -7,6 +7,9 @@
 //   drain_vs_fetch  client.drainQueue() of N queued records to the test
 //                   server's echo endpoint vs a sequential loop of N fetch
 //                   POSTs (same bodies, Idempotency-Key header) to it.
+//   durability      µs per IndexedDB transaction of the write-ahead (one add)
+//                   and of its removal (one delete), with the durability
+//                   hint left to the browser, "relaxed" and "strict".
 //
 // Each figure: median (min, max) over BENCH_RUNS runs of the per-run ratio
 // SDK ms / baseline ms, SDK and baseline interleaved, order alternating.
@@ -17,7 +20,8 @@
 // Run: scripts/bench-queue.sh (builds pkg/ when needed), or directly
 // `node tests/bench/queue.mjs` with pkg/ built.
 // Env: BENCH_N (1000) records, BENCH_RUNS (5), BENCH_WARMUP (1) untimed
-// warm-up rounds of min(N,100) records, BENCH_PROFILE=1 adds a diagnosis
+// warm-up rounds of min(N,100) records, BENCH_DURABILITY_N (min(N,200))
+// transactions per durability mode and round, BENCH_PROFILE=1 adds a diagnosis
 // (platform calls per record, the cost of each IndexedDB transaction kind,
 // CPU profiles of the SDK's phases) written to target/bench/queue-profile.json,
 // CHROMIUM_BIN (/usr/bin/chromium).
@@ -34,6 +38,7 @@ const intEnv = intEnvReader("bench-queue");
 const N = intEnv("BENCH_N", 1000, 1);
 const RUNS = intEnv("BENCH_RUNS", 5, 1);
 const WARMUP = intEnv("BENCH_WARMUP", 1, 0);
+const DURABILITY_N = intEnv("BENCH_DURABILITY_N", Math.min(N, 200), 1);
 const PROFILE = flagEnv("BENCH_PROFILE");
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 const outDir = path.join(root, "target", "bench");
@@ -139,16 +144,60 @@ async function main() {
       runs: RUNS,
     };
   }
+  const durability = {
+    chromium_disk: await durabilityOnDisk(),
+    chromium_memory: await durabilityCosts(page, "chromium_memory"),
+  };
   const env = { chromium: version, node: process.version, cpus: os.cpus().length, loadavg: os.loadavg().map((x) => round(x, 2)), date: new Date().toISOString(), ...info };
 
   printTable(result);
+  printDurability(durability);
   fs.mkdirSync(outDir, { recursive: true });
   const out = path.join(outDir, "queue.json");
-  fs.writeFileSync(out, JSON.stringify({ ...result, env }, null, 2) + "\n");
+  fs.writeFileSync(out, JSON.stringify({ ...result, durability, env }, null, 2) + "\n");
   console.log(`bench-queue: wrote ${path.relative(root, out)}`);
 
   if (PROFILE) await diagnose(page, context, result);
   console.log(`bench-queue: done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+// The durability figures of one engine (a name for the log): per operation (add, delete) and
+// mode (default, relaxed, strict), the median, min and max over RUNS rounds
+// of the mean µs per transaction, and every round's value.
+async function durabilityCosts(page, engine) {
+  console.log(`bench-queue: durability (${engine}): ${RUNS} rounds of ${DURABILITY_N} transactions per operation and mode`);
+  const rounds = await benchCall(page, "durabilityCosts", "run", DURABILITY_N, RUNS);
+  const us = {};
+  for (const [op, modes] of Object.entries(rounds)) {
+    us[op] = Object.fromEntries(Object.entries(modes).map(([mode, v]) => [mode, { ...roundSummary(summary(v), 0), rounds: v.map((x) => round(x, 0)) }]));
+  }
+  return { us, n: DURABILITY_N, rounds: RUNS };
+}
+
+function printDurability(durability) {
+  for (const [engine, d] of Object.entries(durability)) {
+    console.log(`  IndexedDB durability (${engine}), us per readwrite transaction, median [min-max] of ${d.rounds} rounds x ${d.n}:`);
+    for (const [op, modes] of Object.entries(d.us)) {
+      console.log(`    ${op.padEnd(6)} ${Object.entries(modes).map(([m, v]) => `${m} ${v.median} [${v.min}-${v.max}]`).join("   ")}`);
+    }
+  }
+  console.log("");
+}
+
+// The durability figures in a Chromium whose profile is on disk (a
+// persistent context in a temporary directory), as a browser's own profile
+// is: a context from browser.newContext(), where the other figures are
+// taken, is off the record and keeps IndexedDB in memory.
+async function durabilityOnDisk() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pos-bench-profile-"));
+  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await openBenchPage(context, `${srv.url}/static/tests/bench/queue.html`, { tool: "bench-queue" });
+    return await durabilityCosts(page, "chromium_disk");
+  } finally {
+    await context.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // Which SDK was measured: the commit, and whether pkg/ predates the sources.
