@@ -160,7 +160,7 @@ impl ApiClient {
     pub fn queue_size(&self) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled().await;
+            ctx.live.settled(&ctx).await;
             let store = ctx.outbox.open().await?;
             let n = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
             Ok(n.into())
@@ -172,7 +172,7 @@ impl ApiClient {
     pub fn list_queue(&self) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled().await;
+            ctx.live.settled(&ctx).await;
             let store = ctx.outbox.open().await?;
             let all = store.queued().await.map_err(|e| storage_error("cannot read the offline queue", e))?;
             Ok(all.into_iter().collect::<js_sys::Array>().into())
@@ -192,7 +192,7 @@ impl ApiClient {
     pub fn dead_letters(&self) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled().await;
+            ctx.live.settled(&ctx).await;
             let store = ctx.outbox.open().await?;
             let all = store.dead_letters().await.map_err(|e| storage_error("cannot read the dead letters", e))?;
             Ok(all.into_iter().collect::<js_sys::Array>().into())
@@ -206,7 +206,7 @@ impl ApiClient {
     pub fn retry_dead_letter(&self, id: f64) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled().await;
+            ctx.live.settled(&ctx).await;
             let store = ctx.outbox.open().await?;
             let letter = store.dead_letter(id).await.map_err(|e| storage_error("cannot read the dead letter", e))?;
             let letter = letter.ok_or_else(|| invalid_input(&["no dead letter with id ", &format_number(id)].concat()))?;
@@ -229,7 +229,7 @@ impl ApiClient {
     pub fn discard_dead_letter(&self, id: f64) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled().await;
+            ctx.live.settled(&ctx).await;
             let store = ctx.outbox.open().await?;
             store.discard(id).await.map_err(|e| storage_error("cannot delete the dead letter", e))?;
             Ok(JsValue::UNDEFINED)
@@ -242,7 +242,7 @@ impl ApiClient {
     pub fn clear_queue(&self) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled().await;
+            ctx.live.settled(&ctx).await;
             let store = ctx.outbox.open().await?;
             ctx.drainer.generation.set(ctx.drainer.generation.get().wrapping_add(1));
             let n = store.clear_queue().await.map_err(|e| storage_error("cannot clear the offline queue", e))?;
@@ -262,7 +262,7 @@ impl ApiClient {
         self.ctx.drainer.stop();
         self.ctx.monitor.stop();
         self.ctx.outbox.close();
-        self.ctx.live.close();
+        self.ctx.live.close(&self.ctx);
     }
 }
 

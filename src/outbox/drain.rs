@@ -234,7 +234,7 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
     set(&start, "forced", forced);
     state.emit("drain-start", &start.into());
     // What this client's calls already answered is not in the queue.
-    state.live.settled().await;
+    state.live.settled(&state).await;
     let timeout = state.config.defaults.resolve().timeout_ms;
     let (mut sent, mut dead) = (0u32, 0u32);
     let mut failure: Option<StorageError> = None;

@@ -10,12 +10,13 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::Interval;
+use gloo_timers::callback::{Interval, Timeout};
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::ownership::{heartbeat_alive, heartbeat_due, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS};
+use super::policy::{delete_run_now, DELETE_RUN_MAX_MS};
 use super::record::QueuedRequest;
 use super::store::{StorageError, Store};
 use crate::context::Context;
@@ -45,6 +46,11 @@ pub struct LiveWrites {
     /// When the heartbeat was last written (browsers without Web Locks).
     heartbeat_at: Cell<Option<f64>>,
     heartbeat_timer: RefCell<Option<Interval>>,
+    /// Records whose call has its final answer, to be removed together:
+    /// (ids, when the first of them was answered).
+    answered: RefCell<(Vec<f64>, f64)>,
+    /// Removes the answered records once the first has waited long enough.
+    answered_timer: RefCell<Option<Timeout>>,
     /// The last removal started; each one waits for the one before it.
     removals: RefCell<Option<Promise>>,
     removals_pending: Cell<u32>,
@@ -67,6 +73,8 @@ impl LiveWrites {
             lock: RefCell::new(lock),
             heartbeat_at: Cell::new(None),
             heartbeat_timer: RefCell::new(None),
+            answered: RefCell::new((Vec::new(), 0.0)),
+            answered_timer: RefCell::new(None),
             removals: RefCell::new(None),
             removals_pending: Cell::new(0),
             watched: RefCell::new(Vec::new()),
@@ -129,10 +137,45 @@ impl LiveWrites {
         self.writing.get() > 0 || self.ids.borrow().contains(&id)
     }
 
-    /// The call of record `id` ended with a final answer: removes the record
-    /// in the background (the caller already has its result). Until the
-    /// removal commits, the record stays live, so no drain resends it.
+    /// The call of record `id` ended with a final answer: its record is
+    /// removed in the background (the caller already has its result), with
+    /// those of the calls answered around it, in one transaction: as the
+    /// drain deletes its delivered records (`delete_run_now`: at most 16, or
+    /// a quarter second after the first). Until the removal commits, the
+    /// record stays live, so no drain resends it; a page that dies before
+    /// leaves it to the next page, which resends it with its key, and the
+    /// server answers with a replay.
     pub fn finish(&self, ctx: &Rc<Context>, id: f64) {
+        let now = js::now_ms();
+        let count = {
+            let mut answered = self.answered.borrow_mut();
+            if answered.0.is_empty() {
+                answered.1 = now;
+            }
+            answered.0.push(id);
+            answered.0.len() as u32
+        };
+        if delete_run_now(count, self.answered.borrow().1, now) {
+            self.remove_answered(ctx);
+        } else if self.answered_timer.borrow().is_none() {
+            let weak = Rc::downgrade(ctx);
+            let timer = Timeout::new(DELETE_RUN_MAX_MS as u32, move || {
+                if let Some(ctx) = weak.upgrade() {
+                    ctx.live.answered_timer.borrow_mut().take();
+                    ctx.live.remove_answered(&ctx);
+                }
+            });
+            *self.answered_timer.borrow_mut() = Some(timer);
+        }
+    }
+
+    /// Starts removing the answered records, after the removal before it.
+    fn remove_answered(&self, ctx: &Rc<Context>) {
+        self.answered_timer.borrow_mut().take();
+        let ids = std::mem::take(&mut self.answered.borrow_mut().0);
+        if ids.is_empty() {
+            return;
+        }
         let before = self.removals.borrow_mut().take();
         self.removals_pending.set(self.removals_pending.get() + 1);
         let ctx2 = ctx.clone();
@@ -140,23 +183,26 @@ impl LiveWrites {
             if let Some(p) = before {
                 let _ = JsFuture::from(p).await;
             }
-            // A failed removal leaves the record, ours and no longer live:
-            // our next drain sends it again with its key, and the server
-            // answers with a replay. Nothing is lost.
+            // A failed removal leaves the records, ours and no longer live:
+            // our next drain sends them again with their keys, and the
+            // server answers with replays. Nothing is lost.
             if let Ok(store) = ctx2.outbox.store().await {
-                let _ = store.remove(id).await;
+                let _ = store.remove_all(&ids).await;
             }
             ctx2.live.removals_pending.set(ctx2.live.removals_pending.get() - 1);
-            ctx2.live.forget(id);
+            for id in ids {
+                ctx2.live.forget(id);
+            }
             Ok(JsValue::UNDEFINED)
         });
         *self.removals.borrow_mut() = Some(removal);
     }
 
-    /// Waits until every removal started so far has committed (or failed),
-    /// so that what this client reads of the outbox matches the answers its
-    /// calls already returned.
-    pub async fn settled(&self) {
+    /// Removes the answered records now and waits until every removal has
+    /// committed (or failed), so that what this client reads of the outbox
+    /// matches the answers its calls already returned.
+    pub async fn settled(&self, ctx: &Rc<Context>) {
+        self.remove_answered(ctx);
         while self.removals_pending.get() > 0 {
             let last = self.removals.borrow().clone();
             match last {
@@ -241,8 +287,10 @@ impl LiveWrites {
         });
     }
 
-    /// The client is closing: its proof of life goes once no write is live.
-    pub fn close(&self) {
+    /// The client is closing: the answered records are removed now, and its
+    /// proof of life goes once no write is live.
+    pub fn close(&self, ctx: &Rc<Context>) {
+        self.remove_answered(ctx);
         self.closing.set(true);
         if self.ids.borrow().is_empty() && self.writing.get() == 0 {
             self.give_up_proof();

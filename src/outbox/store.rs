@@ -98,10 +98,14 @@ impl Store {
         Ok(present)
     }
 
-    /// Deletes queue record `id` (a live call's, after its final answer).
-    pub async fn remove(&self, id: f64) -> Result<()> {
+    /// Deletes queue records `ids` (live calls' records, after their final
+    /// answers), in one transaction.
+    pub async fn remove_all(&self, ids: &[f64]) -> Result<()> {
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        tx.store(QUEUE)?.delete(JsValue::from_f64(id)).await?;
+        let store = tx.store(QUEUE)?;
+        for id in ids {
+            store.delete(JsValue::from_f64(*id)).await?;
+        }
         tx.done().await?;
         Ok(())
     }

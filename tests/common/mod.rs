@@ -97,6 +97,8 @@ extern "C" {
     pub fn hold_open(name: &str, version: u32) -> Promise;
     #[wasm_bindgen(js_name = countQueueDeletes)]
     pub fn count_queue_deletes(name: &str) -> Function;
+    #[wasm_bindgen(js_name = countQueueWriteTransactions)]
+    pub fn count_queue_write_transactions(name: &str) -> Function;
     #[wasm_bindgen(js_name = countUnhandledRejections)]
     pub fn count_unhandled_rejections() -> Function;
     #[wasm_bindgen(js_name = postFromPageThatWillDie)]

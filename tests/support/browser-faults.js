@@ -162,3 +162,19 @@ export function countUnhandledRejections() {
     return count;
   };
 }
+
+const realTransaction = IDBDatabase.prototype.transaction;
+/** Counts read-write transactions on the `queue` store of database `name`
+ *  from now on; returns a function that stops counting and returns the count. */
+export function countQueueWriteTransactions(name) {
+  let count = 0;
+  IDBDatabase.prototype.transaction = function (stores, mode, options) {
+    const names = typeof stores === "string" ? [stores] : [...stores];
+    if (this.name === name && mode === "readwrite" && names.includes("queue")) count++;
+    return realTransaction.call(this, stores, mode, options);
+  };
+  return () => {
+    IDBDatabase.prototype.transaction = realTransaction;
+    return count;
+  };
+}
