@@ -16,7 +16,7 @@ const CASHIERS = {
 };
 const SDK_EVENTS = [
   "queued", "sent", "retry", "dead-letter", "drain-start", "drain-end",
-  "online", "offline", "queue-size", "auth-required", "connectivity",
+  "online", "offline", "queue-size", "auth-required", "connectivity", "write-ahead-failed",
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -358,6 +358,11 @@ function onSdkEvent(event) {
     case "dead-letter":
       refreshQueue();
       break;
+    case "write-ahead-failed":
+      // The sale still goes to the server, but this browser could not keep
+      // a copy: if the page dies before the answer, nothing resends it.
+      setMessage("warn", `This sale is not saved on this device until the server answers (this browser's storage failed: ${event.detail?.error ?? "unknown error"}).`);
+      break;
     case "online":
     case "offline":
     case "connectivity":
@@ -524,7 +529,10 @@ async function main() {
 
   updateConnection();
   renderCart();
-  await Promise.all([refreshProducts(), refreshSales(), refreshQueue(), setupChaos()]);
+  // Products first: pending sales (a previous page's included) are shown
+  // with their products' names and prices.
+  await refreshProducts();
+  await Promise.all([refreshSales(), refreshQueue(), setupChaos()]);
   // Other tabs and other tills sell too: keep stock and the list fresh.
   setInterval(() => {
     if (document.visibilityState === "visible" && !submitting) {

@@ -5,13 +5,16 @@
 // exposes:
 //   window.soakSell({key, body}) → {outcome: "sent"|"queued"|"error", …}
 //     one "Complete sale" through ApiClient#request with the driver's
-//     idempotency key (the driver records every operation, so a sale whose
-//     call a reload interrupted is resubmitted with the same key, as the demo
-//     page does after an unknown outcome);
+//     idempotency key;
+//   window.soakCallState(key) → null | "started" | "settled": how far this
+//     tab got with the call of `key` (kept in sessionStorage, so it survives
+//     a reload: a call a reload interrupted is the SDK's to deliver, a press
+//     the reload swallowed before it reached the SDK is pressed again);
 //   window.soakQueue() → {size, dead}: the queue size and the dead letters;
 //   window.soakDrain() → the DrainReport of one drainQueue();
 //   window.soakCounters() → requests this tab sent (kept in sessionStorage,
-//     so they survive reloads).
+//     so they survive reloads);
+//   window.soakOnWire(keys) → those of `keys` this tab sent a request with.
 // Every SDK event is forwarded to the driver through the soakEvent binding.
 import init, { ApiClient, ApiError } from "/pkg/index.js";
 
@@ -30,12 +33,20 @@ const counters = JSON.parse(sessionStorage.getItem(COUNTERS) || '{"requests":0,"
 const save = () => sessionStorage.setItem(COUNTERS, JSON.stringify(counters));
 counters.loads += 1;
 save();
+// The key of every write this tab put on the wire is marked too, so that the
+// driver can tell whether a call a reload interrupted had sent anything.
+const ON_WIRE = "soak-wire:";
 const realFetch = globalThis.fetch.bind(globalThis);
 globalThis.fetch = async (input, options) => {
   const method = (options && options.method) || (input instanceof Request ? input.method : "GET");
   const url = input instanceof Request ? input.url : String(input);
   const counted = method !== "GET" && new URL(url, location.href).pathname.startsWith("/api/");
-  if (counted) { counters.requests += 1; save(); }
+  if (counted) {
+    counters.requests += 1;
+    save();
+    const key = new Headers(options?.headers ?? (input instanceof Request ? input.headers : undefined)).get("Idempotency-Key");
+    if (key) sessionStorage.setItem(ON_WIRE + key, "1");
+  }
   try {
     return await realFetch(input, options);
   } catch (e) {
@@ -64,7 +75,7 @@ const client = new ApiClient({
 });
 
 const invoiceOf = (body) => (body && typeof body === "object" ? body.invoiceNumber ?? null : null);
-for (const type of ["queued", "sent", "retry", "dead-letter", "drain-start", "drain-end", "auth-required", "online", "offline"]) {
+for (const type of ["queued", "sent", "retry", "dead-letter", "drain-start", "drain-end", "auth-required", "write-ahead-failed", "online", "offline"]) {
   client.addEventListener(type, (e) => {
     const d = e.detail ?? {};
     switch (type) {
@@ -86,13 +97,18 @@ for (const type of ["queued", "sent", "retry", "dead-letter", "drain-start", "dr
       case "auth-required":
         report(type, { key: d.idempotencyKey });
         break;
+      case "write-ahead-failed":
+        report(type, { key: d.idempotencyKey, error: d.error });
+        break;
       default:
         report(type, null);
     }
   });
 }
 
+const CALL_STATE = "soak-call:";
 window.soakSell = async ({ key, body }) => {
+  sessionStorage.setItem(CALL_STATE + key, "started");
   try {
     const r = await client.request("POST", "/api/sales", body, { idempotencyKey: key });
     return { outcome: "sent", status: r.status, replayed: r.replayed, attempts: r.attempts, invoice: invoiceOf(r.body), key: r.idempotencyKey };
@@ -102,8 +118,12 @@ window.soakSell = async ({ key, body }) => {
       return { outcome: "error", kind: e.kind, status: e.status ?? null, body: e.body ?? null, attempts: e.attempts ?? null, message: e.message };
     }
     return { outcome: "error", kind: "exception", message: String(e) };
+  } finally {
+    sessionStorage.setItem(CALL_STATE + key, "settled");
   }
 };
+window.soakCallState = (key) => sessionStorage.getItem(CALL_STATE + key);
+window.soakOnWire = (keys) => keys.filter((key) => sessionStorage.getItem(ON_WIRE + key) !== null);
 window.soakQueue = async () => {
   const [size, dead] = await Promise.all([client.queueSize(), client.deadLetters()]);
   return {

@@ -182,7 +182,7 @@ function sql(query) {
 const ops = []; // {id, key, page, business, body, qty: {productId: n}, outcomes: [], settled}
 const opsByKey = new Map();
 const stats = {
-  queuedCalls: 0, sentCalls: 0, errorCalls: 0, interrupted: 0,
+  queuedCalls: 0, sentCalls: 0, errorCalls: 0, interrupted: 0, swallowedPresses: 0,
   doubleTaps: 0, crossTabTaps: 0, loadRetries: 0, loadStalls: [], offlineWindows: 0, offlineMs: 0, reloads: 0, reloadsMidDrain: 0,
   events: {}, retryReasons: {},
 };
@@ -281,9 +281,12 @@ function onEvent(pageName, type, detail, doc) {
   }
 }
 
-// One "Complete sale" on a page; a call a reload interrupted (or one that
-// ended with an unknown outcome and was not queued) is pressed again with
-// the same key, as the demo page does.
+// One "Complete sale" on a page. A call a reload interrupted is not sent
+// again: the SDK wrote it ahead to IndexedDB, so delivering it is the SDK's
+// part, and the reconciliation finds it on the server by its key or counts it
+// lost. Only a press the reload swallowed before it reached the SDK, and a
+// call that ended with an unknown outcome and was not queued, are pressed
+// again with the same key, as the demo page does.
 async function sell(p, op) {
   for (let attempt = 0; ; attempt += 1) {
     await p.ready;
@@ -292,11 +295,17 @@ async function sell(p, op) {
       r = await p.page.evaluate((arg) => window.soakSell(arg), { key: op.key, body: op.body });
     } catch (e) {
       if (stopped.browser) return;
+      const message = String(e.message || e).split("\n")[0];
+      if (await callState(p, op.key) === null) {
+        stats.swallowedPresses += 1;
+        op.outcomes.push({ outcome: "press swallowed by a reload", page: p.name, message });
+        if (attempt >= 50) throw new Error(`${op.id}: swallowed by a reload 50 times`);
+        continue;
+      }
       stats.interrupted += 1;
-      op.outcomes.push({ outcome: "interrupted", page: p.name, message: String(e.message || e).split("\n")[0] });
-      if (attempt >= 50) throw new Error(`${op.id}: interrupted 50 times`);
-      await sleep(50); // the reload that interrupted it has started: wait for it below
-      continue;
+      op.interrupted = true;
+      op.outcomes.push({ outcome: "interrupted", page: p.name, message });
+      return;
     }
     op.outcomes.push({ page: p.name, ...r, body: undefined });
     if (r.outcome === "sent") {
@@ -314,6 +323,22 @@ async function sell(p, op) {
     }
     op.rejected = { kind: r.kind, status: r.status, body: r.body, message: r.message };
     return;
+  }
+}
+
+/**
+ * How far tab `p` got with the call of `key` (soakCallState), asked in the
+ * document that replaced the interrupted one, and asked again if another
+ * reload interrupts the question.
+ */
+async function callState(p, key) {
+  for (let attempt = 1; ; attempt += 1) {
+    await p.ready;
+    try {
+      return await p.page.evaluate((k) => window.soakCallState(k), key);
+    } catch (e) {
+      if (attempt >= 50) throw new Error(`page ${p.name}: cannot read the state of call ${key}: ${e.message}`);
+    }
   }
 }
 
@@ -490,6 +515,12 @@ try {
     const p = [...pages.values()].find((q) => q.ns === ns);
     for (const d of (await p.page.evaluate(() => window.soakQueue())).dead) deadLetters.push({ ns, ...d, op: opsByKey.get(d.key)?.id });
   }
+  // Which interrupted calls had put their sale on the wire, per tab.
+  const interruptedOnWire = new Set();
+  for (const p of pages.values()) {
+    const keys = [...new Set(ops.filter((o) => o.interrupted && o.outcomes.some((x) => x.outcome === "interrupted" && x.page === p.name)).map((o) => o.key))];
+    for (const key of await p.page.evaluate((k) => window.soakOnWire(k), keys)) interruptedOnWire.add(key);
+  }
   stopped.browser = true;
   await browser.close();
   browser = null;
@@ -540,6 +571,16 @@ try {
     else if (k.status !== 201) keyProblems.push(`${o.id}: its key is stored with status ${k.status}`);
     else if (!k.body.includes(`soak:${o.id}"`)) keyProblems.push(`${o.id}: its key's stored answer is another sale`);
   }
+
+  // A sale whose call a reload interrupted is delivered when the server
+  // stored its key with its own sale as the answer, lost otherwise.
+  const storedWithItsSale = (o) => {
+    const k = keysStored.get(`${o.business}/${o.key}`);
+    return Boolean(k && k.status === 201 && k.body.includes(`soak:${o.id}"`));
+  };
+  const interruptedOps = ops.filter((o) => o.interrupted);
+  const interruptedLost = interruptedOps.filter((o) => !storedWithItsSale(o));
+  const lostOnWire = interruptedLost.filter((o) => interruptedOnWire.has(o.key)).length;
 
   // Invoice numbers: unique and gapless per business and month.
   const gaps = [];
@@ -609,6 +650,7 @@ try {
 
   const failures = [];
   if (duplicateSales) failures.push(`${duplicateSales} duplicate sale(s)`);
+  if (interruptedLost.length) failures.push(`${interruptedLost.length} sale(s) interrupted by a reload and not delivered`);
   if (lost) failures.push(`${lost} lost sale(s) (${lostDead.length} dead-lettered, ${lostRejected.length} rejected, ${lostSilent.length} silently)`);
   if (deadLetters.length) failures.push(`${deadLetters.length} dead letter(s)`);
   if (strays.length) failures.push(`${strays.length} sale(s) on the server that no operation intended`);
@@ -638,9 +680,13 @@ try {
     ["in-flight 409s (server)", inFlight],
     ["calls: sent / queued / unknown-then-repressed", `${stats.sentCalls} / ${stats.queuedCalls} / ${stats.errorCalls}`],
     ["SDK events: retry / queued / sent / dead-letter", `${stats.events.retry || 0} / ${stats.events.queued || 0} / ${stats.events.sent || 0} / ${stats.events["dead-letter"] || 0}`],
+    ["SDK events: write-ahead-failed", stats.events["write-ahead-failed"] || 0],
     ["offline windows (total s)", `${stats.offlineWindows} (${(stats.offlineMs / 1000).toFixed(1)})`],
     ["page reloads (of which cut a drain short)", `${stats.reloads} (${stats.reloadsMidDrain})`],
     ["calls interrupted by a reload", stats.interrupted],
+    ["  their sales: delivered / lost", `${interruptedOps.length - interruptedLost.length} / ${interruptedLost.length}`],
+    ["  lost ones that had been sent / never left", `${lostOnWire} / ${interruptedLost.length - lostOnWire}`],
+    ["presses a reload swallowed (pressed again)", stats.swallowedPresses],
     ["page loads retried (did not start in 60 s)", stats.loadRetries],
     ["double taps same tab / other tab", `${stats.doubleTaps} / ${stats.crossTabTaps}`],
     ["wall time (sales / final drain / total)", `${salesSeconds.toFixed(1)} s / ${drainSeconds.toFixed(1)} s / ${wall.toFixed(1)} s`],
@@ -662,6 +708,7 @@ try {
   show("dead letters", deadLetters);
   show("lost, dead-lettered", lostDead.map((o) => ({ op: o.id, key: o.key, outcomes: o.outcomes })));
   show("lost, rejected", lostRejected.map((o) => ({ op: o.id, key: o.key, rejected: o.rejected })));
+  show("interrupted by a reload, not delivered", interruptedLost.map((o) => ({ op: o.id, key: o.key, page: o.page, sent: interruptedOnWire.has(o.key), outcomes: o.outcomes })));
   show("lost silently", lostSilent.map((o) => ({ op: o.id, key: o.key, page: o.page, outcomes: o.outcomes })));
   show("sales no operation intended", strays);
   show("invoice gaps", gaps);

@@ -55,10 +55,11 @@ export async function until(what, check, { timeout = WAIT_MS, every = 50 } = {})
  * Starts pos-server on a free port (`--port 0`; it prints the address) with a
  * new database in a temporary directory and waits until `/healthz` answers 200
  * (tests/support/pos-server.mjs, each step bounded by WAIT_MS). Options: chaos
- * (boolean: `--chaos` with every rate at 0), seedStock, pkgDir, wwwDir.
- * Returns { url, stats, sales, products, sql, chaos, pause, resume, stop }.
+ * (boolean: `--chaos` with every rate at 0), seedStock, pkgDir, wwwDir,
+ * rustLog (the server's RUST_LOG; default $RUST_LOG, else "warn").
+ * Returns { url, stats, sales, products, sql, chaos, log, pause, resume, stop }.
  */
-export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", wwwDir = "www-example" } = {}) {
+export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", wwwDir = "www-example", rustLog = process.env.RUST_LOG || "warn" } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "pos-e2e-"));
   const db = path.join(dir, "pos.db");
   const args = ["--port", "0", "--db", db, "--www", path.resolve(ROOT, wwwDir), "--pkg", path.resolve(ROOT, pkgDir)];
@@ -78,7 +79,7 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
       bin: serverBinary(),
       args,
       cwd: ROOT,
-      env: { RUST_LOG: process.env.RUST_LOG || "warn", NO_COLOR: "1" },
+      env: { RUST_LOG: rustLog, NO_COLOR: "1" },
       stderr: logFd,
       timeoutMs: WAIT_MS,
       onSpawn: (spawned) => {
@@ -111,6 +112,8 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
       const out = execFileSync("sqlite3", ["-readonly", "-json", db, query], { encoding: "utf8" });
       return out.trim() ? JSON.parse(out) : [];
     },
+    /** The server's log so far (its stderr). */
+    log: serverLog,
     /** PUT /api/chaos with a patch (server started with chaos). */
     async chaos(patch) {
       const res = await fetch(`${url}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
@@ -198,7 +201,10 @@ export function watchErrors(page, sink) {
   page.on("console", (m) => { if (m.type() === "error" && !EXPECTED_CONSOLE.test(m.text())) sink.push(`console: ${m.text()}`); });
 }
 
-/** Records every POST /api/sales the page sends: key, auth, and its outcome. */
+/**
+ * Records every POST /api/sales the page sends (or every page of a browser
+ * context, which has the same request events): key, auth, and its outcome.
+ */
 export function recordSalePosts(page, sink = []) {
   const byRequest = new Map();
   page.on("request", (req) => {
