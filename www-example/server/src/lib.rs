@@ -18,6 +18,7 @@
 //! - [`catalog`], [`sales`], [`stats`]: the domain.
 //! - [`chaos`]: opt-in fault injection for tests and the demo.
 //! - [`routes`]: the HTTP API and the static demo files.
+//! - [`security_headers`]: CSP, `nosniff` and anti-framing headers on every response.
 //! - [`server`]: the accept loop (connection dropping, graceful shutdown).
 
 pub mod auth;
@@ -32,5 +33,6 @@ pub mod numbering;
 pub mod problem;
 pub mod routes;
 pub mod sales;
+pub mod security_headers;
 pub mod server;
 pub mod stats;

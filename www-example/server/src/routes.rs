@@ -24,6 +24,7 @@ use crate::db::Db;
 use crate::idempotency::{self, inflight::InFlight, Idempotency};
 use crate::problem::Problem;
 use crate::sales::{self, NewRefund, NewSale, Sale};
+use crate::security_headers;
 use crate::stats::{self, Stats, StatsView};
 
 /// Default and largest `limit` of `GET /api/sales`.
@@ -88,9 +89,11 @@ pub fn router(state: AppState, options: &Options) -> Router {
     let www = Router::new()
         .fallback_service(ServeDir::new(&options.www).append_index_html_on_directories(true))
         .layer(from_fn(top_level_only));
-    api.nest_service("/pkg", ServeDir::new(&options.pkg))
+    let app = api
+        .nest_service("/pkg", ServeDir::new(&options.pkg))
         .merge(www)
-        .layer(no_cache)
+        .layer(no_cache);
+    security_headers::apply(app)
         // Request/response spans and timings at DEBUG (RUST_LOG=tower_http=debug).
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }

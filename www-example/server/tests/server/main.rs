@@ -5,6 +5,7 @@ mod harness;
 
 mod chaos;
 mod crash;
+mod headers;
 mod idempotency;
 mod input;
 mod numbering;
