@@ -10,6 +10,7 @@
 //! Module map, one concept each:
 //! - [`config`]: command-line flags and environment.
 //! - [`problem`]: RFC 9457 `application/problem+json` errors.
+//! - [`error_bodies`]: problem+json for the error answers no handler wrote.
 //! - [`db`]: the SQLite store (one writer, a pool of readers), schema and seed data.
 //! - [`auth`]: bearer-token cashiers.
 //! - [`body`]: JSON request bodies (content type, size limit, parse errors).
@@ -28,6 +29,7 @@ pub mod chaos;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod error_bodies;
 pub mod idempotency;
 pub mod numbering;
 pub mod problem;

@@ -21,6 +21,7 @@ use crate::catalog::{self, Product};
 use crate::chaos::{self, Chaos, ChaosPatch, ChaosSettings};
 use crate::clock;
 use crate::db::Db;
+use crate::error_bodies;
 use crate::idempotency::{self, inflight::InFlight, Idempotency};
 use crate::problem::Problem;
 use crate::sales::{self, NewRefund, NewSale, Sale};
@@ -92,7 +93,8 @@ pub fn router(state: AppState, options: &Options) -> Router {
     let app = api
         .nest_service("/pkg", ServeDir::new(&options.pkg))
         .merge(www)
-        .layer(no_cache);
+        .layer(no_cache)
+        .layer(from_fn(error_bodies::problem_json_errors));
     security_headers::apply(app)
         // Request/response spans and timings at DEBUG (RUST_LOG=tower_http=debug).
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -24,7 +24,7 @@ pub const MAX_PAYMENTS: usize = 10;
 
 /// One requested line: `{productId, quantity}`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LineRequest {
     /// The product.
     pub product_id: i64,
@@ -34,7 +34,7 @@ pub struct LineRequest {
 
 /// One payment: `{method, amountCents}`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Payment {
     /// E.g. `cash`, `card`.
     pub method: String,
@@ -44,20 +44,22 @@ pub struct Payment {
 
 /// `POST /api/sales` body.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSale {
     /// The till or shop: a string or a non-negative integer, returned as sent.
     pub location_id: Value,
     /// What is sold.
     pub items: Vec<LineRequest>,
-    /// How it was paid (optional).
+    /// How it was paid (optional). When present and not empty, the amounts
+    /// must add up to the sale's total exactly: they record what was charged for
+    /// this sale (cash handed back as change is not a payment).
     #[serde(default)]
     pub payments: Option<Vec<Payment>>,
 }
 
 /// `POST /api/sales/{id}/refund` body.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRefund {
     /// What is returned.
     pub items: Vec<LineRequest>,
@@ -69,6 +71,8 @@ pub struct ValidSale {
     location_id: Value,
     lines: Vec<(i64, i64)>,
     payments: Vec<Payment>,
+    /// The sum of the payments; `None` when there are none.
+    paid_cents: Option<i64>,
 }
 
 /// Validates lines: 1 to [`MAX_LINES`], positive product ids, quantities of 1
@@ -144,10 +148,24 @@ impl NewSale {
                 )));
             }
         }
+        let paid_cents = match payments.as_slice() {
+            [] => None,
+            _ => Some(
+                payments
+                    .iter()
+                    .try_fold(0i64, |sum, p| sum.checked_add(p.amount_cents))
+                    .ok_or_else(|| {
+                        Problem::invalid_input(
+                            "payments: the amounts add up to more than any sale can total",
+                        )
+                    })?,
+            ),
+        };
         Ok(ValidSale {
             location_id: self.location_id,
             lines,
             payments,
+            paid_cents,
         })
     }
 }
@@ -266,6 +284,14 @@ pub fn create(
         });
     }
     let total_cents = total(&items)?;
+    if let Some(paid_cents) = sale.paid_cents.filter(|&paid| paid != total_cents) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "payments-do-not-match-total",
+            "Payments do not match the total",
+            format!("payments add up to {paid_cents} cents, but the sale totals {total_cents} cents; send payments that add up to the total, or none"),
+        ));
+    }
 
     let period = clock::period(now);
     let seq = numbering::draw(tx, caller.business_id, Kind::Invoice, &period)?;

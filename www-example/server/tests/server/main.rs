@@ -10,3 +10,4 @@ mod idempotency;
 mod input;
 mod numbering;
 mod stock;
+mod strict_input;
