@@ -169,7 +169,7 @@ async function api(pathname, business, init = {}) {
   if (!res.ok) throw new Error(`${init.method || "GET"} ${pathname}: HTTP ${res.status} ${await res.text()}`);
   return res.json();
 }
-const setChaos = (patch) => api("/api/chaos", null, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+const setChaos = (patch) => api("/api/chaos", 1, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
 
 function sql(query) {
   const out = execFileSync("sqlite3", ["-readonly", "-json", dbFile, query], { maxBuffer: 1 << 30 }).toString();

@@ -113,7 +113,7 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
     },
     /** PUT /api/chaos with a patch (server started with chaos). */
     async chaos(patch) {
-      const res = await fetch(`${url}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+      const res = await fetch(`${url}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKENS.ana}` }, body: JSON.stringify(patch) });
       if (!res.ok) throw new Error(`PUT /api/chaos: HTTP ${res.status} ${await res.text()}`);
       return res.json();
     },

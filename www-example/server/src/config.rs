@@ -94,4 +94,15 @@ pub struct Config {
     /// attempts time out.
     #[arg(long, default_value_t = 3000, requires = "chaos")]
     pub chaos_latency_ms: u64,
+
+    /// Host names, besides `localhost`, `127.0.0.1`, `[::1]` and the listening
+    /// address, that requests may name in their `Host` header (e.g. the name a
+    /// reverse proxy forwards); any other gets 421, which defeats DNS rebinding.
+    /// Repeat the flag, or separate names with commas.
+    #[arg(
+        long = "allowed-host",
+        env = "POS_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
 }

@@ -12,6 +12,7 @@
 //! - [`problem`]: RFC 9457 `application/problem+json` errors.
 //! - [`error_bodies`]: problem+json for the error answers no handler wrote.
 //! - [`db`]: the SQLite store (one writer, a pool of readers), schema and seed data.
+//! - [`allowed_hosts`]: the `Host` check against DNS rebinding.
 //! - [`auth`]: bearer-token cashiers.
 //! - [`body`]: JSON request bodies (content type, size limit, parse errors).
 //! - [`idempotency`]: the `Idempotency-Key` mechanism shared by every write endpoint.
@@ -22,6 +23,7 @@
 //! - [`security_headers`]: CSP, `nosniff` and anti-framing headers on every response.
 //! - [`server`]: the accept loop (connection dropping, graceful shutdown).
 
+pub mod allowed_hosts;
 pub mod auth;
 pub mod body;
 pub mod catalog;

@@ -1,5 +1,6 @@
 //! The HTTP surface: the API of CONTRACT §3, the chaos control (with `--chaos`
-//! only), and the demo page and built package as static files.
+//! only, for any cashier's token), and the demo page and built package as
+//! static files.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::allowed_hosts::{self, AllowedHosts};
 use crate::auth::{self, Caller};
 use crate::body::JsonBody;
 use crate::catalog::{self, Product};
@@ -59,6 +61,8 @@ pub struct Options {
     pub www: std::path::PathBuf,
     /// The built npm package, served at `/pkg/`.
     pub pkg: std::path::PathBuf,
+    /// The host names requests may name.
+    pub allowed_hosts: Arc<AllowedHosts>,
 }
 
 /// Builds the whole application.
@@ -73,9 +77,14 @@ pub fn router(state: AppState, options: &Options) -> Router {
     }
     api = api.route_layer(from_fn_with_state(state.clone(), auth::require_cashier));
     if let Some(chaos) = &state.chaos {
+        // The chaos control needs a cashier's token too, but is not subject to
+        // the faults it controls.
+        let control = Router::new()
+            .route("/api/chaos", get(get_chaos).put(put_chaos))
+            .route_layer(from_fn_with_state(state.clone(), auth::require_cashier));
         api = api
             .route_layer(from_fn_with_state(chaos.clone(), chaos::middleware))
-            .route("/api/chaos", get(get_chaos).put(put_chaos));
+            .merge(control);
     }
     let api = api
         .route("/healthz", get(healthz))
@@ -94,6 +103,10 @@ pub fn router(state: AppState, options: &Options) -> Router {
         .nest_service("/pkg", ServeDir::new(&options.pkg))
         .merge(www)
         .layer(no_cache)
+        .layer(from_fn_with_state(
+            options.allowed_hosts.clone(),
+            allowed_hosts::check,
+        ))
         .layer(from_fn(error_bodies::problem_json_errors));
     security_headers::apply(app)
         // Request/response spans and timings at DEBUG (RUST_LOG=tower_http=debug).
@@ -211,16 +224,17 @@ async fn refund_sale(
     idempotency: Idempotency,
     JsonBody(body): JsonBody<NewRefund>,
 ) -> Response {
-    let Ok(sale_id) = id.parse::<i64>() else {
+    let Ok(sale_id) = uuid::Uuid::try_parse(&id) else {
         return Problem::not_found("sale-not-found", format!("sale {id:?} does not exist"))
             .into_response();
     };
+    let sale_id = sale_id.hyphenated().to_string();
     let lines = match sales::validate_lines(&body.items) {
         Ok(lines) => lines,
         Err(problem) => return problem.into_response(),
     };
     idempotency::execute(&state, idempotency, move |tx| {
-        sales::refund(tx, &caller, sale_id, &lines, clock::now())
+        sales::refund(tx, &caller, &sale_id, &lines, clock::now())
     })
     .await
 }

@@ -4,6 +4,7 @@
 //! on Ctrl-C or SIGTERM the listener closes and open requests finish.
 
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,12 +18,16 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
+use crate::allowed_hosts::AllowedHosts;
 use crate::chaos::{Chaos, ChaosSettings, DropConnection};
 use crate::config::Config;
 use crate::db::Db;
 use crate::idempotency;
 use crate::routes::{self, AppState, Options};
 use crate::stats::Stats;
+
+/// The address the server listens on: loopback only.
+const BIND_IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// How long open connections get to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -80,12 +85,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             idempotency: !config.no_idempotency,
             www: config.www.clone(),
             pkg: config.pkg.clone(),
+            allowed_hosts: Arc::new(AllowedHosts::new(BIND_IP, &config.allowed_hosts)),
         },
     );
 
-    let listener = TcpListener::bind(("127.0.0.1", config.port))
+    let listener = TcpListener::bind((BIND_IP, config.port))
         .await
-        .with_context(|| format!("binding 127.0.0.1:{}", config.port))?;
+        .with_context(|| format!("binding {BIND_IP}:{}", config.port))?;
     let address = listener.local_addr()?;
     // Tests and scripts wait for this line; print it only once the socket listens.
     println!("pos-server listening on http://{address}");

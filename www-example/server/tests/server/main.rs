@@ -11,3 +11,4 @@ mod input;
 mod numbering;
 mod stock;
 mod strict_input;
+mod tenants;
