@@ -66,7 +66,7 @@ pub async fn require_cashier(
     let hash = token_sha256(token);
     let caller = state
         .db
-        .read(move |conn| {
+        .read_for_auth(move |conn| {
             Ok(conn
                 .prepare_cached(
                     "SELECT business_id, id, name FROM cashiers WHERE token_sha256 = ?1",

@@ -87,7 +87,9 @@ pub fn router(state: AppState, options: &Options) -> Router {
             .merge(control);
     }
     let api = api
-        .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/healthz", get(readyz))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -165,24 +167,24 @@ async fn method_not_allowed(request: Request) -> Problem {
     )
 }
 
-/// `GET /healthz`: 200 when the store answers a query.
-async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
-    state
-        .db
-        .read(|conn| {
-            Ok(conn.query_row("SELECT COUNT(*) FROM businesses", [], |r| {
-                r.get::<_, i64>(0)
-            })?)
-        })
-        .await
-        .map_err(|_| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store-unavailable",
-                "Store unavailable",
-                "the database does not answer",
-            )
-        })?;
+/// `GET /livez`: 200 while the process serves HTTP; touches nothing else, so
+/// a busy or failing database never gets a live process restarted.
+async fn livez() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /readyz` (and `GET /healthz`): 200 when a write could start now — the
+/// write probe takes the database's write lock within a short wait, on its own
+/// connection, never behind queued sales; 503 saying why otherwise.
+async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
+    state.db.check_writable().await.map_err(|why| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            "Not ready",
+            why,
+        )
+    })?;
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 

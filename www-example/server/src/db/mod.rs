@@ -1,10 +1,12 @@
 //! The SQLite store: one file in WAL mode, one writer connection (the process is
 //! the single writer, so writes are serialised here rather than by SQLite's busy
-//! loop) and a small pool of read-only connections. All SQLite work runs on
-//! tokio's blocking threads, never on the async workers.
+//! loop), a small pool of read-only connections, two more reserved for
+//! authentication lookups, and the readiness probe's connection. All SQLite work
+//! runs off the async workers: on tokio's blocking threads, the probe on its own.
 
 pub mod schema;
 mod seed;
+pub mod write_probe;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -14,9 +16,14 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::problem::Problem;
+use write_probe::WriteProbe;
 
 /// Number of read-only connections in the pool.
 const READERS: u32 = 4;
+
+/// Number of read-only connections reserved for authentication lookups, so
+/// that slow listings cannot hold up every request at its token check.
+const AUTH_READERS: u32 = 2;
 
 /// How long a connection waits for a lock held by another connection (WAL
 /// checkpoints, or a second process opening the file) before giving up.
@@ -47,6 +54,8 @@ impl Synchronous {
 pub struct Db {
     writer: Arc<Mutex<Connection>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    auth_readers: r2d2::Pool<SqliteConnectionManager>,
+    write_probe: WriteProbe,
 }
 
 impl Db {
@@ -73,24 +82,14 @@ impl Db {
         schema::migrate(&mut writer).context("migrating the database schema")?;
         seed::seed_if_empty(&mut writer, seed_stock).context("seeding the demo data")?;
 
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI,
-            )
-            .with_init(|c| {
-                c.execute_batch(&format!(
-                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;"
-                ))
-            });
-        let readers = r2d2::Pool::builder()
-            .max_size(READERS)
-            .build(manager)
-            .context("opening the read connections")?;
+        let readers = read_pool(path, READERS).context("opening the read connections")?;
+        let auth_readers =
+            read_pool(path, AUTH_READERS).context("opening the authentication read connections")?;
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             readers,
+            auth_readers,
+            write_probe: WriteProbe::start(path)?,
         })
     }
 
@@ -100,15 +99,22 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
     {
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .get()
-                .map_err(|e| Problem::internal("getting a read connection", e))?;
-            f(&conn)
-        })
-        .await
-        .map_err(|e| Problem::internal("read task", e))?
+        read_on(self.readers.clone(), f).await
+    }
+
+    /// Runs an authentication lookup `f` on a read-only connection of its own
+    /// pool, on a blocking thread.
+    pub async fn read_for_auth<T, F>(&self, f: F) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
+    {
+        read_on(self.auth_readers.clone(), f).await
+    }
+
+    /// Whether a write could start now (see [`WriteProbe`]); `Err` says why not.
+    pub async fn check_writable(&self) -> Result<(), String> {
+        self.write_probe.check().await
     }
 
     /// Runs `f` with the single writer connection, on a blocking thread. `f` owns
@@ -135,4 +141,36 @@ impl Db {
         .await
         .map_err(|e| Problem::internal("write task", e))?
     }
+}
+
+/// A pool of up to `size` read-only connections to `path`.
+fn read_pool(path: &Path, size: u32) -> Result<r2d2::Pool<SqliteConnectionManager>, r2d2::Error> {
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .with_init(|c| {
+            c.execute_batch(&format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;"
+            ))
+        });
+    r2d2::Pool::builder().max_size(size).build(manager)
+}
+
+/// Runs `f` on a connection of `pool`, on a blocking thread.
+async fn read_on<T, F>(pool: r2d2::Pool<SqliteConnectionManager>, f: F) -> Result<T, Problem>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let conn = pool
+            .get()
+            .map_err(|e| Problem::internal("getting a read connection", e))?;
+        f(&conn)
+    })
+    .await
+    .map_err(|e| Problem::internal("read task", e))?
 }

@@ -6,6 +6,7 @@ mod harness;
 mod chaos;
 mod crash;
 mod headers;
+mod health;
 mod idempotency;
 mod input;
 mod numbering;
