@@ -143,7 +143,7 @@ async function startServer() {
   const child = await startPosServer({
     bin: SERVER_BIN,
     args: [
-      "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
+      "--demo", "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
       "--seed-stock", String(SEED_STOCK),
       ...CHAOS_OFF_ARGS, "--chaos-latency-ms", String(CHAOS.latencyMs),
       ...EXTRA_SERVER_ARGS,

@@ -36,7 +36,7 @@ run() {
   local dir="$work/$label"
   mkdir -p "$dir"
   mkfifo "$dir/out"
-  PORT=0 POS_DB="$dir/pos.db" RUST_LOG=warn "$bin" --seed-stock 100000000 "$@" >"$dir/out" 2>"$dir/server.log" &
+  PORT=0 POS_DB="$dir/pos.db" RUST_LOG=warn "$bin" --demo --seed-stock 100000000 "$@" >"$dir/out" 2>"$dir/server.log" &
   pid=$!
   local line url=""
   exec 3<"$dir/out"

@@ -14,6 +14,8 @@
 //! - [`db`]: the SQLite store (one writer, a pool of readers), schema and seed data.
 //! - [`allowed_hosts`]: the `Host` check against DNS rebinding.
 //! - [`auth`]: bearer-token cashiers.
+//! - [`auth_throttle`]: 429 for clients that send too many wrong tokens.
+//! - [`admin`]: the `admin` subcommands (businesses, products, cashiers, tokens).
 //! - [`body`]: JSON request bodies (content type, size limit, parse errors).
 //! - [`idempotency`]: the `Idempotency-Key` mechanism shared by every write endpoint.
 //! - [`numbering`]: per-business, per-month invoice and return numbers.
@@ -23,8 +25,10 @@
 //! - [`security_headers`]: CSP, `nosniff` and anti-framing headers on every response.
 //! - [`server`]: the accept loop (connection dropping, graceful shutdown).
 
+pub mod admin;
 pub mod allowed_hosts;
 pub mod auth;
+pub mod auth_throttle;
 pub mod body;
 pub mod catalog;
 pub mod chaos;

@@ -18,6 +18,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::allowed_hosts::{self, AllowedHosts};
 use crate::auth::{self, Caller};
+use crate::auth_throttle::AuthThrottle;
 use crate::body::JsonBody;
 use crate::catalog::{self, Product};
 use crate::chaos::{self, Chaos, ChaosPatch, ChaosSettings};
@@ -50,6 +51,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Fault injection, when started with `--chaos`.
     pub chaos: Option<Arc<Chaos>>,
+    /// Throttling of clients that send wrong tokens.
+    pub auth_throttle: Arc<AuthThrottle>,
 }
 
 /// What the router serves besides the API.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -19,9 +20,10 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::auth_throttle::AuthThrottle;
 use crate::chaos::{Chaos, ChaosSettings, DropConnection};
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, DemoSeed};
 use crate::idempotency;
 use crate::routes::{self, AppState, Options};
 use crate::stats::Stats;
@@ -49,8 +51,10 @@ impl std::error::Error for ConnectionDropped {}
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let path = config.db.clone();
     let synchronous = config.sqlite_synchronous;
-    let seed_stock = config.seed_stock;
-    let db = tokio::task::spawn_blocking(move || Db::open(&path, synchronous, seed_stock))
+    let demo = config.demo.then_some(DemoSeed {
+        stock: config.seed_stock,
+    });
+    let db = tokio::task::spawn_blocking(move || Db::open(&path, synchronous, demo))
         .await
         .context("opening the database")??;
     let chaos = if config.chaos {
@@ -78,6 +82,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         key_ttl: config.key_ttl,
         max_body_bytes: config.max_body_bytes,
         chaos,
+        auth_throttle: Arc::new(AuthThrottle::default()),
     };
     let app = routes::router(
         state,
@@ -161,9 +166,11 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
         let app = app.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let app = app.clone();
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
             async move {
                 let response = app
-                    .oneshot(request.map(Body::new))
+                    .oneshot(request)
                     .await
                     .unwrap_or_else(|never| match never {});
                 if response.extensions().get::<DropConnection>().is_some() {

@@ -16,6 +16,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::problem::Problem;
+pub use seed::DemoSeed;
 use write_probe::WriteProbe;
 
 /// Number of read-only connections in the pool.
@@ -59,29 +60,25 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database file, switches it to WAL, applies
-    /// pending migrations and seeds a new file with the demo businesses,
-    /// cashiers and products (`seed_stock` overrides the products' stock).
+    /// Opens (creating if needed) the database file, switches it to WAL and
+    /// applies pending migrations. With `demo`, a new file is seeded with the
+    /// demo businesses, cashiers and products; without it, a file that holds the
+    /// demo cashiers (whose tokens are public) is refused.
     pub fn open(
         path: &Path,
         synchronous: Synchronous,
-        seed_stock: Option<i64>,
+        demo: Option<DemoSeed>,
     ) -> anyhow::Result<Self> {
-        let mut writer = Connection::open(path)
-            .with_context(|| format!("opening SQLite database {}", path.display()))?;
-        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        anyhow::ensure!(
-            mode.eq_ignore_ascii_case("wal"),
-            "SQLite refused WAL mode (got {mode}) for {}",
-            path.display()
-        );
-        writer.execute_batch(&format!(
-            "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};",
-            synchronous.pragma()
-        ))?;
-        schema::migrate(&mut writer).context("migrating the database schema")?;
-        seed::seed_if_empty(&mut writer, seed_stock).context("seeding the demo data")?;
-
+        let mut writer = open_writer(path, synchronous)?;
+        match demo {
+            Some(demo) => seed::seed_if_empty(&mut writer, demo.stock)
+                .context("seeding the demo data")?,
+            None => anyhow::ensure!(
+                !seed::has_demo_cashiers(&writer)?,
+                "{} holds the demo cashiers, whose tokens are public: start with --demo, or use a database made without it",
+                path.display()
+            ),
+        }
         let readers = read_pool(path, READERS).context("opening the read connections")?;
         let auth_readers =
             read_pool(path, AUTH_READERS).context("opening the authentication read connections")?;
@@ -141,6 +138,26 @@ impl Db {
         .await
         .map_err(|e| Problem::internal("write task", e))?
     }
+}
+
+/// Opens the read-write connection to `path` (creating the file if needed):
+/// WAL, the `synchronous` setting, foreign keys, the busy timeout, and the
+/// schema brought up to date.
+pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
+    let mut writer = Connection::open(path)
+        .with_context(|| format!("opening SQLite database {}", path.display()))?;
+    let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    anyhow::ensure!(
+        mode.eq_ignore_ascii_case("wal"),
+        "SQLite refused WAL mode (got {mode}) for {}",
+        path.display()
+    );
+    writer.execute_batch(&format!(
+        "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};",
+        synchronous.pragma()
+    ))?;
+    schema::migrate(&mut writer).context("migrating the database schema")?;
+    Ok(writer)
 }
 
 /// A pool of up to `size` read-only connections to `path`.

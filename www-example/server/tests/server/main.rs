@@ -10,6 +10,7 @@ mod health;
 mod idempotency;
 mod input;
 mod numbering;
+mod production;
 mod stock;
 mod strict_input;
 mod tenants;
