@@ -109,6 +109,18 @@ pub struct Config {
     )]
     pub allowed_hosts: Vec<String>,
 
+    /// Most client connections open at once; further clients wait in the
+    /// kernel's accept queue. Keep it well below the descriptor limit
+    /// (`ulimit -n`), which the database files share.
+    #[arg(long, env = "POS_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// How long a connection may take to send a complete request head,
+    /// counted from when it is accepted or its previous response was sent: the
+    /// bound on slow (slowloris) and idle keep-alive connections alike.
+    #[arg(long, env = "POS_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
     /// Demo mode: a new database is seeded with the demo businesses, products
     /// and cashiers, whose tokens (`demo-cashier-1` …) are public. Without it no
     /// demo data exists, and a database holding the demo cashiers is refused.

@@ -4,6 +4,7 @@
 mod harness;
 
 mod chaos;
+mod connections;
 mod crash;
 mod headers;
 mod health;
