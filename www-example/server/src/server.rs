@@ -21,6 +21,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use governor::{DefaultDirectRateLimiter, Quota};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -218,7 +219,6 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             let request_guard = RequestInFlight::new(in_flight.clone());
             async move {
-                let _request_guard = request_guard;
                 let response = app
                     .oneshot(request)
                     .await
@@ -227,7 +227,14 @@ pub async fn serve(
                     // hyper closes the connection without writing a response.
                     Err(ConnectionDropped)
                 } else {
-                    Ok(response)
+                    // The request counts as in flight until hyper has taken
+                    // the whole body and drops it.
+                    Ok(response.map(|body| {
+                        Body::new(body.map_frame(move |frame| {
+                            let _in_flight = &request_guard;
+                            frame
+                        }))
+                    }))
                 }
             }
         });
@@ -251,8 +258,8 @@ pub async fn serve(
     }
 }
 
-/// Counts a request from when its head is read until its handler has
-/// answered.
+/// Counts a request from when its head is read until its response body has
+/// been handed to hyper whole.
 struct RequestInFlight(Arc<watch::Sender<usize>>);
 
 impl RequestInFlight {
