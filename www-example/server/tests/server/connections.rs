@@ -155,3 +155,61 @@ async fn sigterm_does_not_wait_for_idle_or_slow_sockets() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_sale_in_flight_finish_and_answer() {
+    let (_dir, db) = temp_db();
+    let server = Server::start(&db, &[]).await;
+    let (croissant, _) = server.product(CASHIER_1, "Croissant").await;
+    // Another process holds the write lock, so the sale waits inside its
+    // handler until the lock is released.
+    let blocker = rusqlite::Connection::open(&db).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let key = new_key();
+    let in_flight = tokio::spawn(
+        server
+            .post(CASHIER_1, "/api/sales", Some(&key), &sale(croissant, 1))
+            .send(),
+    );
+    // A request with the same key is refused with 409 once the sale is in
+    // flight; until then it gets the 404 of a refund of no sale, which never
+    // waits for the database.
+    let probe = serde_json::json!({"items": [{"productId": croissant, "quantity": 1}]});
+    let deadline = Instant::now() + PROMPT;
+    loop {
+        let r = server
+            .send_post(
+                CASHIER_1,
+                "/api/sales/no-such-sale/refund",
+                Some(&key),
+                &probe,
+            )
+            .await;
+        match r.status().as_u16() {
+            409 => break,
+            404 => assert!(Instant::now() < deadline, "the sale never got in flight"),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let base = server.base.clone();
+    let stopping = tokio::task::spawn_blocking(move || server.terminate());
+    // Once the listener is closed, the server is shutting down: release the lock.
+    let deadline = Instant::now() + PROMPT;
+    while TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .is_ok()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the listener stayed open after SIGTERM"
+        );
+        tokio::task::yield_now().await;
+    }
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let answer = in_flight
+        .await
+        .unwrap()
+        .expect("the sale in flight is answered");
+    assert_executed(&answer);
+    assert!(stopping.await.unwrap().success());
+}
