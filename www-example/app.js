@@ -460,7 +460,7 @@ function showChaos(settings) {
 }
 
 async function putChaos(patch) {
-  const res = await fetch("/api/chaos", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+  const res = await fetch("/api/chaos", { method: "PUT", headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` }, body: JSON.stringify(patch) });
   if (!res.ok) throw new Error(`chaos update: HTTP ${res.status}`);
   const settings = await res.json();
   showChaos(settings);
@@ -470,7 +470,7 @@ async function putChaos(patch) {
 async function setupChaos() {
   let settings;
   try {
-    const res = await fetch("/api/chaos");
+    const res = await fetch("/api/chaos", { headers: { Authorization: `Bearer ${token}` } });
     if (!res.ok) return;
     settings = await res.json();
   } catch {

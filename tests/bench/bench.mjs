@@ -163,7 +163,7 @@ async function startPos(tmp) {
   let err = "";
   return startPosServer({
     bin: SERVER_BIN,
-    args: ["--port", "0", "--db", path.join(tmp, "pos.db"), "--www", wwwDir, "--pkg", path.join(root, "pkg"),
+    args: ["--demo", "--port", "0", "--db", path.join(tmp, "pos.db"), "--www", wwwDir, "--pkg", path.join(root, "pkg"),
       "--seed-stock", "100000000", "--sqlite-synchronous", SQLITE_SYNC],
     cwd: root,
     env: { RUST_LOG: "warn" },

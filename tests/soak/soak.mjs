@@ -143,7 +143,7 @@ async function startServer() {
   const child = await startPosServer({
     bin: SERVER_BIN,
     args: [
-      "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
+      "--demo", "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
       "--seed-stock", String(SEED_STOCK),
       ...CHAOS_OFF_ARGS, "--chaos-latency-ms", String(CHAOS.latencyMs),
       ...EXTRA_SERVER_ARGS,
@@ -169,7 +169,7 @@ async function api(pathname, business, init = {}) {
   if (!res.ok) throw new Error(`${init.method || "GET"} ${pathname}: HTTP ${res.status} ${await res.text()}`);
   return res.json();
 }
-const setChaos = (patch) => api("/api/chaos", null, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+const setChaos = (patch) => api("/api/chaos", 1, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
 
 function sql(query) {
   const out = execFileSync("sqlite3", ["-readonly", "-json", dbFile, query], { maxBuffer: 1 << 30 }).toString();

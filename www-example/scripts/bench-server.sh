@@ -4,7 +4,10 @@
 # BENCH_SECONDS (30) with wrk on loopback: POST /api/sales, every request a new
 # sale with its own Idempotency-Key, on a fresh database with ample stock.
 # Prints sales/s, p50/p99 latency, the ratio, and checks every request was a
-# 201 and the server recorded at least that many sales.
+# 201 and the server recorded at least that many sales. A last run measures
+# sales with keys while BENCH_IDLE (2000) silent and BENCH_SLOW (200) slowloris
+# sockets are held open (hostile-clients.mjs, which reopens each one the server
+# closes).
 #
 # Env: BENCH_SECONDS (30), BENCH_ROUNDS (1: one run of each; more alternate
 # them), BENCH_CONNECTIONS (16), BENCH_THREADS (1),
@@ -18,25 +21,31 @@ threads="${BENCH_THREADS:-1}"
 rounds="${BENCH_ROUNDS:-1}"
 command -v wrk >/dev/null || { echo "bench-server: wrk is needed (apt-get install wrk)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "bench-server: curl is needed (apt-get install curl)" >&2; exit 1; }
+command -v node >/dev/null || { echo "bench-server: node is needed" >&2; exit 1; }
+idle="${BENCH_IDLE:-2000}"
+slow="${BENCH_SLOW:-200}"
 
 cargo build --release -p pos-server
 bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
 
 work="$(mktemp -d)"
 pid=""
+hostile_pid=""
 stop_server() {
+  if [[ -n "$hostile_pid" ]]; then kill -TERM "$hostile_pid" 2>/dev/null || true; wait "$hostile_pid" 2>/dev/null || true; hostile_pid=""; fi
   if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi
 }
 trap 'stop_server; rm -rf "$work"' EXIT
 
-# run LABEL [pos-server flags…]: one wrk run against a fresh server; sets
-# rps, p50, p99, total, non2xx, sales.
+# run LABEL HOSTILE [pos-server flags…]: one wrk run against a fresh server,
+# with the hostile sockets held open when HOSTILE is "hostile"; sets rps, p50,
+# p99, total, non2xx, sales.
 run() {
-  local label="$1"; shift
+  local label="$1" hostile="$2"; shift 2
   local dir="$work/$label"
   mkdir -p "$dir"
   mkfifo "$dir/out"
-  PORT=0 POS_DB="$dir/pos.db" RUST_LOG=warn "$bin" --seed-stock 100000000 "$@" >"$dir/out" 2>"$dir/server.log" &
+  PORT=0 POS_DB="$dir/pos.db" RUST_LOG=warn "$bin" --demo --seed-stock 100000000 "$@" >"$dir/out" 2>"$dir/server.log" &
   pid=$!
   local line url=""
   exec 3<"$dir/out"
@@ -45,10 +54,21 @@ run() {
   cat <&3 >/dev/null &
   exec 3<&-
   curl -fsS "$url/healthz" >/dev/null
+  if [[ "$hostile" == hostile ]]; then
+    mkfifo "$dir/hostile"
+    node www-example/scripts/hostile-clients.mjs "$url" "$idle" "$slow" "$((duration + 20))" >"$dir/hostile" &
+    hostile_pid=$!
+    exec 4<"$dir/hostile"
+    read -r -t 60 line <&4 || { echo "bench-server: the hostile clients did not start" >&2; exit 1; }
+    cat <&4 >&2 &
+    exec 4<&-
+    echo "bench-server: $label: $idle idle + $slow slowloris sockets held open" >&2
+  fi
 
   echo "bench-server: $label: wrk -t$threads -c$connections -d${duration}s POST $url/api/sales" >&2
-  wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s www-example/scripts/bench-sales.lua "$url" >"$dir/wrk.txt"
+  wrk -t"$threads" -c"$connections" -d"${duration}s" --timeout 20s --latency -s www-example/scripts/bench-sales.lua "$url" >"$dir/wrk.txt"
   sed 's/^/    /' "$dir/wrk.txt" >&2
+  if [[ -n "$hostile_pid" ]]; then kill -TERM "$hostile_pid" 2>/dev/null || true; wait "$hostile_pid" 2>/dev/null || true; hostile_pid=""; fi
 
   rps="$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk.txt")"
   p50="$(awk '$1 == "50%" {print $2}' "$dir/wrk.txt")"
@@ -80,13 +100,15 @@ row() { printf '  %-28s %12s %10s %10s %10s\n' "$@"; }
 rows=()
 with_sum=0; without_sum=0
 for round in $(seq 1 "$rounds"); do
-  run "with-idempotency-$round"
+  run "with-idempotency-$round" calm
   rows+=("$(row "with keys (round $round)" "$rps" "$p50" "$p99" "$total")")
   with_sum="$(awk -v a="$with_sum" -v b="$rps" 'BEGIN { print a + b }')"
-  run "without-idempotency-$round" --no-idempotency
+  run "without-idempotency-$round" calm --no-idempotency
   rows+=("$(row "without (round $round)" "$rps" "$p50" "$p99" "$total")")
   without_sum="$(awk -v a="$without_sum" -v b="$rps" 'BEGIN { print a + b }')"
 done
+run "with-idempotency-hostile" hostile
+rows+=("$(row "with keys, $idle idle + $slow slow open" "$rps" "$p50" "$p99" "$total")")
 
 echo
 echo "pos-server sales benchmark: $(nproc) cores, ${duration}s per run, wrk -t$threads -c$connections on 127.0.0.1, SQLite synchronous=${POS_SQLITE_SYNCHRONOUS:-full}"

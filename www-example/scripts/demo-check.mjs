@@ -129,7 +129,7 @@ try {
 
   // The hard case through the page: the server commits the sale and drops the
   // connection; the SDK retries with the same key and gets the replay.
-  const chaos = await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ dropAfterCommitRate: 1 }) });
+  const chaos = await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ dropAfterCommitRate: 1 }) });
   check("the server runs with --chaos (PUT /api/chaos answers)", chaos.ok, `status ${chaos.status}`);
   if (chaos.ok) {
     const before = await api("/api/stats");
@@ -139,7 +139,7 @@ try {
     const after = await api("/api/stats");
     check("commit-then-drop: the POST is resent with its key (by Chromium itself, see README), the server replays, one sale recorded",
       after.sales === before.sales + 1 && after.replays === before.replays + 1, `${JSON.stringify(before)} → ${JSON.stringify(after)}`);
-    await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ dropAfterCommitRate: 0 }) });
+    await fetch(`${base}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ dropAfterCommitRate: 0 }) });
   }
 
   // Another cashier of another business: its own products and sales.

@@ -4,7 +4,8 @@
 # The Makefile builds pkg/ before calling this. Run from anywhere.
 #
 # Environment: PORT (default 8080), POS_DB (default pos.db in the repository
-# root; a new file is created and seeded). Extra arguments go to pos-server.
+# root; a new file is created and seeded with the demo data: --demo). Extra
+# arguments go to pos-server.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,7 +25,7 @@ bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
 
 # --chaos with every rate at 0: nothing is injected until a visitor moves the
 # page's chaos sliders (PUT /api/chaos).
-"$bin" --www www-example --pkg pkg --chaos \
+"$bin" --demo --www www-example --pkg pkg --chaos \
   --chaos-error503-rate 0 --chaos-drop-before-rate 0 --chaos-drop-after-commit-rate 0 --chaos-latency-rate 0 \
   --chaos-latency-ms 12000 "$@" &
 pid=$!

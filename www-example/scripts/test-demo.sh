@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 mkfifo "$work/out"
-PORT=0 POS_DB="$work/pos.db" RUST_LOG=warn "$bin" --www www-example --pkg pkg --chaos \
+PORT=0 POS_DB="$work/pos.db" RUST_LOG=warn "$bin" --demo --www www-example --pkg pkg --chaos \
   --chaos-error503-rate 0 --chaos-drop-before-rate 0 --chaos-drop-after-commit-rate 0 --chaos-latency-rate 0 \
   >"$work/out" 2>"$work/server.log" &
 pid=$!

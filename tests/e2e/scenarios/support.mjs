@@ -62,7 +62,7 @@ export async function until(what, check, { timeout = WAIT_MS, every = 50 } = {})
 export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", wwwDir = "www-example", rustLog = process.env.RUST_LOG || "warn" } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "pos-e2e-"));
   const db = path.join(dir, "pos.db");
-  const args = ["--port", "0", "--db", db, "--www", path.resolve(ROOT, wwwDir), "--pkg", path.resolve(ROOT, pkgDir)];
+  const args = ["--demo", "--port", "0", "--db", db, "--www", path.resolve(ROOT, wwwDir), "--pkg", path.resolve(ROOT, pkgDir)];
   if (seedStock != null) args.push("--seed-stock", String(seedStock));
   if (chaos) args.push(...CHAOS_OFF_ARGS);
   if (process.env.E2E_SERVER_ARGS) args.push(...process.env.E2E_SERVER_ARGS.split(" ").filter(Boolean));
@@ -116,7 +116,7 @@ export async function startServer({ chaos = false, seedStock, pkgDir = "pkg", ww
     log: serverLog,
     /** PUT /api/chaos with a patch (server started with chaos). */
     async chaos(patch) {
-      const res = await fetch(`${url}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+      const res = await fetch(`${url}/api/chaos`, { method: "PUT", headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKENS.ana}` }, body: JSON.stringify(patch) });
       if (!res.ok) throw new Error(`PUT /api/chaos: HTTP ${res.status} ${await res.text()}`);
       return res.json();
     },

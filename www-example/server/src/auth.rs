@@ -1,7 +1,10 @@
 //! Bearer-token cashiers: `Authorization: Bearer <token>` resolves to a
 //! [`Caller`] (business and cashier). Tokens are stored only as SHA-256 hashes.
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -49,24 +52,51 @@ fn unauthorized(detail: &str) -> Problem {
     )
 }
 
+fn throttled(wait: Duration) -> Problem {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "authentication-throttled",
+        "Too many failed authentications",
+        format!(
+            "too many wrong tokens from this address; no token is checked for it for {seconds} s"
+        ),
+    )
+    .with_retry_after(seconds)
+}
+
 /// Middleware: resolves the bearer token to a [`Caller`] and stores it in the
-/// request's extensions, or answers 401.
+/// request's extensions, or answers 401 — or 429 for a client that sent too
+/// many wrong tokens (see [`crate::auth_throttle`]). No error text names a
+/// token.
 pub async fn require_cashier(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, Problem> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthorized("send Authorization: Bearer <token> (demo tokens: demo-cashier-1, demo-cashier-2, demo-cashier-3)"))?;
-    let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
-        unauthorized("the Authorization header is not of the form Bearer <token>")
-    })?;
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Err(unauthorized("send Authorization: Bearer <token>"));
+    };
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    if let Some(wait) = state.auth_throttle.wait_for(client) {
+        return Err(throttled(wait));
+    }
+    let refuse = |detail: &str| match state.auth_throttle.record_failure(client) {
+        Some(wait) => throttled(wait),
+        None => unauthorized(detail),
+    };
+    let Some(token) = value.to_str().ok().and_then(bearer_token) else {
+        return Err(refuse(
+            "the Authorization header is not of the form Bearer <token>",
+        ));
+    };
     let hash = token_sha256(token);
     let caller = state
         .db
-        .read(move |conn| {
+        .read_for_auth(move |conn| {
             Ok(conn
                 .prepare_cached(
                     "SELECT business_id, id, name FROM cashiers WHERE token_sha256 = ?1",
@@ -81,7 +111,7 @@ pub async fn require_cashier(
                 .optional()?)
         })
         .await?
-        .ok_or_else(|| unauthorized("the bearer token is not a known cashier's"))?;
+        .ok_or_else(|| refuse("the bearer token is not a known cashier's"))?;
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::admin::AdminCommand;
 use crate::db::Synchronous;
 
-/// How `pos-server` is configured. Every flag has a default that suits `make demo`,
-/// run from the repository root.
+/// How `pos-server` is configured. Every flag has a default that suits a server
+/// run from the repository root; `make demo` adds `--demo` and `--chaos`.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "pos-server",
@@ -21,7 +22,8 @@ pub struct Config {
     #[arg(long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
 
-    /// The SQLite database file. Created, migrated and seeded with demo data if new.
+    /// The SQLite database file. Created and migrated if new (and seeded with
+    /// demo data with `--demo`).
     #[arg(long = "db", env = "POS_DB", default_value = "pos.db")]
     pub db: PathBuf,
 
@@ -33,9 +35,10 @@ pub struct Config {
     #[arg(long, env = "POS_PKG", default_value = "pkg")]
     pub pkg: PathBuf,
 
-    /// Stock of every seeded product, for a NEW database only (default: the demo
-    /// stock, 5 to 500 per product). The load benchmark uses a large value.
-    #[arg(long, env = "POS_SEED_STOCK", value_parser = clap::value_parser!(i64).range(0..))]
+    /// With `--demo`: stock of every seeded product, for a NEW database only
+    /// (default: the demo stock, 5 to 500 per product). The load benchmark uses
+    /// a large value.
+    #[arg(long, env = "POS_SEED_STOCK", value_parser = clap::value_parser!(i64).range(0..), requires = "demo")]
     pub seed_stock: Option<i64>,
 
     /// How long a completed idempotency key is kept and replayed (e.g. `24h`, `90s`).
@@ -94,4 +97,45 @@ pub struct Config {
     /// attempts time out.
     #[arg(long, default_value_t = 3000, requires = "chaos")]
     pub chaos_latency_ms: u64,
+
+    /// Host names, besides `localhost`, `127.0.0.1`, `[::1]` and the listening
+    /// address, that requests may name in their `Host` header (e.g. the name a
+    /// reverse proxy forwards); any other gets 421, which defeats DNS rebinding.
+    /// Repeat the flag, or separate names with commas.
+    #[arg(
+        long = "allowed-host",
+        env = "POS_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
+    /// Most client connections open at once; further clients wait in the
+    /// kernel's accept queue. Keep it well below the descriptor limit
+    /// (`ulimit -n`), which the database files share.
+    #[arg(long, env = "POS_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// How long a connection may take to send a complete request head,
+    /// counted from when it is accepted or its previous response was sent: the
+    /// bound on slow (slowloris) and idle keep-alive connections alike.
+    #[arg(long, env = "POS_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// Demo mode: a new database is seeded with the demo businesses, products
+    /// and cashiers, whose tokens (`demo-cashier-1` …) are public. Without it no
+    /// demo data exists, and a database holding the demo cashiers is refused.
+    #[arg(long, env = "POS_DEMO")]
+    pub demo: bool,
+
+    /// Administration instead of serving: create businesses, products, cashiers.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `pos-server` does instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Creates businesses, products and cashiers (with their tokens) in `--db`.
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }

@@ -1,7 +1,7 @@
 //! `pos-server`: the reference point-of-sale server. See the library docs.
 
 use clap::Parser;
-use pos_server::config::Config;
+use pos_server::config::{Command, Config};
 
 fn main() -> std::process::ExitCode {
     let config = Config::parse();
@@ -13,6 +13,18 @@ fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Some(Command::Admin(command)) = &config.command {
+        return match pos_server::admin::run(&config.db, config.sqlite_synchronous, command) {
+            Ok(report) => {
+                println!("{report}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pos-server admin: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,5 +1,6 @@
 //! The HTTP surface: the API of CONTRACT §3, the chaos control (with `--chaos`
-//! only), and the demo page and built package as static files.
+//! only, for any cashier's token), and the demo page and built package as
+//! static files.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,15 +16,19 @@ use serde::Deserialize;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::allowed_hosts::{self, AllowedHosts};
 use crate::auth::{self, Caller};
+use crate::auth_throttle::AuthThrottle;
 use crate::body::JsonBody;
 use crate::catalog::{self, Product};
 use crate::chaos::{self, Chaos, ChaosPatch, ChaosSettings};
 use crate::clock;
 use crate::db::Db;
+use crate::error_bodies;
 use crate::idempotency::{self, inflight::InFlight, Idempotency};
 use crate::problem::Problem;
 use crate::sales::{self, NewRefund, NewSale, Sale};
+use crate::security_headers;
 use crate::stats::{self, Stats, StatsView};
 
 /// Default and largest `limit` of `GET /api/sales`.
@@ -46,6 +51,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Fault injection, when started with `--chaos`.
     pub chaos: Option<Arc<Chaos>>,
+    /// Throttling of clients that send wrong tokens.
+    pub auth_throttle: Arc<AuthThrottle>,
 }
 
 /// What the router serves besides the API.
@@ -57,6 +64,8 @@ pub struct Options {
     pub www: std::path::PathBuf,
     /// The built npm package, served at `/pkg/`.
     pub pkg: std::path::PathBuf,
+    /// The host names requests may name.
+    pub allowed_hosts: Arc<AllowedHosts>,
 }
 
 /// Builds the whole application.
@@ -71,12 +80,19 @@ pub fn router(state: AppState, options: &Options) -> Router {
     }
     api = api.route_layer(from_fn_with_state(state.clone(), auth::require_cashier));
     if let Some(chaos) = &state.chaos {
+        // The chaos control needs a cashier's token too, but is not subject to
+        // the faults it controls.
+        let control = Router::new()
+            .route("/api/chaos", get(get_chaos).put(put_chaos))
+            .route_layer(from_fn_with_state(state.clone(), auth::require_cashier));
         api = api
             .route_layer(from_fn_with_state(chaos.clone(), chaos::middleware))
-            .route("/api/chaos", get(get_chaos).put(put_chaos));
+            .merge(control);
     }
     let api = api
-        .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
+        .route("/healthz", get(readyz))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -88,9 +104,16 @@ pub fn router(state: AppState, options: &Options) -> Router {
     let www = Router::new()
         .fallback_service(ServeDir::new(&options.www).append_index_html_on_directories(true))
         .layer(from_fn(top_level_only));
-    api.nest_service("/pkg", ServeDir::new(&options.pkg))
+    let app = api
+        .nest_service("/pkg", ServeDir::new(&options.pkg))
         .merge(www)
         .layer(no_cache)
+        .layer(from_fn_with_state(
+            options.allowed_hosts.clone(),
+            allowed_hosts::check,
+        ))
+        .layer(from_fn(error_bodies::problem_json_errors));
+    security_headers::apply(app)
         // Request/response spans and timings at DEBUG (RUST_LOG=tower_http=debug).
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
@@ -147,24 +170,24 @@ async fn method_not_allowed(request: Request) -> Problem {
     )
 }
 
-/// `GET /healthz`: 200 when the store answers a query.
-async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
-    state
-        .db
-        .read(|conn| {
-            Ok(conn.query_row("SELECT COUNT(*) FROM businesses", [], |r| {
-                r.get::<_, i64>(0)
-            })?)
-        })
-        .await
-        .map_err(|_| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store-unavailable",
-                "Store unavailable",
-                "the database does not answer",
-            )
-        })?;
+/// `GET /livez`: 200 while the process serves HTTP; touches nothing else, so
+/// a busy or failing database never gets a live process restarted.
+async fn livez() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /readyz` (and `GET /healthz`): 200 when a write could start now — the
+/// write probe takes the database's write lock within a short wait, on its own
+/// connection, never behind queued sales; 503 saying why otherwise.
+async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, Problem> {
+    state.db.check_writable().await.map_err(|why| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            "Not ready",
+            why,
+        )
+    })?;
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
@@ -206,16 +229,17 @@ async fn refund_sale(
     idempotency: Idempotency,
     JsonBody(body): JsonBody<NewRefund>,
 ) -> Response {
-    let Ok(sale_id) = id.parse::<i64>() else {
+    let Ok(sale_id) = uuid::Uuid::try_parse(&id) else {
         return Problem::not_found("sale-not-found", format!("sale {id:?} does not exist"))
             .into_response();
     };
+    let sale_id = sale_id.hyphenated().to_string();
     let lines = match sales::validate_lines(&body.items) {
         Ok(lines) => lines,
         Err(problem) => return problem.into_response(),
     };
     idempotency::execute(&state, idempotency, move |tx| {
-        sales::refund(tx, &caller, sale_id, &lines, clock::now())
+        sales::refund(tx, &caller, &sale_id, &lines, clock::now())
     })
     .await
 }

@@ -24,7 +24,7 @@ pub const MAX_PAYMENTS: usize = 10;
 
 /// One requested line: `{productId, quantity}`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LineRequest {
     /// The product.
     pub product_id: i64,
@@ -34,7 +34,7 @@ pub struct LineRequest {
 
 /// One payment: `{method, amountCents}`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Payment {
     /// E.g. `cash`, `card`.
     pub method: String,
@@ -44,20 +44,22 @@ pub struct Payment {
 
 /// `POST /api/sales` body.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSale {
     /// The till or shop: a string or a non-negative integer, returned as sent.
     pub location_id: Value,
     /// What is sold.
     pub items: Vec<LineRequest>,
-    /// How it was paid (optional).
+    /// How it was paid (optional). When present and not empty, the amounts
+    /// must add up to the sale's total exactly: they record what was charged for
+    /// this sale (cash handed back as change is not a payment).
     #[serde(default)]
     pub payments: Option<Vec<Payment>>,
 }
 
 /// `POST /api/sales/{id}/refund` body.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewRefund {
     /// What is returned.
     pub items: Vec<LineRequest>,
@@ -69,6 +71,8 @@ pub struct ValidSale {
     location_id: Value,
     lines: Vec<(i64, i64)>,
     payments: Vec<Payment>,
+    /// The sum of the payments; `None` when there are none.
+    paid_cents: Option<i64>,
 }
 
 /// Validates lines: 1 to [`MAX_LINES`], positive product ids, quantities of 1
@@ -144,10 +148,24 @@ impl NewSale {
                 )));
             }
         }
+        let paid_cents = match payments.as_slice() {
+            [] => None,
+            _ => Some(
+                payments
+                    .iter()
+                    .try_fold(0i64, |sum, p| sum.checked_add(p.amount_cents))
+                    .ok_or_else(|| {
+                        Problem::invalid_input(
+                            "payments: the amounts add up to more than any sale can total",
+                        )
+                    })?,
+            ),
+        };
         Ok(ValidSale {
             location_id: self.location_id,
             lines,
             payments,
+            paid_cents,
         })
     }
 }
@@ -172,8 +190,8 @@ pub struct Line {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Sale {
-    /// Sale id.
-    pub id: i64,
+    /// Sale id: a random UUID, which says nothing about other sales.
+    pub id: String,
     /// `INV-YYYYMM-NNNN`.
     pub invoice_number: String,
     /// As sent by the client.
@@ -196,12 +214,12 @@ pub struct Sale {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Refund {
-    /// Refund id.
-    pub id: i64,
+    /// Refund id: a random UUID, which says nothing about other refunds.
+    pub id: String,
     /// `RET-YYYYMM-NNNN`.
     pub return_number: String,
-    /// The refunded sale.
-    pub sale_id: i64,
+    /// The refunded sale's id.
+    pub sale_id: String,
     /// The refunded sale's invoice number.
     pub invoice_number: String,
     /// Sum of the lines, in cents.
@@ -266,16 +284,25 @@ pub fn create(
         });
     }
     let total_cents = total(&items)?;
+    if let Some(paid_cents) = sale.paid_cents.filter(|&paid| paid != total_cents) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "payments-do-not-match-total",
+            "Payments do not match the total",
+            format!("payments add up to {paid_cents} cents, but the sale totals {total_cents} cents; send payments that add up to the total, or none"),
+        ));
+    }
 
     let period = clock::period(now);
     let seq = numbering::draw(tx, caller.business_id, Kind::Invoice, &period)?;
     let invoice_number = numbering::format(Kind::Invoice, &period, seq);
     let created_at = clock::rfc3339(now);
+    let public_id = uuid::Uuid::new_v4().to_string();
     tx.prepare_cached(
-        "INSERT INTO sales (business_id, cashier_id, location_id, period, seq, invoice_number, total_cents, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO sales (business_id, cashier_id, location_id, period, seq, invoice_number, total_cents, created_at, public_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![caller.business_id, caller.cashier_id, sale.location_id.to_string(), period, seq, invoice_number, total_cents, created_at])?;
+    .execute(params![caller.business_id, caller.cashier_id, sale.location_id.to_string(), period, seq, invoice_number, total_cents, created_at, public_id])?;
     let id = tx.last_insert_rowid();
     for l in &items {
         tx.prepare_cached("INSERT INTO sale_items (sale_id, product_id, name, quantity, unit_price_cents) VALUES (?1, ?2, ?3, ?4, ?5)")?
@@ -288,7 +315,7 @@ pub fn create(
     Ok((
         StatusCode::CREATED,
         Sale {
-            id,
+            id: public_id,
             invoice_number,
             location_id: sale.location_id.clone(),
             cashier_id: caller.cashier_id,
@@ -301,27 +328,28 @@ pub fn create(
     ))
 }
 
-/// Records a refund of lines of a sale of the caller's business: never more of
-/// a product than the sale had, counting earlier refunds; restocks; draws the
-/// return number. Must run inside a write transaction.
+/// Records a refund of lines of a sale (by its public id) of the caller's
+/// business: never more of a product than the sale had, counting earlier
+/// refunds; restocks; draws the return number. Must run inside a write
+/// transaction.
 pub fn refund(
     tx: &Connection,
     caller: &Caller,
-    sale_id: i64,
+    sale_public_id: &str,
     lines: &[(i64, i64)],
     now: OffsetDateTime,
 ) -> Result<(StatusCode, Refund), Problem> {
-    let invoice_number: String = tx
+    let (sale_id, invoice_number): (i64, String) = tx
         .query_row(
-            "SELECT invoice_number FROM sales WHERE id = ?1 AND business_id = ?2",
-            params![sale_id, caller.business_id],
-            |r| r.get(0),
+            "SELECT id, invoice_number FROM sales WHERE public_id = ?1 AND business_id = ?2",
+            params![sale_public_id, caller.business_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
         .ok_or_else(|| {
             Problem::not_found(
                 "sale-not-found",
-                format!("sale {sale_id} does not exist in this business"),
+                format!("sale {sale_public_id} does not exist in this business"),
             )
         })?;
     let mut items = Vec::with_capacity(lines.len());
@@ -361,11 +389,12 @@ pub fn refund(
     let seq = numbering::draw(tx, caller.business_id, Kind::Return, &period)?;
     let return_number = numbering::format(Kind::Return, &period, seq);
     let created_at = clock::rfc3339(now);
+    let public_id = uuid::Uuid::new_v4().to_string();
     tx.prepare_cached(
-        "INSERT INTO refunds (business_id, sale_id, cashier_id, period, seq, return_number, total_cents, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO refunds (business_id, sale_id, cashier_id, period, seq, return_number, total_cents, created_at, public_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![caller.business_id, sale_id, caller.cashier_id, period, seq, return_number, total_cents, created_at])?;
+    .execute(params![caller.business_id, sale_id, caller.cashier_id, period, seq, return_number, total_cents, created_at, public_id])?;
     let id = tx.last_insert_rowid();
     for l in &items {
         tx.prepare_cached("INSERT INTO refund_items (refund_id, product_id, quantity, unit_price_cents) VALUES (?1, ?2, ?3, ?4)")?
@@ -374,9 +403,9 @@ pub fn refund(
     Ok((
         StatusCode::CREATED,
         Refund {
-            id,
+            id: public_id,
             return_number,
-            sale_id,
+            sale_id: sale_public_id.to_owned(),
             invoice_number,
             total_cents,
             items,
@@ -388,30 +417,34 @@ pub fn refund(
 /// The newest `limit` sales of a business, newest first.
 pub fn list(conn: &Connection, business_id: i64, limit: i64) -> rusqlite::Result<Vec<Sale>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.invoice_number, s.location_id, s.cashier_id, s.total_cents, s.created_at,
-                (SELECT COALESCE(SUM(r.total_cents), 0) FROM refunds r WHERE r.sale_id = s.id)
+        "SELECT s.public_id, s.invoice_number, s.location_id, s.cashier_id, s.total_cents, s.created_at,
+                (SELECT COALESCE(SUM(r.total_cents), 0) FROM refunds r WHERE r.sale_id = s.id), s.id
          FROM sales s WHERE s.business_id = ?1 ORDER BY s.id DESC LIMIT ?2",
     )?;
     let mut sales = stmt
         .query_map(params![business_id, limit], |r| {
             let location: String = r.get(2)?;
-            Ok(Sale {
-                id: r.get(0)?,
-                invoice_number: r.get(1)?,
-                location_id: serde_json::from_str(&location).unwrap_or(Value::String(location)),
-                cashier_id: r.get(3)?,
-                total_cents: r.get(4)?,
-                created_at: r.get(5)?,
-                refunded_cents: r.get(6)?,
-                items: Vec::new(),
-                payments: Vec::new(),
-            })
+            let row_id: i64 = r.get(7)?;
+            Ok((
+                row_id,
+                Sale {
+                    id: r.get(0)?,
+                    invoice_number: r.get(1)?,
+                    location_id: serde_json::from_str(&location).unwrap_or(Value::String(location)),
+                    cashier_id: r.get(3)?,
+                    total_cents: r.get(4)?,
+                    created_at: r.get(5)?,
+                    refunded_cents: r.get(6)?,
+                    items: Vec::new(),
+                    payments: Vec::new(),
+                },
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    for sale in &mut sales {
+    for (row_id, sale) in &mut sales {
         sale.items = conn
             .prepare_cached("SELECT product_id, name, quantity, unit_price_cents FROM sale_items WHERE sale_id = ?1 ORDER BY product_id")?
-            .query_map([sale.id], |r| {
+            .query_map([*row_id], |r| {
                 let (quantity, unit_price_cents): (i64, i64) = (r.get(2)?, r.get(3)?);
                 Ok(Line { product_id: r.get(0)?, name: r.get(1)?, quantity, unit_price_cents, line_total_cents: quantity * unit_price_cents })
             })?
@@ -420,7 +453,7 @@ pub fn list(conn: &Connection, business_id: i64, limit: i64) -> rusqlite::Result
             .prepare_cached(
                 "SELECT method, amount_cents FROM payments WHERE sale_id = ?1 ORDER BY position",
             )?
-            .query_map([sale.id], |r| {
+            .query_map([*row_id], |r| {
                 Ok(Payment {
                     method: r.get(0)?,
                     amount_cents: r.get(1)?,
@@ -428,7 +461,7 @@ pub fn list(conn: &Connection, business_id: i64, limit: i64) -> rusqlite::Result
             })?
             .collect::<rusqlite::Result<_>>()?;
     }
-    Ok(sales)
+    Ok(sales.into_iter().map(|(_, sale)| sale).collect())
 }
 
 #[cfg(test)]
@@ -543,7 +576,7 @@ mod tests {
         assert_eq!(second.invoice_number, "INV-202503-0002");
         let listed = list(&conn, 1, 10).unwrap();
         assert_eq!(
-            listed.iter().map(|s| s.id).collect::<Vec<_>>(),
+            listed.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
             vec![second.id, sale.id]
         );
         assert_eq!(listed[1].items, sale.items);
@@ -570,26 +603,26 @@ mod tests {
         let conn = store();
         let now = datetime!(2025-03-07 10:00 UTC);
         let (_, sale) = create(&conn, &caller(1), &valid(&[(1, 2)]), now).unwrap();
-        let (_, r) = refund(&conn, &caller(1), sale.id, &[(1, 1)], now).unwrap();
+        let (_, r) = refund(&conn, &caller(1), &sale.id, &[(1, 1)], now).unwrap();
         assert_eq!(
             (r.return_number.as_str(), r.total_cents),
             ("RET-202503-0001", 1000)
         );
         assert_eq!(catalog::find(&conn, 1, 1).unwrap().unwrap().stock, 2);
         assert_eq!(
-            refund(&conn, &caller(1), sale.id, &[(1, 2)], now)
+            refund(&conn, &caller(1), &sale.id, &[(1, 2)], now)
                 .unwrap_err()
                 .slug,
             "refund-exceeds-sale"
         );
         assert_eq!(
-            refund(&conn, &caller(1), sale.id, &[(2, 1)], now)
+            refund(&conn, &caller(1), &sale.id, &[(2, 1)], now)
                 .unwrap_err()
                 .slug,
             "product-not-in-sale"
         );
         assert_eq!(
-            refund(&conn, &caller(2), sale.id, &[(1, 1)], now)
+            refund(&conn, &caller(2), &sale.id, &[(1, 1)], now)
                 .unwrap_err()
                 .slug,
             "sale-not-found"

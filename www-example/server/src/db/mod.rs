@@ -1,10 +1,12 @@
 //! The SQLite store: one file in WAL mode, one writer connection (the process is
 //! the single writer, so writes are serialised here rather than by SQLite's busy
-//! loop) and a small pool of read-only connections. All SQLite work runs on
-//! tokio's blocking threads, never on the async workers.
+//! loop), a small pool of read-only connections, two more reserved for
+//! authentication lookups, and the readiness probe's connection. All SQLite work
+//! runs off the async workers: on tokio's blocking threads, the probe on its own.
 
 pub mod schema;
 mod seed;
+pub mod write_probe;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -14,9 +16,15 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::problem::Problem;
+pub use seed::DemoSeed;
+use write_probe::WriteProbe;
 
 /// Number of read-only connections in the pool.
 const READERS: u32 = 4;
+
+/// Number of read-only connections reserved for authentication lookups, so
+/// that slow listings cannot hold up every request at its token check.
+const AUTH_READERS: u32 = 2;
 
 /// How long a connection waits for a lock held by another connection (WAL
 /// checkpoints, or a second process opening the file) before giving up.
@@ -47,50 +55,38 @@ impl Synchronous {
 pub struct Db {
     writer: Arc<Mutex<Connection>>,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    auth_readers: r2d2::Pool<SqliteConnectionManager>,
+    write_probe: WriteProbe,
 }
 
 impl Db {
-    /// Opens (creating if needed) the database file, switches it to WAL, applies
-    /// pending migrations and seeds a new file with the demo businesses,
-    /// cashiers and products (`seed_stock` overrides the products' stock).
+    /// Opens (creating if needed) the database file, switches it to WAL and
+    /// applies pending migrations. With `demo`, a new file is seeded with the
+    /// demo businesses, cashiers and products; without it, a file that holds the
+    /// demo cashiers (whose tokens are public) is refused.
     pub fn open(
         path: &Path,
         synchronous: Synchronous,
-        seed_stock: Option<i64>,
+        demo: Option<DemoSeed>,
     ) -> anyhow::Result<Self> {
-        let mut writer = Connection::open(path)
-            .with_context(|| format!("opening SQLite database {}", path.display()))?;
-        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        anyhow::ensure!(
-            mode.eq_ignore_ascii_case("wal"),
-            "SQLite refused WAL mode (got {mode}) for {}",
-            path.display()
-        );
-        writer.execute_batch(&format!(
-            "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};",
-            synchronous.pragma()
-        ))?;
-        schema::migrate(&mut writer).context("migrating the database schema")?;
-        seed::seed_if_empty(&mut writer, seed_stock).context("seeding the demo data")?;
-
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI,
-            )
-            .with_init(|c| {
-                c.execute_batch(&format!(
-                    "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;"
-                ))
-            });
-        let readers = r2d2::Pool::builder()
-            .max_size(READERS)
-            .build(manager)
-            .context("opening the read connections")?;
+        let mut writer = open_writer(path, synchronous)?;
+        match demo {
+            Some(demo) => seed::seed_if_empty(&mut writer, demo.stock)
+                .context("seeding the demo data")?,
+            None => anyhow::ensure!(
+                !seed::has_demo_cashiers(&writer)?,
+                "{} holds the demo cashiers, whose tokens are public: start with --demo, or use a database made without it",
+                path.display()
+            ),
+        }
+        let readers = read_pool(path, READERS).context("opening the read connections")?;
+        let auth_readers =
+            read_pool(path, AUTH_READERS).context("opening the authentication read connections")?;
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             readers,
+            auth_readers,
+            write_probe: WriteProbe::start(path)?,
         })
     }
 
@@ -100,15 +96,22 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
     {
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .get()
-                .map_err(|e| Problem::internal("getting a read connection", e))?;
-            f(&conn)
-        })
-        .await
-        .map_err(|e| Problem::internal("read task", e))?
+        read_on(self.readers.clone(), f).await
+    }
+
+    /// Runs an authentication lookup `f` on a read-only connection of its own
+    /// pool, on a blocking thread.
+    pub async fn read_for_auth<T, F>(&self, f: F) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
+    {
+        read_on(self.auth_readers.clone(), f).await
+    }
+
+    /// Whether a write could start now (see [`WriteProbe`]); `Err` says why not.
+    pub async fn check_writable(&self) -> Result<(), String> {
+        self.write_probe.check().await
     }
 
     /// Runs `f` with the single writer connection, on a blocking thread. `f` owns
@@ -135,4 +138,56 @@ impl Db {
         .await
         .map_err(|e| Problem::internal("write task", e))?
     }
+}
+
+/// Opens the read-write connection to `path` (creating the file if needed):
+/// WAL, the `synchronous` setting, foreign keys, the busy timeout, and the
+/// schema brought up to date.
+pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
+    let mut writer = Connection::open(path)
+        .with_context(|| format!("opening SQLite database {}", path.display()))?;
+    let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    anyhow::ensure!(
+        mode.eq_ignore_ascii_case("wal"),
+        "SQLite refused WAL mode (got {mode}) for {}",
+        path.display()
+    );
+    writer.execute_batch(&format!(
+        "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};",
+        synchronous.pragma()
+    ))?;
+    schema::migrate(&mut writer).context("migrating the database schema")?;
+    Ok(writer)
+}
+
+/// A pool of up to `size` read-only connections to `path`.
+fn read_pool(path: &Path, size: u32) -> Result<r2d2::Pool<SqliteConnectionManager>, r2d2::Error> {
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .with_init(|c| {
+            c.execute_batch(&format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA query_only = ON;"
+            ))
+        });
+    r2d2::Pool::builder().max_size(size).build(manager)
+}
+
+/// Runs `f` on a connection of `pool`, on a blocking thread.
+async fn read_on<T, F>(pool: r2d2::Pool<SqliteConnectionManager>, f: F) -> Result<T, Problem>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let conn = pool
+            .get()
+            .map_err(|e| Problem::internal("getting a read connection", e))?;
+        f(&conn)
+    })
+    .await
+    .map_err(|e| Problem::internal("read task", e))?
 }

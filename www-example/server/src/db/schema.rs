@@ -110,6 +110,18 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (business_id, cashier_id, key)
     );
     "#,
+    // 2: public ids of sales and refunds: random UUIDs, so that the id a
+    // business sees says nothing about how many sales other businesses made
+    // (the integer ids stay internal, for the foreign keys). Existing rows get
+    // a random UUID v4 from SQLite's CSPRNG.
+    r#"
+    ALTER TABLE sales ADD COLUMN public_id TEXT;
+    ALTER TABLE refunds ADD COLUMN public_id TEXT;
+    UPDATE sales SET public_id = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)));
+    UPDATE refunds SET public_id = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)));
+    CREATE UNIQUE INDEX sales_public_id ON sales(public_id);
+    CREATE UNIQUE INDEX refunds_public_id ON refunds(public_id);
+    "#,
 ];
 
 /// Brings the schema up to date, each migration in its own transaction.

@@ -1,5 +1,6 @@
-//! Demo data for a new database: two businesses, three cashiers with the public
-//! demo tokens of CONTRACT §3, and products with stock between 5 and 500.
+//! Demo data for a new database, with `--demo` only: two businesses, three
+//! cashiers with the public demo tokens of CONTRACT §3, and products with stock
+//! between 5 and 500.
 
 use rusqlite::{params, Connection};
 
@@ -28,6 +29,24 @@ const PRODUCTS: &[(i64, &str, i64, i64)] = &[
     (2, "Harbour blend 1 kg", 2499, 18),
     (2, "Reusable cup", 1100, 5),
 ];
+
+/// What `--demo` seeds into a new database.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DemoSeed {
+    /// Overrides every product's stock.
+    pub stock: Option<i64>,
+}
+
+/// Whether the database holds any of the demo cashiers, whose tokens are public.
+pub fn has_demo_cashiers(conn: &Connection) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare("SELECT 1 FROM cashiers WHERE token_sha256 = ?1")?;
+    for (token, _, _) in DEMO_TOKENS {
+        if stmt.exists([token_sha256(token)])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
 
 /// Inserts the demo data if the database has no business yet, in one
 /// transaction. `stock` overrides every product's seeded stock.

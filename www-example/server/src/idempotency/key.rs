@@ -1,14 +1,21 @@
-//! Parsing the `Idempotency-Key` request header: an RFC 9651 sf-string
-//! (`"…"`, parameters ignored) as the IETF draft specifies, or — as many
-//! clients send it — the bare value.
+//! Parsing the `Idempotency-Key` request header: a UUID, as an RFC 9651
+//! sf-string (`"…"`, parameters ignored) as the IETF draft specifies, or — as
+//! many clients send it — bare.
+//!
+//! Only UUIDs are accepted: the draft's security section recommends a
+//! published random format, the SDK sends a lowercase UUID v4, and a fixed
+//! format keeps guessable or oversized keys (`1`, `order-42`, 255 bytes of
+//! anything) out of the store. The hyphenated 36-character form is required, in
+//! either case; it is stored lowercase, so the case a client uses never makes
+//! two keys of one UUID.
 
 use axum::http::HeaderMap;
 
 /// The header name.
 pub const HEADER: &str = "idempotency-key";
 
-/// Longest key accepted, in bytes.
-pub const MAX_LEN: usize = 255;
+/// An example of the accepted format, for error messages.
+const EXAMPLE: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 
 /// Why a request's key is unusable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +41,8 @@ pub fn from_headers(headers: &HeaderMap) -> Result<String, KeyError> {
     parse(text)
 }
 
-/// Parses one header value: `"…"` as an sf-string, otherwise a bare key of
-/// visible ASCII without quotes, backslashes, commas or semicolons. Either way
-/// the key is 1 to [`MAX_LEN`] bytes.
+/// Parses one header value, `"…"` as an sf-string, otherwise bare; the key
+/// must be a hyphenated UUID, and is returned lowercase.
 pub fn parse(value: &str) -> Result<String, KeyError> {
     let value = value.trim_matches(|c| c == ' ' || c == '\t');
     let key = if value.starts_with('"') {
@@ -50,26 +56,26 @@ pub fn parse(value: &str) -> Result<String, KeyError> {
             .map(|s| s.as_str().to_owned())
             .ok_or_else(|| KeyError::Malformed("the Idempotency-Key is not a string".into()))?
     } else {
-        if let Some(bad) = value
-            .chars()
-            .find(|&c| !c.is_ascii_graphic() || matches!(c, '"' | '\\' | ',' | ';'))
-        {
-            return Err(KeyError::Malformed(format!(
-                "the Idempotency-Key contains {bad:?}; send a UUID, bare or quoted as \"…\""
-            )));
-        }
         value.to_owned()
     };
-    if key.is_empty() {
-        return Err(KeyError::Malformed("the Idempotency-Key is empty".into()));
+    if key.len() != EXAMPLE.len() {
+        return Err(not_a_uuid(&key));
     }
-    if key.len() > MAX_LEN {
-        return Err(KeyError::Malformed(format!(
-            "the Idempotency-Key is {} bytes long; at most {MAX_LEN} are allowed",
-            key.len()
-        )));
-    }
-    Ok(key)
+    let uuid = uuid::Uuid::try_parse(&key).map_err(|_| not_a_uuid(&key))?;
+    Ok(uuid.hyphenated().to_string())
+}
+
+fn not_a_uuid(key: &str) -> KeyError {
+    const SHOWN: usize = 40;
+    let shown: String = key.chars().take(SHOWN).collect();
+    let ellipsis = if key.chars().count() > SHOWN {
+        "…"
+    } else {
+        ""
+    };
+    KeyError::Malformed(format!(
+        "the Idempotency-Key must be a UUID in its 36-character hyphenated form, e.g. {EXAMPLE} (bare or quoted as \"…\"), got {shown:?}{ellipsis}"
+    ))
 }
 
 #[cfg(test)]
@@ -91,19 +97,31 @@ mod tests {
     }
 
     #[test]
-    fn sf_string_escapes_are_decoded() {
-        assert_eq!(parse(r#""a\"b\\c""#).unwrap(), r#"a"b\c"#);
+    fn uuids_are_stored_lowercase() {
+        let upper = UUID.to_uppercase();
+        assert_eq!(parse(&upper).unwrap(), UUID);
+        assert_eq!(parse(&format!("\"{upper}\"")).unwrap(), UUID);
     }
 
     #[test]
-    fn malformed_keys_are_refused() {
+    fn keys_other_than_hyphenated_uuids_are_refused() {
+        let simple = UUID.replace('-', "");
+        let braced = format!("{{{UUID}}}");
+        let urn = format!("urn:uuid:{UUID}");
+        let long = "k".repeat(255);
         for bad in [
             "",
             "\"\"",
             "\"unterminated",
             "two words",
             "a,b",
-            "a;b",
+            "order-42",
+            "0f8fad5b-d9cb-469f-a165-70867728950g",
+            "0f8fad5b-d9cb-469f-a165_70867728950e",
+            &simple,
+            &braced,
+            &urn,
+            &long,
             "\"a\" junk",
         ] {
             let result = parse(bad);
@@ -112,11 +130,10 @@ mod tests {
                 "{bad:?} gave {result:?}"
             );
         }
-        assert!(matches!(
-            parse(&"k".repeat(256)),
-            Err(KeyError::Malformed(_))
-        ));
-        assert_eq!(parse(&"k".repeat(255)).unwrap().len(), 255);
+        let Err(KeyError::Malformed(why)) = parse("order-42") else {
+            unreachable!()
+        };
+        assert!(why.contains("UUID") && why.contains("order-42"), "{why}");
     }
 
     #[test]
@@ -125,7 +142,7 @@ mod tests {
         assert_eq!(from_headers(&headers), Err(KeyError::Missing));
         headers.append(HEADER, HeaderValue::from_static(UUID));
         assert_eq!(from_headers(&headers).unwrap(), UUID);
-        headers.append(HEADER, HeaderValue::from_static("other"));
+        headers.append(HEADER, HeaderValue::from_static(UUID));
         assert!(matches!(
             from_headers(&headers),
             Err(KeyError::Malformed(_))

@@ -24,6 +24,7 @@ async fn set_chaos(server: &Server, patch: Value) -> reqwest::Response {
     server
         .http
         .put(server.url("/api/chaos"))
+        .bearer_auth(CASHIER_1)
         .json(&patch)
         .send()
         .await
@@ -46,7 +47,7 @@ async fn calm(server: &Server) {
 /// `GET /api/chaos`.
 async fn chaos_settings(server: &Server) -> Value {
     server
-        .send(Method::GET, "/api/chaos", None)
+        .send(Method::GET, "/api/chaos", Some(CASHIER_1))
         .await
         .json()
         .await

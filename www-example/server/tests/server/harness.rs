@@ -11,7 +11,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// The seeded demo tokens (CONTRACT §3).
+/// The demo tokens seeded with `--demo` (CONTRACT §3).
 pub const CASHIER_1: &str = "demo-cashier-1";
 pub const CASHIER_2: &str = "demo-cashier-2";
 pub const CASHIER_3: &str = "demo-cashier-3";
@@ -37,8 +37,15 @@ pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
 }
 
 impl Server {
-    /// Starts a server on `db` with extra flags; returns once `/healthz` is 200.
+    /// Starts a demo server (`--demo`: demo data and tokens) on `db` with extra
+    /// flags; returns once `/healthz` is 200.
     pub async fn start(db: &Path, args: &[&str]) -> Server {
+        Server::start_production(db, &[&["--demo"], args].concat()).await
+    }
+
+    /// Starts a server on `db` with exactly `args` (no demo data unless they
+    /// say `--demo`); returns once `/healthz` is 200.
+    pub async fn start_production(db: &Path, args: &[&str]) -> Server {
         let log = db.with_extension(format!("log-{}", std::process::id()));
         let stderr = std::fs::OpenOptions::new()
             .create(true)

@@ -78,8 +78,15 @@ async fn a_replay_is_byte_identical_and_marked_and_a_changed_payload_is_422() {
     let changed = server.sell(CASHIER_1, Some(&key), &sale(1, 3)).await;
     let problem = expect_problem(changed, 422, "idempotency-key-reused").await;
     assert_detail_mentions(&problem, &key);
+    let sold: serde_json::Value = serde_json::from_slice(&first_body).unwrap();
+    let refund = serde_json::json!({"items": [{"productId": 1, "quantity": 2}]});
     let other_path = server
-        .send_post(CASHIER_1, "/api/sales/1/refund", Some(&key), &sale(1, 2))
+        .send_post(
+            CASHIER_1,
+            &format!("/api/sales/{}/refund", sold["id"].as_str().unwrap()),
+            Some(&key),
+            &refund,
+        )
         .await;
     expect_problem(other_path, 422, "idempotency-key-reused").await;
 
@@ -197,7 +204,7 @@ async fn refunds_are_idempotent_too() {
         .sell(CASHIER_1, Some(&new_key()), &sale(mug, 3))
         .await;
     let sold: Value = r.json().await.unwrap();
-    let path = format!("/api/sales/{}/refund", sold["id"]);
+    let path = format!("/api/sales/{}/refund", sold["id"].as_str().unwrap());
     let body = serde_json::json!({ "items": [{ "productId": mug, "quantity": 2 }] });
     let key = new_key();
     let first = server.send_post(CASHIER_1, &path, Some(&key), &body).await;

@@ -4,8 +4,14 @@
 mod harness;
 
 mod chaos;
+mod connections;
 mod crash;
+mod headers;
+mod health;
 mod idempotency;
 mod input;
 mod numbering;
+mod production;
 mod stock;
+mod strict_input;
+mod tenants;
