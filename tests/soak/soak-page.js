@@ -14,7 +14,8 @@
 //   window.soakDrain() → the DrainReport of one drainQueue();
 //   window.soakCounters() → requests this tab sent (kept in sessionStorage,
 //     so they survive reloads);
-//   window.soakOnWire(keys) → those of `keys` this tab sent a request with.
+//   window.soakOnWire(keys) → those of `keys` this tab sent a request with;
+//   window.soakKept(key) → whether the SDK holds (outbox) or sent that call.
 // Every SDK event is forwarded to the driver through the soakEvent binding.
 import init, { ApiClient, ApiError } from "/pkg/index.js";
 
@@ -124,6 +125,10 @@ window.soakSell = async ({ key, body }) => {
 };
 window.soakCallState = (key) => sessionStorage.getItem(CALL_STATE + key);
 window.soakOnWire = (keys) => keys.filter((key) => sessionStorage.getItem(ON_WIRE + key) !== null);
+// Whether the SDK holds or sent the call of `key`: its record is in this
+// tab's outbox, or a request with its key left this tab.
+window.soakKept = async (key) =>
+  sessionStorage.getItem(ON_WIRE + key) !== null || (await client.listQueue()).some((r) => r.idempotencyKey === key);
 window.soakQueue = async () => {
   const [size, dead] = await Promise.all([client.queueSize(), client.deadLetters()]);
   return {

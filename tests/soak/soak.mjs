@@ -182,7 +182,7 @@ function sql(query) {
 const ops = []; // {id, key, page, business, body, qty: {productId: n}, outcomes: [], settled}
 const opsByKey = new Map();
 const stats = {
-  queuedCalls: 0, sentCalls: 0, errorCalls: 0, interrupted: 0, swallowedPresses: 0,
+  queuedCalls: 0, sentCalls: 0, errorCalls: 0, interrupted: 0, swallowedPresses: 0, cutBeforeHeld: 0,
   doubleTaps: 0, crossTabTaps: 0, loadRetries: 0, loadStalls: [], offlineWindows: 0, offlineMs: 0, reloads: 0, reloadsMidDrain: 0,
   events: {}, retryReasons: {},
 };
@@ -284,9 +284,11 @@ function onEvent(pageName, type, detail, doc) {
 // One "Complete sale" on a page. A call a reload interrupted is not sent
 // again: the SDK wrote it ahead to IndexedDB, so delivering it is the SDK's
 // part, and the reconciliation finds it on the server by its key or counts it
-// lost. Only a press the reload swallowed before it reached the SDK, and a
-// call that ended with an unknown outcome and was not queued, are pressed
-// again with the same key, as the demo page does.
+// lost. Pressed again with the same key, as a cashier would, are only: a
+// press the reload swallowed before it reached the SDK; a call the reload cut
+// before the SDK held it (no record in the outbox, nothing sent: the reopened
+// till shows no pending sale); and a call that ended with an unknown outcome
+// and was not queued.
 async function sell(p, op) {
   for (let attempt = 0; ; attempt += 1) {
     await p.ready;
@@ -300,6 +302,12 @@ async function sell(p, op) {
         stats.swallowedPresses += 1;
         op.outcomes.push({ outcome: "press swallowed by a reload", page: p.name, message });
         if (attempt >= 50) throw new Error(`${op.id}: swallowed by a reload 50 times`);
+        continue;
+      }
+      if (!(await keptBySdk(p, op.key))) {
+        stats.cutBeforeHeld += 1;
+        op.outcomes.push({ outcome: "cut by a reload before the SDK held it", page: p.name, message });
+        if (attempt >= 50) throw new Error(`${op.id}: cut by a reload 50 times`);
         continue;
       }
       stats.interrupted += 1;
@@ -323,6 +331,21 @@ async function sell(p, op) {
     }
     op.rejected = { kind: r.kind, status: r.status, body: r.body, message: r.message };
     return;
+  }
+}
+
+/**
+ * Whether the SDK in tab `p` holds the call of `key` in its outbox or sent it
+ * (soakKept), asked in the document that replaced the interrupted one.
+ */
+async function keptBySdk(p, key) {
+  for (let attempt = 1; ; attempt += 1) {
+    await p.ready;
+    try {
+      return await p.page.evaluate((k) => window.soakKept(k), key);
+    } catch (e) {
+      if (attempt >= 50) throw new Error(`page ${p.name}: cannot tell whether the SDK holds call ${key}: ${e.message}`);
+    }
   }
 }
 
@@ -687,6 +710,7 @@ try {
     ["  their sales: delivered / lost", `${interruptedOps.length - interruptedLost.length} / ${interruptedLost.length}`],
     ["  lost ones that had been sent / never left", `${lostOnWire} / ${interruptedLost.length - lostOnWire}`],
     ["presses a reload swallowed (pressed again)", stats.swallowedPresses],
+    ["calls a reload cut before the SDK held them (pressed again)", stats.cutBeforeHeld],
     ["page loads retried (did not start in 60 s)", stats.loadRetries],
     ["double taps same tab / other tab", `${stats.doubleTaps} / ${stats.crossTabTaps}`],
     ["wall time (sales / final drain / total)", `${salesSeconds.toFixed(1)} s / ${drainSeconds.toFixed(1)} s / ${wall.toFixed(1)} s`],
