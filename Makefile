@@ -93,7 +93,7 @@ test-pkg: pkg
 test-demo: pkg
 	www-example/scripts/test-demo.sh
 
-# The cashier's scenarios of CONTRACT §1 in headless Chromium, through the
+# The cashier's scenarios of docs/spec.md §1 in headless Chromium, through the
 # packed package and the demo page, against pos-server (tests/e2e/scenarios/).
 test-e2e: tools pkg
 	scripts/test-e2e.sh

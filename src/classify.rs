@@ -1,4 +1,4 @@
-//! Which HTTP statuses are worth retrying (CONTRACT §2).
+//! Which HTTP statuses are worth retrying (docs/spec.md §2).
 
 /// What a response status means for the operation that got it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The POS server's idempotency (CONTRACT §3): per key an in-flight claim
+//! The POS server's idempotency (docs/spec.md §3): per key an in-flight claim
 //! (a second request meanwhile gets 409 + Retry-After), the stored response
 //! (replayed until purged), and the key kept on the sale row under a unique
 //! constraint for as long as the row exists (a retry after the purge is

@@ -1,6 +1,6 @@
 // Scenario 7: the cashier's token expires while a sale waits in the offline
 // queue; at replay the client's `headers` function supplies a new token and
-// the sale lands (CONTRACT §4: headers are computed before every attempt and
+// the sale lands (docs/spec.md §4: headers are computed before every attempt and
 // every replay, Authorization is never written to the queue, and a 401 at
 // replay refreshes the headers once, then the record waits: auth-required).
 //
