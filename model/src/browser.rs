@@ -5,7 +5,7 @@
 //! and start-ups. Every decision is the SDK's own function.
 
 use pos_resilience::outbox::ownership::{fate, heartbeat_alive, CallEnd, Claim, Owner, RecordFate, HEARTBEAT_TTL_MS};
-use pos_resilience::outbox::policy::{after_replay, delete_run_now, first_replay_delay, is_due, is_expired, DeadReason, Replay, Step};
+use pos_resilience::outbox::policy::{self, after_replay, delete_run_now, first_replay_delay, is_due, is_expired, lease_until, DeadReason, Replay, Step};
 use pos_resilience::retry::{AttemptOutcome, Decision};
 
 use crate::network::{Sender, Tag};
@@ -16,13 +16,15 @@ use crate::world::{CallPhase, ClientId, Drain, LiveCall, Millis, Page, Record, R
 /// model fire in every order anyway; the value only fixes the clock readings.
 pub const JITTER_RANDOM: f64 = 0.0;
 
-/// How long a lease lasts: one replay's timeout (60 s) plus the drain's
-/// 30 s margin, as the SDK takes it.
-pub const LEASE_MS: Millis = 90_000;
+/// The replay timeout the SDK's drain leases are sized for (60 s).
+const REPLAY_TIMEOUT_MS: f64 = 60_000.0;
+
+/// How long a lease lasts from its taking: the SDK's `lease_until`.
+pub const LEASE_MS: Millis = lease_until(0.0, REPLAY_TIMEOUT_MS) as Millis;
 
 /// When a drain found another one holding the lock or lease, it looks
-/// again this much later while records remain, as the SDK does.
-pub const SKIPPED_RETRY_MS: Millis = 2_000;
+/// again this much later while records remain: the SDK's constant.
+pub const SKIPPED_RETRY_MS: Millis = policy::SKIPPED_RETRY_MS as Millis;
 
 fn ms(at: f64) -> Millis {
     at.ceil() as Millis
@@ -180,7 +182,7 @@ pub fn drain_starts(protocol: &Protocol, world: &mut World, tab: usize) {
         page.timer_at = None;
     }
     // A timer does not drain while the browser says it is offline: `online` will.
-    if !forced && !world.online {
+    if !policy::drain_may_start(forced, world.online) {
         return;
     }
     let me = page.id;

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::ownership::{claim, Claim, Owner};
-use super::policy::{after_replay, delete_run_now, is_due, is_expired, DeadReason, Replay, Step};
+use super::policy::{after_replay, delete_run_now, drain_may_start, is_due, is_expired, lease_until, DeadReason, Replay, Step, SKIPPED_RETRY_MS};
 use super::record::QueuedRequest;
 use super::store::{database_name, storage_error, StorageError, Store};
 use crate::attempt::{send_once, Request, Sent};
@@ -27,14 +27,10 @@ use crate::js::{self, get, set};
 /// How many records a drain reads ahead in one transaction.
 const READ_AHEAD: u32 = 16;
 
-/// When a drain found another tab draining, how soon to look again.
-const SKIPPED_RETRY_MS: f64 = 2_000.0;
 
 /// How long `queue-size` announcements are coalesced.
 const ANNOUNCE_DELAY_MS: u32 = 100;
 
-/// Extra lease time beyond one replay's timeout (browsers without Web Locks).
-const LEASE_MARGIN_MS: f64 = 30_000.0;
 
 /// Runs a client's drains: at most one at a time per client, and the timer
 /// for the next one.
@@ -109,7 +105,7 @@ impl Drainer {
         // A timer or the page becoming visible does not drain while the
         // server cannot be reached: the monitor drains when it can (the
         // `online` event, its rechecks of the browser, its probes).
-        if !forced && state.monitor.now() != Connectivity::Online {
+        if !drain_may_start(forced, state.monitor.now() == Connectivity::Online) {
             state.monitor.refresh(&state);
             return Promise::resolve(&JsValue::NULL);
         }
@@ -189,7 +185,7 @@ async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, 
         // long enough to cover one; a crashed tab's lease simply expires.
         let owner = state.live.id.clone();
         let now = js::now_ms();
-        let until = now + state.config.defaults.resolve().timeout_ms + LEASE_MARGIN_MS;
+        let until = lease_until(now, state.config.defaults.resolve().timeout_ms);
         let taken = match store.take_lease(&owner, now, until).await {
             Ok(taken) => taken,
             Err(e) => return Err(failed_to_start(&state, "cannot take the drain lease", e)),
@@ -327,7 +323,7 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
             break;
         }
         if let Some(owner) = &lease {
-            match store.take_lease(owner, now, now + timeout + LEASE_MARGIN_MS).await {
+            match store.take_lease(owner, now, lease_until(now, timeout)).await {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {

@@ -129,6 +129,28 @@ pub fn delete_run_now(delivered: u32, first_sent_at_ms: f64, now_ms: f64) -> boo
     delivered >= DELETE_RUN_MAX_RECORDS || now_ms - first_sent_at_ms >= DELETE_RUN_MAX_MS
 }
 
+/// When a drain found another tab draining, how soon to look again (while
+/// records remain): the other drain may be finishing just as records arrived.
+pub const SKIPPED_RETRY_MS: f64 = 2_000.0;
+
+/// How far beyond one replay's timeout the drain lease reaches.
+pub const LEASE_MARGIN_MS: f64 = 30_000.0;
+
+/// Until when a drain lease taken or renewed at `now_ms` holds: long enough
+/// to cover one replay (`replay_timeout_ms`) and a margin, so a slow holder
+/// keeps it and a crashed tab's lease runs out.
+pub const fn lease_until(now_ms: f64, replay_timeout_ms: f64) -> f64 {
+    now_ms + replay_timeout_ms + LEASE_MARGIN_MS
+}
+
+/// Whether a drain may start now. A forced one (`online`, start-up,
+/// `drainQueue()`, the server answering again) always may: something
+/// changed. One started by a timer or the page becoming visible waits while
+/// the server cannot be reached: the connectivity monitor drains when it can.
+pub fn drain_may_start(forced: bool, server_reachable: bool) -> bool {
+    forced || server_reachable
+}
+
 /// Whether the drain lease (browsers without Web Locks) may be taken by
 /// `me` at `now_ms`: it is free, expired, or already `me`'s.
 pub fn lease_available(holder: Option<&str>, until_ms: f64, me: &str, now_ms: f64) -> bool {
@@ -214,6 +236,18 @@ mod tests {
         // A slow one: the first record's own round trip passes the time bound.
         assert!(delete_run_now(1, 1_000.0, 1_250.0));
         assert!(!delete_run_now(1, 1_000.0, 1_249.0));
+    }
+
+    #[test]
+    fn the_lease_covers_a_replay_and_a_margin() {
+        assert_eq!(lease_until(1_000.0, 60_000.0), 91_000.0);
+    }
+
+    #[test]
+    fn only_a_forced_drain_starts_while_the_server_cannot_be_reached() {
+        assert!(drain_may_start(true, false));
+        assert!(drain_may_start(false, true));
+        assert!(!drain_may_start(false, false));
     }
 
     #[test]
