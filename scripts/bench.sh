@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench` (issue 6): the SDK against plain fetch, ky, TanStack's
+# `make bench`: the SDK against plain fetch, ky, TanStack's
 # offline transactions and its own platform in headless Chromium, against
 # the reference server on loopback (chaos off), plus the package size beside
 # its peers. Method and latest figures: README.md ("Performance") and

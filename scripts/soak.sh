@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos soak (issue 5; tests/soak/README.md): N sales through the SDK in
+# Chaos soak (tests/soak/README.md): N sales through the SDK in
 # headless Chromium pages against pos-server in chaos mode (dropped
 # connections before and after the commit, 503 + Retry-After, latency beyond
 # the SDK's timeout, offline windows, reloads mid-drain, two tabs of one

@@ -1,4 +1,4 @@
-// Chaos soak (issue 5): N sales through the SDK in headless Chromium pages
+// Chaos soak: N sales through the SDK in headless Chromium pages
 // against pos-server in chaos mode, then a reconciliation of what the driver
 // intended with what the server recorded. See tests/soak/README.md.
 //
@@ -52,7 +52,7 @@ if (SABOTAGE && SABOTAGE !== "clear-queue") {
 const EXTRA_SERVER_ARGS = (process.env.SOAK_SERVER_ARGS || "").split(/\s+/).filter(Boolean);
 const CHROMIUM = process.env.CHROMIUM_BIN || process.env.CHROMIUM || "/usr/bin/chromium";
 
-// Server chaos during the sales phase (issue 5): 20 % of connections dropped,
+// Server chaos during the sales phase: 20 % of connections dropped,
 // half of them after the commit; 10 % 503 + Retry-After; 10 % delayed by up
 // to 4 s, so most delayed attempts outlive the SDK's 1.5 s timeout.
 const CHAOS = { error503Rate: 0.1, dropBeforeRate: 0.1, dropAfterCommitRate: 0.1, latencyRate: 0.1, latencyMs: 4000 };
