@@ -196,6 +196,9 @@ impl Counting {
         completed: Completed,
     ) -> Response {
         if completed.response.fingerprint == fingerprint[..] {
+            if completed.source == completed::Source::Row {
+                tracing::info!("{route}: replayed from the row the key created (its stored response had expired)");
+            }
             self.stats.record_replay(scope.business_id);
             self.metrics
                 .replays
