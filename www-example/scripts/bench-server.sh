@@ -36,14 +36,14 @@ if [[ -z "$bin" ]]; then
   bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
 fi
 
+source www-example/scripts/server-lib.sh
 work="$(mktemp -d)"
 pid=""
 hostile_pid=""
-stop_server() {
+stop_hostile() {
   if [[ -n "$hostile_pid" ]]; then kill -TERM "$hostile_pid" 2>/dev/null || true; wait "$hostile_pid" 2>/dev/null || true; hostile_pid=""; fi
-  if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi
 }
-trap 'stop_server; rm -rf "$work"' EXIT
+trap 'stop_hostile; stop_server; rm -rf "$work"' EXIT
 
 # run LABEL CONNECTIONS HOSTILE [pos-server flags…]: one wrk run against a
 # fresh server, with the hostile sockets held open when HOSTILE is "hostile";
@@ -53,15 +53,7 @@ run() {
   local label="$1" conns="$2" hostile="$3"; shift 3
   local dir="$work/$label"
   mkdir -p "$dir"
-  mkfifo "$dir/out"
-  PORT=0 POS_DB="$dir/pos.db" RUST_LOG=warn "$bin" --demo --seed-stock 100000000 "$@" >"$dir/out" 2>"$dir/server.log" &
-  pid=$!
-  local line url=""
-  exec 3<"$dir/out"
-  if read -r -t 30 line <&3; then url="${line#pos-server listening on }"; fi
-  [[ "$url" == http://127.0.0.1:* ]] || { echo "bench-server: the server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
-  cat <&3 >/dev/null &
-  exec 3<&-
+  start_server "$bin" "$dir" "$@"
   curl -fsS "$url/healthz" >/dev/null
   if [[ "$hostile" == hostile ]]; then
     mkfifo "$dir/hostile"
@@ -83,7 +75,7 @@ run() {
   echo "bench-server: $label: wrk -t$threads -c$conns -d${duration}s POST $url/api/sales" >&2
   wrk -t"$threads" -c"$conns" -d"${duration}s" --timeout 20s --latency -s www-example/scripts/bench-sales.lua "$url" >"$dir/wrk.txt"
   sed 's/^/    /' "$dir/wrk.txt" >&2
-  if [[ -n "$hostile_pid" ]]; then kill -TERM "$hostile_pid" 2>/dev/null || true; wait "$hostile_pid" 2>/dev/null || true; hostile_pid=""; fi
+  stop_hostile
 
   rps="$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk.txt")"
   p50="$(awk '$1 == "50%" {print $2}' "$dir/wrk.txt")"

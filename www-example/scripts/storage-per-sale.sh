@@ -14,24 +14,18 @@ n="${STORAGE_SALES:-1000}"
 command -v sqlite3 >/dev/null || { echo "storage-per-sale: sqlite3 is needed" >&2; exit 1; }
 command -v curl >/dev/null || { echo "storage-per-sale: curl is needed" >&2; exit 1; }
 
+source www-example/scripts/server-lib.sh
 work="$(mktemp -d)"
 pid=""
-trap '[[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-mkfifo "$work/out"
-PORT=0 POS_DB="$work/pos.db" RUST_LOG=warn "$bin" --demo --seed-stock 100000000 >"$work/out" 2>"$work/server.log" &
-pid=$!
-exec 3<"$work/out"
-read -r -t 30 line <&3 || { echo "storage-per-sale: the server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
-url="${line#pos-server listening on }"
-cat <&3 >/dev/null &
-exec 3<&-
+trap 'stop_server; rm -rf "$work"' EXIT
+start_server "$bin" "$work"
 for i in $(seq 1 "$n"); do
   curl -fsS -o /dev/null -X POST "$url/api/sales" \
     -H 'Authorization: Bearer demo-cashier-1' -H 'Content-Type: application/json' \
     -H "Idempotency-Key: $(printf '00000000-0000-4000-8000-%012x' "$i")" \
     -d '{"locationId":"till-1","items":[{"productId":7,"quantity":1}]}'
 done
-kill -TERM "$pid"; wait "$pid" || true; pid=""
+stop_server
 
 sqlite3 "$work/pos.db" <<SQL
 .mode list

@@ -52,6 +52,12 @@ pub struct Config {
     #[arg(long, env = "POS_PURGE_INTERVAL", default_value = "1m", value_parser = positive_duration)]
     pub purge_interval: Duration,
 
+    /// Most expired stored responses deleted in one write transaction; the
+    /// purge releases the writer between batches, so a sale waits for one
+    /// batch at most, never for the whole purge.
+    #[arg(long, env = "POS_PURGE_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub purge_batch: u32,
+
     /// What a write without an `Idempotency-Key` gets: `required` (400),
     /// `warn` (processed, the response carries an `Idempotency-Warning` header)
     /// or `optional` (processed). A malformed key is a 400 in every mode.

@@ -41,6 +41,8 @@ pub struct Metrics {
     pub keys_purged: IntCounter,
     /// How long each purge run took.
     pub purge_seconds: Histogram,
+    /// Write transactions the purge used (each a bounded batch).
+    pub purge_batches: IntCounter,
     /// Invoice and return numbers used more than once (checked at start-up; always 0).
     pub duplicate_invoice_numbers: IntGauge,
 }
@@ -116,6 +118,10 @@ impl Metrics {
             keys_purged: counter(
                 "pos_idempotency_keys_purged_total",
                 "Expired stored responses deleted by the purge.",
+            )?,
+            purge_batches: counter(
+                "pos_idempotency_purge_batches_total",
+                "Write transactions the purge used, each deleting at most --purge-batch records.",
             )?,
             purge_seconds,
             duplicate_invoice_numbers,

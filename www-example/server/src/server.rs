@@ -157,7 +157,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         if config.metrics_token.is_some() { "on" } else { "off (no --metrics-token)" }
     );
 
-    let purge = idempotency::spawn_purge(db, config.purge_interval, stats, metrics);
+    let schedule = idempotency::PurgeSchedule {
+        interval: config.purge_interval,
+        batch: config.purge_batch,
+    };
+    let purge = idempotency::spawn_purge(db, schedule, stats, metrics);
     let limits = ConnectionLimits {
         max_connections: config.max_connections,
         header_timeout: config.header_timeout,

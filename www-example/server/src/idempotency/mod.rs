@@ -453,41 +453,87 @@ where
     outcome.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// Free pages given back to the file system per write transaction after a purge.
+const RECLAIM_PAGES_PER_STEP: u32 = 2_000;
+
+/// How the purge task runs.
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeSchedule {
+    /// Time between two purges.
+    pub interval: Duration,
+    /// Most records deleted per write transaction.
+    pub batch: u32,
+}
+
 /// Starts the background task that deletes expired stored responses every
-/// `interval`, counting them in `stats` and `metrics`.
+/// `schedule.interval`, in batches that each take the writer briefly, then
+/// gives the freed pages back to the file system in steps; counts them in
+/// `stats` and `metrics`.
 pub fn spawn_purge(
     db: Db,
-    interval: Duration,
+    schedule: PurgeSchedule,
     stats: Arc<Stats>,
     metrics: Arc<Metrics>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
+        let mut ticker = tokio::time::interval(schedule.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
             let started = Instant::now();
-            let outcome = db
-                .write(|conn| Ok(store::purge_expired(conn, clock::unix_ms(clock::now()))?))
-                .await;
-            metrics
-                .purge_seconds
-                .observe(started.elapsed().as_secs_f64());
-            match outcome {
-                Ok(purged) => {
-                    let n: u64 = purged.values().sum();
-                    stats.record_purged(&purged);
-                    metrics.keys_purged.inc_by(n);
-                    if n > 0 {
-                        tracing::info!("purged {n} expired idempotency keys");
-                    }
-                }
+            match purge(&db, schedule.batch, &stats, &metrics).await {
+                Ok((0, _)) => {}
+                Ok((n, batches)) => tracing::info!(
+                    "purged {n} expired idempotency keys in {batches} batches ({:?})",
+                    started.elapsed()
+                ),
                 Err(problem) => {
                     tracing::warn!("purging expired idempotency keys failed: {problem}")
                 }
             }
+            metrics
+                .purge_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
     })
+}
+
+/// One purge: batches of at most `batch` records until a batch finds fewer,
+/// then the freed pages reclaimed; returns the records deleted and the batches.
+async fn purge(
+    db: &Db,
+    batch: u32,
+    stats: &Stats,
+    metrics: &Metrics,
+) -> Result<(u64, u64), Problem> {
+    let now_ms = clock::unix_ms(clock::now());
+    let (mut total, mut batches) = (0, 0);
+    loop {
+        let purged = db
+            .write(move |conn| Ok(store::purge_expired(conn, now_ms, batch)?))
+            .await?;
+        let n: u64 = purged.values().sum();
+        stats.record_purged(&purged);
+        metrics.keys_purged.inc_by(n);
+        metrics.purge_batches.inc();
+        total += n;
+        batches += 1;
+        if n < u64::from(batch) {
+            break;
+        }
+        // Let the writes queued behind this batch go first.
+        tokio::task::yield_now().await;
+    }
+    if total > 0 {
+        while db
+            .write(|conn| Ok(crate::db::reclaim_free_pages(conn, RECLAIM_PAGES_PER_STEP)?))
+            .await?
+            > 0
+        {
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok((total, batches))
 }
 
 #[cfg(test)]

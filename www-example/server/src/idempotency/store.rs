@@ -101,21 +101,24 @@ pub fn insert(
 /// Keys deleted by a purge, per business.
 pub type Purged = BTreeMap<i64, u64>;
 
-/// Deletes the records expired at `now_ms` that precede, in insertion order,
-/// the oldest live one; returns how many per business. With one TTL that is
-/// every expired record, found without an index on the expiry and without
-/// scanning live rows. (After the TTL is shortened, newer records can expire
-/// before older ones; [`find_live`] ignores them and they are deleted once the
-/// older ones have expired too.)
-pub fn purge_expired(conn: &Connection, now_ms: i64) -> rusqlite::Result<Purged> {
+/// Deletes up to `limit` records expired at `now_ms` from the head of the
+/// table (insertion order), stopping at the first live one; returns how many
+/// per business. With one TTL the head is where every expired record is, so a
+/// batch reads at most `limit` rows and never scans live ones; call it again
+/// while it deletes `limit`. (After the TTL is shortened, newer records can
+/// expire before older ones; [`find_live`] ignores them and they are deleted
+/// once the older ones have expired too.)
+pub fn purge_expired(conn: &Connection, now_ms: i64, limit: u32) -> rusqlite::Result<Purged> {
     let mut purged = Purged::new();
     let mut stmt = conn.prepare_cached(
-        "DELETE FROM idempotency_keys WHERE id < COALESCE(
-            (SELECT id FROM idempotency_keys WHERE expires_at_ms > ?1 ORDER BY id LIMIT 1),
-            (SELECT MAX(id) + 1 FROM idempotency_keys))
+        "WITH head AS MATERIALIZED (
+           SELECT id, expires_at_ms FROM idempotency_keys ORDER BY id LIMIT ?2)
+         DELETE FROM idempotency_keys WHERE id IN (
+           SELECT id FROM head WHERE id < COALESCE(
+             (SELECT MIN(id) FROM head WHERE expires_at_ms > ?1), 9223372036854775807))
          RETURNING business_id",
     )?;
-    let mut rows = stmt.query([now_ms])?;
+    let mut rows = stmt.query(params![now_ms, limit])?;
     while let Some(row) = rows.next()? {
         *purged.entry(row.get(0)?).or_default() += 1;
     }
@@ -155,7 +158,10 @@ mod tests {
     }
 
     fn purged(conn: &Connection, now_ms: i64) -> Vec<(i64, u64)> {
-        purge_expired(conn, now_ms).unwrap().into_iter().collect()
+        purge_expired(conn, now_ms, 100)
+            .unwrap()
+            .into_iter()
+            .collect()
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub const CASHIER_1: &str = "demo-cashier-1";
 pub const CASHIER_2: &str = "demo-cashier-2";
 pub const CASHIER_3: &str = "demo-cashier-3";
 
+/// The `--metrics-token` of the tests that read `/metrics`.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 /// How long a server gets to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 

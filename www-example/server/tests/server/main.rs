@@ -14,6 +14,7 @@ mod input;
 mod metrics;
 mod numbering;
 mod production;
+mod purge;
 mod stock;
 mod strict_input;
 mod tenants;

@@ -5,8 +5,6 @@ use reqwest::Method;
 
 use crate::harness::*;
 
-const TOKEN: &str = "metrics-token-for-tests";
-
 #[tokio::test]
 async fn metrics_are_off_without_a_token() {
     let (_dir, db) = temp_db();
@@ -22,7 +20,7 @@ async fn metrics_need_the_token_and_count_what_happens() {
         &db,
         &[
             "--metrics-token",
-            TOKEN,
+            METRICS_TOKEN,
             "--key-ttl",
             "1s",
             "--purge-interval",
@@ -35,7 +33,7 @@ async fn metrics_need_the_token_and_count_what_happens() {
         assert_eq!(r.headers()["www-authenticate"], "Bearer");
         expect_problem(r, 401, "unauthorized").await;
     }
-    let before = server.metrics(TOKEN).await;
+    let before = server.metrics(METRICS_TOKEN).await;
     assert_eq!(sample(&before, "pos_duplicate_invoice_numbers", &[]), 0.0);
     assert_eq!(
         sample(&before, "pos_idempotency_keys_stored_total", &[]),
@@ -54,7 +52,7 @@ async fn metrics_need_the_token_and_count_what_happens() {
         &server.sell(CASHIER_1, Some(&key), &sale(1, 1)).await
     ));
 
-    let m = server.metrics(TOKEN).await;
+    let m = server.metrics(METRICS_TOKEN).await;
     let sales = [("route", "/api/sales"), ("method", "POST")];
     assert_eq!(
         sample(
