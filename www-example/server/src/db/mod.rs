@@ -74,12 +74,14 @@ fn use_incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
-    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-    if pages > 0 {
+    let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    if tables > 0 {
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
         tracing::warn!("rebuilding the database once ({pages} pages) to enable incremental vacuum");
-        conn.execute_batch("VACUUM")?;
     }
-    Ok(())
+    // Switching to WAL has already written the file's header: the setting
+    // takes effect only through a rebuild, instant while the file is empty.
+    conn.execute_batch("VACUUM")
 }
 
 /// Returns up to `max_pages` free pages to the file system (the file shrinks);
