@@ -67,6 +67,7 @@ async fn required_is_the_default_and_the_policy_is_published() {
     assert_eq!(policy["responseTtlSeconds"], 36 * 3600);
     assert_eq!(policy["createdRowsKeepTheirKey"], true);
     assert_eq!(policy["replayedHeader"], "Idempotent-Replayed");
+    assert_eq!(policy["keyFormat"], "uuid");
 }
 
 #[test]
