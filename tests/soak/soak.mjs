@@ -596,13 +596,10 @@ try {
   }
 
   // A sale whose call a reload interrupted is delivered when the server
-  // stored its key with its own sale as the answer, lost otherwise.
-  const storedWithItsSale = (o) => {
-    const k = keysStored.get(`${o.business}/${o.key}`);
-    return Boolean(k && k.status === 201 && k.body.includes(`soak:${o.id}"`));
-  };
+  // recorded its sale carrying its key, lost otherwise.
+  const recordedWithItsKey = (o) => (byOp.get(o.id) || []).some((sale) => sale.key === o.key);
   const interruptedOps = ops.filter((o) => o.interrupted);
-  const interruptedLost = interruptedOps.filter((o) => !storedWithItsSale(o));
+  const interruptedLost = interruptedOps.filter((o) => !recordedWithItsKey(o));
   const lostOnWire = interruptedLost.filter((o) => interruptedOnWire.has(o.key)).length;
 
   // Invoice numbers: unique and gapless per business and month.
