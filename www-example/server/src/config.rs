@@ -7,6 +7,7 @@ use clap::Parser;
 
 use crate::admin::AdminCommand;
 use crate::db::Synchronous;
+use crate::idempotency::Enforcement;
 
 /// How `pos-server` is configured. Every flag has a default that suits a server
 /// run from the repository root; `make demo` adds `--demo` and `--chaos`.
@@ -41,13 +42,33 @@ pub struct Config {
     #[arg(long, env = "POS_SEED_STOCK", value_parser = clap::value_parser!(i64).range(0..), requires = "demo")]
     pub seed_stock: Option<i64>,
 
-    /// How long a completed idempotency key is kept and replayed (e.g. `24h`, `90s`).
-    #[arg(long, env = "POS_KEY_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    /// How long a completed request's response is stored and replayed byte for
+    /// byte (e.g. `24h`, `90s`). A sale or refund keeps its key beyond that, so a
+    /// later retry is still a replay. Published at `GET /.well-known/idempotency`.
+    #[arg(long, env = "POS_KEY_TTL", default_value = "24h", value_parser = positive_duration)]
     pub key_ttl: Duration,
 
-    /// How often the background task deletes expired idempotency keys.
-    #[arg(long, env = "POS_PURGE_INTERVAL", default_value = "1m", value_parser = humantime::parse_duration)]
+    /// How often the background task deletes expired stored responses.
+    #[arg(long, env = "POS_PURGE_INTERVAL", default_value = "1m", value_parser = positive_duration)]
     pub purge_interval: Duration,
+
+    /// Most expired stored responses deleted in one write transaction; the
+    /// purge releases the writer between batches, so a sale waits for one
+    /// batch at most, never for the whole purge.
+    #[arg(long, env = "POS_PURGE_BATCH", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub purge_batch: u32,
+
+    /// What a write without an `Idempotency-Key` gets: `required` (400),
+    /// `warn` (processed, the response carries an `Idempotency-Warning` header)
+    /// or `optional` (processed). A malformed key is a 400 in every mode.
+    #[arg(long, env = "POS_IDEMPOTENCY", value_enum, default_value = "required")]
+    pub idempotency: Enforcement,
+
+    /// Serve Prometheus metrics at `GET /metrics` to requests with
+    /// `Authorization: Bearer <this token>` (at least 16 characters). Without
+    /// it `/metrics` is 404: the metrics cover every business.
+    #[arg(long, env = "POS_METRICS_TOKEN", value_parser = metrics_token, hide_env_values = true)]
+    pub metrics_token: Option<String>,
 
     /// Largest request body accepted, in bytes; a larger one gets 413.
     #[arg(long, default_value_t = 64 * 1024)]
@@ -66,7 +87,7 @@ pub struct Config {
 
     /// Turn the idempotency layer off. For the overhead benchmark ONLY: without it
     /// a retried sale is recorded twice.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "idempotency")]
     pub no_idempotency: bool,
 
     /// Enable fault injection and the `GET/PUT /api/chaos` control endpoint.
@@ -138,4 +159,50 @@ pub enum Command {
     /// Creates businesses, products and cashiers (with their tokens) in `--db`.
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+/// Parses a duration (`humantime`) that is not zero: a zero key TTL would make
+/// every retry a new execution, a zero purge interval cannot tick.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(duration)
+}
+
+/// Shortest `--metrics-token` accepted.
+pub const MIN_METRICS_TOKEN_LEN: usize = 16;
+
+/// Accepts a metrics token of at least [`MIN_METRICS_TOKEN_LEN`] visible ASCII
+/// characters (it travels in an `Authorization` header).
+fn metrics_token(text: &str) -> Result<String, String> {
+    if text.len() < MIN_METRICS_TOKEN_LEN || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "must be at least {MIN_METRICS_TOKEN_LEN} visible ASCII characters, without spaces"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_must_be_positive() {
+        assert_eq!(positive_duration("90s"), Ok(Duration::from_secs(90)));
+        assert!(positive_duration("0s")
+            .unwrap_err()
+            .contains("longer than zero"));
+        assert!(positive_duration("0ms").is_err());
+        assert!(positive_duration("soon").is_err());
+    }
+
+    #[test]
+    fn metrics_tokens_are_long_and_visible() {
+        assert!(metrics_token("0123456789abcdef").is_ok());
+        assert!(metrics_token("short").is_err());
+        assert!(metrics_token("0123456789 abcdef").is_err());
+    }
 }

@@ -19,7 +19,9 @@
 //! - [`body`]: JSON request bodies (content type, size limit, parse errors).
 //! - [`idempotency`]: the `Idempotency-Key` mechanism shared by every write endpoint.
 //! - [`numbering`]: per-business, per-month invoice and return numbers.
-//! - [`catalog`], [`sales`], [`stats`]: the domain.
+//! - [`catalog`], [`sales`]: the domain.
+//! - [`stats`]: per-business counts (`GET /api/stats`); [`metrics`]: Prometheus
+//!   metrics for operators (`GET /metrics`).
 //! - [`chaos`]: opt-in fault injection for tests and the demo.
 //! - [`routes`]: the HTTP API and the static demo files.
 //! - [`security_headers`]: CSP, `nosniff` and anti-framing headers on every response.
@@ -37,6 +39,7 @@ pub mod config;
 pub mod db;
 pub mod error_bodies;
 pub mod idempotency;
+pub mod metrics;
 pub mod numbering;
 pub mod problem;
 pub mod routes;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, RawQuery, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,11 +25,12 @@ use crate::chaos::{self, Chaos, ChaosPatch, ChaosSettings};
 use crate::clock;
 use crate::db::Db;
 use crate::error_bodies;
-use crate::idempotency::{self, inflight::InFlight, Idempotency};
+use crate::idempotency::{self, inflight::InFlight, policy::Policy, Enforcement, Idempotency};
+use crate::metrics::{self, Metrics};
 use crate::problem::Problem;
 use crate::sales::{self, NewRefund, NewSale, Sale};
 use crate::security_headers;
-use crate::stats::{self, Stats, StatsView};
+use crate::stats::{BusinessStats, Stats};
 
 /// Default and largest `limit` of `GET /api/sales`.
 pub const DEFAULT_LIST_LIMIT: i64 = 20;
@@ -41,11 +42,17 @@ pub const MAX_LIST_LIMIT: i64 = 200;
 pub struct AppState {
     /// The store.
     pub db: Db,
-    /// In-memory idempotency counters.
+    /// Per-business counts for `GET /api/stats`.
     pub stats: Arc<Stats>,
+    /// Operator metrics for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Hex SHA-256 of `--metrics-token`; `None` keeps `/metrics` off.
+    pub metrics_token_sha256: Option<String>,
+    /// What a write without an `Idempotency-Key` gets.
+    pub enforcement: Enforcement,
     /// Idempotency scopes in progress.
     pub inflight: Arc<InFlight>,
-    /// How long a completed key is replayed.
+    /// How long a completed request's response is stored and replayed.
     pub key_ttl: Duration,
     /// Largest request body.
     pub max_body_bytes: usize,
@@ -89,10 +96,20 @@ pub fn router(state: AppState, options: &Options) -> Router {
             .route_layer(from_fn_with_state(chaos.clone(), chaos::middleware))
             .merge(control);
     }
+    let policy = Policy::new(
+        options.idempotency.then_some(state.enforcement),
+        state.key_ttl.as_secs(),
+    );
     let api = api
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/healthz", get(readyz))
+        .route("/metrics", get(get_metrics))
+        .route(
+            "/.well-known/idempotency",
+            get(move || std::future::ready(Json(policy))),
+        )
+        .route_layer(from_fn_with_state(state.metrics.clone(), metrics::track))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -215,8 +232,9 @@ async fn create_sale(
         Ok(sale) => sale,
         Err(problem) => return problem.into_response(),
     };
-    idempotency::execute(&state, idempotency, move |tx| {
-        sales::create(tx, &caller, &sale, clock::now())
+    let writer = caller.clone();
+    idempotency::execute(&state, &caller, idempotency, move |tx| {
+        sales::create(tx, &writer, &sale, clock::now())
     })
     .await
 }
@@ -238,8 +256,9 @@ async fn refund_sale(
         Ok(lines) => lines,
         Err(problem) => return problem.into_response(),
     };
-    idempotency::execute(&state, idempotency, move |tx| {
-        sales::refund(tx, &caller, &sale_id, &lines, clock::now())
+    let writer = caller.clone();
+    idempotency::execute(&state, &caller, idempotency, move |tx| {
+        sales::refund(tx, &writer, &sale_id, &lines, clock::now())
     })
     .await
 }
@@ -276,18 +295,49 @@ async fn list_sales(
     ))
 }
 
-/// `GET /api/stats`.
-async fn get_stats(
+/// `GET /api/stats`: the caller's business only.
+async fn get_stats(State(state): State<AppState>, caller: Caller) -> Json<BusinessStats> {
+    Json(state.stats.of(caller.business_id))
+}
+
+/// `GET /metrics`: Prometheus text, with `--metrics-token` only, to a request
+/// bearing that token.
+async fn get_metrics(
     State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<StatsView>, Problem> {
-    let counters = state.stats.counters(caller.business_id);
-    Ok(Json(
-        state
-            .db
-            .read(move |conn| Ok(stats::view(conn, caller.business_id, counters)?))
-            .await?,
-    ))
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Some(expected) = &state.metrics_token_sha256 else {
+        return Err(Problem::not_found(
+            "not-found",
+            "metrics are off; start the server with --metrics-token",
+        ));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(auth::bearer_token)
+        .map(auth::token_sha256);
+    if presented.as_ref() != Some(expected) {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Metrics token required",
+            "GET /metrics needs Authorization: Bearer with the server's --metrics-token",
+        )
+        .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+    }
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| Problem::internal("rendering the metrics", e))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response())
 }
 
 fn chaos_of(state: &AppState) -> Result<&Arc<Chaos>, Problem> {

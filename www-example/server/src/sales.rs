@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::auth::Caller;
 use crate::catalog;
 use crate::clock;
+use crate::idempotency::effect::{Effect, Effectful};
 use crate::numbering::{self, Kind};
 use crate::problem::Problem;
 
@@ -414,54 +415,136 @@ pub fn refund(
     ))
 }
 
+/// The columns [`sale_from_row`] reads, in its order, from `sales s`.
+const SALE_COLUMNS: &str =
+    "s.public_id, s.invoice_number, s.location_id, s.cashier_id, s.total_cents, s.created_at, s.id";
+
+/// A sale and its row id from a row of [`SALE_COLUMNS`] followed by the
+/// refunded amount; its lines and payments are read by [`load_lines`].
+fn sale_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Sale)> {
+    let location: String = r.get(2)?;
+    Ok((
+        r.get(6)?,
+        Sale {
+            id: r.get(0)?,
+            invoice_number: r.get(1)?,
+            location_id: serde_json::from_str(&location).unwrap_or(Value::String(location)),
+            cashier_id: r.get(3)?,
+            total_cents: r.get(4)?,
+            created_at: r.get(5)?,
+            refunded_cents: r.get(7)?,
+            items: Vec::new(),
+            payments: Vec::new(),
+        },
+    ))
+}
+
+/// Fills the lines (by product id) and payments (in the order sent) of the
+/// sale in row `row_id`.
+fn load_lines(conn: &Connection, row_id: i64, sale: &mut Sale) -> rusqlite::Result<()> {
+    sale.items = conn
+        .prepare_cached("SELECT product_id, name, quantity, unit_price_cents FROM sale_items WHERE sale_id = ?1 ORDER BY product_id")?
+        .query_map([row_id], |r| {
+            let (quantity, unit_price_cents): (i64, i64) = (r.get(2)?, r.get(3)?);
+            Ok(Line { product_id: r.get(0)?, name: r.get(1)?, quantity, unit_price_cents, line_total_cents: quantity * unit_price_cents })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    sale.payments = conn
+        .prepare_cached(
+            "SELECT method, amount_cents FROM payments WHERE sale_id = ?1 ORDER BY position",
+        )?
+        .query_map([row_id], |r| {
+            Ok(Payment {
+                method: r.get(0)?,
+                amount_cents: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(())
+}
+
 /// The newest `limit` sales of a business, newest first.
 pub fn list(conn: &Connection, business_id: i64, limit: i64) -> rusqlite::Result<Vec<Sale>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.public_id, s.invoice_number, s.location_id, s.cashier_id, s.total_cents, s.created_at,
-                (SELECT COALESCE(SUM(r.total_cents), 0) FROM refunds r WHERE r.sale_id = s.id), s.id
-         FROM sales s WHERE s.business_id = ?1 ORDER BY s.id DESC LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {SALE_COLUMNS},
+                (SELECT COALESCE(SUM(r.total_cents), 0) FROM refunds r WHERE r.sale_id = s.id)
+         FROM sales s WHERE s.business_id = ?1 ORDER BY s.id DESC LIMIT ?2"
+    ))?;
     let mut sales = stmt
-        .query_map(params![business_id, limit], |r| {
-            let location: String = r.get(2)?;
-            let row_id: i64 = r.get(7)?;
-            Ok((
-                row_id,
-                Sale {
-                    id: r.get(0)?,
-                    invoice_number: r.get(1)?,
-                    location_id: serde_json::from_str(&location).unwrap_or(Value::String(location)),
-                    cashier_id: r.get(3)?,
-                    total_cents: r.get(4)?,
-                    created_at: r.get(5)?,
-                    refunded_cents: r.get(6)?,
-                    items: Vec::new(),
-                    payments: Vec::new(),
-                },
-            ))
-        })?
+        .query_map(params![business_id, limit], sale_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for (row_id, sale) in &mut sales {
-        sale.items = conn
-            .prepare_cached("SELECT product_id, name, quantity, unit_price_cents FROM sale_items WHERE sale_id = ?1 ORDER BY product_id")?
-            .query_map([*row_id], |r| {
-                let (quantity, unit_price_cents): (i64, i64) = (r.get(2)?, r.get(3)?);
-                Ok(Line { product_id: r.get(0)?, name: r.get(1)?, quantity, unit_price_cents, line_total_cents: quantity * unit_price_cents })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        sale.payments = conn
-            .prepare_cached(
-                "SELECT method, amount_cents FROM payments WHERE sale_id = ?1 ORDER BY position",
-            )?
-            .query_map([*row_id], |r| {
-                Ok(Payment {
-                    method: r.get(0)?,
-                    amount_cents: r.get(1)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        load_lines(conn, *row_id, sale)?;
     }
     Ok(sales.into_iter().map(|(_, sale)| sale).collect())
+}
+
+/// The sale with public id `id` as [`create`] returned it (nothing refunded
+/// yet), byte for byte once serialised: what a replay answers after the stored
+/// response expired.
+pub fn sale_as_created(conn: &Connection, id: &str) -> rusqlite::Result<Sale> {
+    let (row_id, mut sale) = conn
+        .prepare_cached(&format!(
+            "SELECT {SALE_COLUMNS}, 0 FROM sales s WHERE s.public_id = ?1"
+        ))?
+        .query_row([id], sale_from_row)?;
+    load_lines(conn, row_id, &mut sale)?;
+    Ok(sale)
+}
+
+/// The refund with public id `id` as [`refund`] returned it, byte for byte
+/// once serialised.
+pub fn refund_as_created(conn: &Connection, id: &str) -> rusqlite::Result<Refund> {
+    let (row_id, sale_row_id, mut refund) = conn
+        .prepare_cached(
+            "SELECT r.public_id, r.return_number, s.public_id, s.invoice_number, r.total_cents, r.created_at, r.id, s.id
+             FROM refunds r JOIN sales s ON s.id = r.sale_id WHERE r.public_id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, i64>(6)?,
+                r.get::<_, i64>(7)?,
+                Refund {
+                    id: r.get(0)?,
+                    return_number: r.get(1)?,
+                    sale_id: r.get(2)?,
+                    invoice_number: r.get(3)?,
+                    total_cents: r.get(4)?,
+                    created_at: r.get(5)?,
+                    items: Vec::new(),
+                },
+            ))
+        })?;
+    refund.items = conn
+        .prepare_cached(
+            "SELECT ri.product_id, si.name, ri.quantity, ri.unit_price_cents
+             FROM refund_items ri JOIN sale_items si ON si.sale_id = ?2 AND si.product_id = ri.product_id
+             WHERE ri.refund_id = ?1 ORDER BY ri.product_id",
+        )?
+        .query_map(params![row_id, sale_row_id], |r| {
+            let (quantity, unit_price_cents): (i64, i64) = (r.get(2)?, r.get(3)?);
+            Ok(Line {
+                product_id: r.get(0)?,
+                name: r.get(1)?,
+                quantity,
+                unit_price_cents,
+                line_total_cents: quantity * unit_price_cents,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(refund)
+}
+
+impl Effectful for Sale {
+    fn effect(&self) -> Effect {
+        Effect::Sale(self.id.clone())
+    }
+}
+
+impl Effectful for Refund {
+    fn effect(&self) -> Effect {
+        Effect::Refund(self.id.clone())
+    }
 }
 
 #[cfg(test)]
@@ -628,5 +711,24 @@ mod tests {
             "sale-not-found"
         );
         assert_eq!(list(&conn, 1, 1).unwrap()[0].refunded_cents, 1000);
+    }
+
+    #[test]
+    fn a_sale_and_a_refund_read_back_as_created() {
+        let conn = store();
+        let now = datetime!(2025-03-07 10:00 UTC);
+        let mut sale = valid(&[(2, 3), (1, 1)]);
+        sale.payments = vec![Payment {
+            method: "card".into(),
+            amount_cents: 1750,
+        }];
+        let (_, created) = create(&conn, &caller(1), &sale, now).unwrap();
+        let (_, refunded) = refund(&conn, &caller(1), &created.id, &[(2, 1)], now).unwrap();
+        assert_eq!(
+            sale_as_created(&conn, &created.id).unwrap(),
+            created,
+            "refundedCents stays as first answered"
+        );
+        assert_eq!(refund_as_created(&conn, &refunded.id).unwrap(), refunded);
     }
 }

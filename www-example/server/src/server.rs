@@ -31,11 +31,13 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt as _;
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::auth;
 use crate::auth_throttle::AuthThrottle;
 use crate::chaos::{Chaos, ChaosSettings, DropConnection};
 use crate::config::Config;
 use crate::db::{Db, DemoSeed};
 use crate::idempotency;
+use crate::metrics::Metrics;
 use crate::routes::{self, AppState, Options};
 use crate::stats::Stats;
 
@@ -104,9 +106,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.no_idempotency {
         tracing::warn!("the idempotency layer is OFF (--no-idempotency): retried writes will be executed twice");
     }
+    let stats = Arc::new(
+        db.read(|conn| Ok(Stats::load(conn)?))
+            .await
+            .map_err(|p| anyhow::anyhow!("counting the stored sales: {}", p.detail))?,
+    );
+    let metrics = Arc::new(Metrics::new().context("registering the metrics")?);
+    metrics
+        .duplicate_invoice_numbers
+        .set(i64::try_from(stats.duplicate_invoice_numbers()).unwrap_or(i64::MAX));
+    anyhow::ensure!(
+        stats.duplicate_invoice_numbers() == 0,
+        "the database holds {} duplicate invoice or return numbers",
+        stats.duplicate_invoice_numbers()
+    );
     let state = AppState {
         db: db.clone(),
-        stats: Arc::new(Stats::default()),
+        stats: Arc::clone(&stats),
+        metrics: Arc::clone(&metrics),
+        metrics_token_sha256: config.metrics_token.as_deref().map(auth::token_sha256),
+        enforcement: config.idempotency,
         inflight: Default::default(),
         key_ttl: config.key_ttl,
         max_body_bytes: config.max_body_bytes,
@@ -123,6 +142,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
     );
 
+    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind((BIND_IP, config.port))
         .await
         .with_context(|| format!("binding {BIND_IP}:{}", config.port))?;
@@ -130,49 +150,53 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // Tests and scripts wait for this line; print it only once the socket listens.
     println!("pos-server listening on http://{address}");
     tracing::info!(
-        "database {}; idempotency keys kept {}",
+        "database {}; idempotency {}, responses replayed for {} (published at /.well-known/idempotency); /metrics {}",
         config.db.display(),
-        humantime::format_duration(config.key_ttl)
+        if config.no_idempotency { "off" } else { config.idempotency.as_str() },
+        humantime::format_duration(config.key_ttl),
+        if config.metrics_token.is_some() { "on" } else { "off (no --metrics-token)" }
     );
 
-    let purge = idempotency::spawn_purge(db, config.purge_interval);
+    let schedule = idempotency::PurgeSchedule {
+        interval: config.purge_interval,
+        batch: config.purge_batch,
+    };
+    let purge = idempotency::spawn_purge(db, schedule, stats, metrics);
     let limits = ConnectionLimits {
         max_connections: config.max_connections,
         header_timeout: config.header_timeout,
     };
-    serve(listener, app, limits, shutdown_signal()).await;
+    serve(listener, app, limits, shutdown).await;
     purge.abort();
     println!("pos-server stopped");
     Ok(())
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// A future that resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are
+/// installed by this call, before the server announces its address, so a
+/// signal sent as soon as it listens already shuts it down gracefully.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    #[cfg(unix)]
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+        )
+    };
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!("cannot listen for Ctrl-C: {e}");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }
 
 /// Accepts connections until `shutdown` (at most `limits.max_connections` at

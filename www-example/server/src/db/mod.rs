@@ -30,6 +30,10 @@ const AUTH_READERS: u32 = 2;
 /// checkpoints, or a second process opening the file) before giving up.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// Size the WAL file is truncated back to after a checkpoint (64 MiB): a burst
+/// of writes (a large purge) can grow it, but not keep it grown.
+pub const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
 /// SQLite's `synchronous` setting, as `--sqlite-synchronous` spells it
 /// (`full`, `normal`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,6 +61,37 @@ pub struct Db {
     readers: r2d2::Pool<SqliteConnectionManager>,
     auth_readers: r2d2::Pool<SqliteConnectionManager>,
     write_probe: WriteProbe,
+}
+
+/// Switches the file to `auto_vacuum = INCREMENTAL`, so the pages the purge
+/// frees can be given back to the file system by [`reclaim_free_pages`]. A new
+/// file takes the setting at once; a file created without it is rebuilt once
+/// with `VACUUM` (logged: it takes a while on a large file).
+fn use_incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+    if mode == INCREMENTAL {
+        return Ok(());
+    }
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
+    let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    if tables > 0 {
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        tracing::warn!("rebuilding the database once ({pages} pages) to enable incremental vacuum");
+    }
+    // Switching to WAL has already written the file's header: the setting
+    // takes effect only through a rebuild, instant while the file is empty.
+    conn.execute_batch("VACUUM")
+}
+
+/// Returns up to `max_pages` free pages to the file system (the file shrinks);
+/// returns how many free pages are left.
+pub fn reclaim_free_pages(conn: &Connection, max_pages: u32) -> rusqlite::Result<i64> {
+    // The pragma frees one page per step: run it to the end.
+    let mut vacuum = conn.prepare(&format!("PRAGMA incremental_vacuum({max_pages})"))?;
+    let mut steps = vacuum.raw_query();
+    while steps.next()?.is_some() {}
+    conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))
 }
 
 impl Db {
@@ -141,8 +176,8 @@ impl Db {
 }
 
 /// Opens the read-write connection to `path` (creating the file if needed):
-/// WAL, the `synchronous` setting, foreign keys, the busy timeout, and the
-/// schema brought up to date.
+/// WAL, the `synchronous` setting, foreign keys, the busy timeout, the WAL's
+/// size limit, incremental vacuum, and the schema brought up to date.
 pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Connection> {
     let mut writer = Connection::open(path)
         .with_context(|| format!("opening SQLite database {}", path.display()))?;
@@ -153,9 +188,12 @@ pub fn open_writer(path: &Path, synchronous: Synchronous) -> anyhow::Result<Conn
         path.display()
     );
     writer.execute_batch(&format!(
-        "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};",
+        "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
+         PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES};",
         synchronous.pragma()
     ))?;
+    use_incremental_vacuum(&writer)
+        .with_context(|| format!("enabling incremental vacuum on {}", path.display()))?;
     schema::migrate(&mut writer).context("migrating the database schema")?;
     Ok(writer)
 }
@@ -190,4 +228,57 @@ where
     })
     .await
     .map_err(|e| Problem::internal("read task", e))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auto_vacuum(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn files_old_and_new_get_incremental_vacuum_and_give_pages_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.db");
+        Connection::open(&old)
+            .unwrap()
+            .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        assert_eq!(auto_vacuum(&old), 0);
+        Db::open(&old, Synchronous::Full, None).unwrap();
+        assert_eq!(auto_vacuum(&old), 2, "an existing file is converted");
+        let new = dir.path().join("new.db");
+        Db::open(&new, Synchronous::Full, None).unwrap();
+        assert_eq!(auto_vacuum(&new), 2);
+
+        let conn = Connection::open(&new).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE filler(b BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+             INSERT INTO filler SELECT randomblob(4000) FROM n;
+             DELETE FROM filler;",
+        )
+        .unwrap();
+        let pages =
+            |c: &Connection| -> i64 { c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap() };
+        let before = pages(&conn);
+        let left = reclaim_free_pages(&conn, 50).unwrap();
+        assert!(left > 0, "at most 50 pages per call");
+        assert_eq!(pages(&conn), before - 50);
+        while reclaim_free_pages(&conn, 50).unwrap() > 0 {}
+        assert!(pages(&conn) < before - 150, "the file shrank");
+        let limit: i64 = Db::open(&new, Synchronous::Full, None)
+            .unwrap()
+            .writer
+            .lock()
+            .unwrap()
+            .query_row("PRAGMA journal_size_limit", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(limit, WAL_SIZE_LIMIT_BYTES);
+    }
 }

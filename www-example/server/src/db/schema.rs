@@ -122,6 +122,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX sales_public_id ON sales(public_id);
     CREATE UNIQUE INDEX refunds_public_id ON refunds(public_id);
     "#,
+    // 3: every sale and refund keeps the idempotency key and request fingerprint
+    // that created it, for as long as the row exists: a retry after its stored
+    // response expired is answered from the row, never executed again. The scope
+    // is the row's own (business_id, cashier_id); the partial unique index holds
+    // only rows written with a key.
+    r#"
+    ALTER TABLE sales ADD COLUMN idempotency_key TEXT;
+    ALTER TABLE sales ADD COLUMN request_fingerprint BLOB;
+    CREATE UNIQUE INDEX sales_idempotency_key ON sales(business_id, cashier_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    ALTER TABLE refunds ADD COLUMN idempotency_key TEXT;
+    ALTER TABLE refunds ADD COLUMN request_fingerprint BLOB;
+    CREATE UNIQUE INDEX refunds_idempotency_key ON refunds(business_id, cashier_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    "#,
 ];
 
 /// Brings the schema up to date, each migration in its own transaction.

@@ -14,6 +14,9 @@ use axum::http::HeaderMap;
 /// The header name.
 pub const HEADER: &str = "idempotency-key";
 
+/// The accepted key format, as published at `/.well-known/idempotency`.
+pub const FORMAT: &str = "uuid";
+
 /// An example of the accepted format, for error messages.
 const EXAMPLE: &str = "0f8fad5b-d9cb-469f-a165-70867728950e";
 

@@ -3,30 +3,38 @@
 //!
 //! Two halves:
 //! - [`middleware`], in front of every write route: requires a well-formed key
-//!   (400), fingerprints the request and claims the scope (business, cashier,
-//!   key) in the in-flight registry: a second concurrent request gets 409 +
-//!   `Retry-After`.
+//!   (400; see [`Enforcement`] for writes without one), fingerprints the request
+//!   and claims the scope (business, cashier, key) in the in-flight registry.
+//!   When the scope is already claimed, the key's answer is looked up on a read
+//!   connection: a completed key is replayed (or 422), and only a request that
+//!   is really outstanding gets 409 + a jittered `Retry-After`.
 //! - [`execute`], called by each write handler with its domain operation: opens
-//!   one SQLite write transaction, answers from the store when the key is
-//!   already completed (the stored response with `Idempotent-Replayed: true`,
-//!   or 422 when the fingerprint differs), and otherwise runs the operation and
-//!   writes the response into `idempotency_keys` in that same transaction, so a
-//!   sale and its replayable response are committed together or not at all.
-//!   5xx outcomes and 400 (invalid input: the operation never ran) are not
-//!   stored, so a retry can proceed.
+//!   one SQLite write transaction, answers from [`completed`] when the key
+//!   already has an answer (replay, or 422 when the fingerprint differs), and
+//!   otherwise runs the operation, stamps the row it created with the key
+//!   ([`effect`]) and stores the response in `idempotency_keys`, all in that
+//!   same transaction, so a sale, its key and its replayable response are
+//!   committed together or not at all. 5xx outcomes and 400 (invalid input: the
+//!   operation never ran) are not stored, so a retry can proceed.
 //!
-//! Expired keys are ignored on lookup and deleted by [`spawn_purge`].
+//! Stored responses expire after the key TTL and are deleted by [`spawn_purge`];
+//! the key on the created row does not expire, so a late retry of a sale or a
+//! refund is still a replay. [`policy`] publishes these rules.
 
+pub mod completed;
+pub mod effect;
 pub mod fingerprint;
 pub mod inflight;
 pub mod key;
+pub mod policy;
 pub mod store;
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -38,8 +46,12 @@ use crate::auth::Caller;
 use crate::body::{read_limited, BufferedBody};
 use crate::clock;
 use crate::db::Db;
+use crate::metrics::Metrics;
 use crate::problem::{Problem, PROBLEM_JSON};
 use crate::routes::AppState;
+use crate::stats::Stats;
+use completed::Completed;
+use effect::Effectful;
 use fingerprint::Fingerprint;
 use inflight::{InFlightGuard, Scope};
 use store::{NewResponse, StoredResponse};
@@ -47,23 +59,55 @@ use store::{NewResponse, StoredResponse};
 /// Response header marking a replayed response.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// Seconds a client is told to wait when its key is in flight.
-pub const IN_FLIGHT_RETRY_AFTER_SECS: u64 = 1;
+/// Response header of a write processed without a key under
+/// `--idempotency warn`.
+pub const WARNING_HEADER: &str = "idempotency-warning";
 
-/// Set by [`middleware`] for the write handler: the request's scope and
+/// Seconds a client is told to wait when its key is in flight, drawn anew for
+/// each 409 so that clients refused together do not retry together.
+pub const IN_FLIGHT_RETRY_AFTER_SECS: RangeInclusive<u64> = 1..=3;
+
+/// What a write without an `Idempotency-Key` gets (`--idempotency`). A
+/// malformed key is refused in every mode: it is a client bug, not an old client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enforcement {
+    /// 400: every write must carry a key.
+    Required,
+    /// Processed, and the response carries an `Idempotency-Warning` header.
+    Warn,
+    /// Processed without a word: a retry of it executes again.
+    Optional,
+}
+
+impl Enforcement {
+    /// The name `--idempotency` takes, also the `mode` metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enforcement::Required => "required",
+            Enforcement::Warn => "warn",
+            Enforcement::Optional => "optional",
+        }
+    }
+}
+
+/// Set by [`middleware`] for the write handler: the request's scope, route and
 /// fingerprint, and the claim on the scope, held until the operation's
 /// transaction has committed (even if the client has gone away).
 #[derive(Debug)]
 pub struct IdempotencyContext {
     /// (business, cashier, key).
     pub scope: Scope,
+    /// The matched route, for the metrics.
+    pub route: String,
     /// Hash of method, path and body.
     pub fingerprint: Fingerprint,
     _guard: InFlightGuard,
 }
 
 /// Extractor handing a write handler the request's [`IdempotencyContext`]:
-/// `None` when the server runs with `--no-idempotency`.
+/// `None` when the server runs with `--no-idempotency` or the write came
+/// without a key under `--idempotency warn|optional`.
 #[derive(Debug)]
 pub struct Idempotency(pub Option<Arc<IdempotencyContext>>);
 
@@ -102,7 +146,7 @@ fn in_flight(key: &str) -> Problem {
         "A request with this Idempotency-Key is in progress",
         format!("a request with Idempotency-Key {key:?} is still being processed; retry after the delay to get its response"),
     )
-    .with_retry_after(IN_FLIGHT_RETRY_AFTER_SECS)
+    .with_retry_after(rand::random_range(IN_FLIGHT_RETRY_AFTER_SECS))
 }
 
 fn key_reused(key: &str) -> Problem {
@@ -126,6 +170,52 @@ fn replay_response(stored: StoredResponse) -> Response {
     response
 }
 
+/// Where the idempotency outcomes are counted: per business for
+/// `GET /api/stats`, per route for `/metrics`.
+#[derive(Clone)]
+struct Counting {
+    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
+}
+
+impl Counting {
+    fn of(state: &AppState) -> Self {
+        Self {
+            stats: Arc::clone(&state.stats),
+            metrics: Arc::clone(&state.metrics),
+        }
+    }
+
+    /// The response to a request whose key already has an answer: the replay,
+    /// or 422 when this request is another one; counted.
+    fn answer(
+        &self,
+        scope: &Scope,
+        route: &str,
+        fingerprint: &Fingerprint,
+        completed: Completed,
+    ) -> Response {
+        if completed.response.fingerprint == fingerprint[..] {
+            if completed.source == completed::Source::Row {
+                tracing::info!("{route}: replayed from the row the key created (its stored response had expired)");
+            }
+            self.stats.record_replay(scope.business_id);
+            self.metrics
+                .replays
+                .with_label_values(&[route, completed.source.label()])
+                .inc();
+            replay_response(completed.response)
+        } else {
+            self.stats.record_key_mismatch(scope.business_id);
+            self.metrics
+                .key_mismatches
+                .with_label_values(&[route])
+                .inc();
+            key_reused(&scope.key).into_response()
+        }
+    }
+}
+
 /// Whether a request with `method` is a write, which needs an `Idempotency-Key`:
 /// any method but GET, HEAD and OPTIONS.
 pub fn is_write(method: &Method) -> bool {
@@ -144,9 +234,13 @@ pub async fn middleware(
     if !is_write(request.method()) {
         return Ok(next.run(request).await);
     }
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(String::new, |p| p.as_str().to_owned());
     let key = match key::from_headers(request.headers()) {
         Ok(key) => key,
-        Err(key::KeyError::Missing) => return Err(missing_key()),
+        Err(key::KeyError::Missing) => return without_key(&state, &route, request, next).await,
         Err(key::KeyError::Malformed(why)) => return Err(malformed_key(why)),
     };
     let (mut parts, body) = request.into_parts();
@@ -163,13 +257,13 @@ pub async fn middleware(
     };
 
     let Some(guard) = state.inflight.try_acquire(scope.clone()) else {
-        state.stats.record_in_flight_conflict(scope.business_id);
-        return Err(in_flight(&scope.key));
+        return claimed_elsewhere(&state, scope, route, fingerprint).await;
     };
     // The store is consulted by `execute`, inside the write transaction: one
     // trip to the database per request, and a replay can never race a commit.
     parts.extensions.insert(Arc::new(IdempotencyContext {
         scope,
+        route,
         fingerprint,
         _guard: guard,
     }));
@@ -177,6 +271,67 @@ pub async fn middleware(
     Ok(next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await)
+}
+
+/// A write without a key: 400 under `required`; processed (and counted, and
+/// under `warn` marked) otherwise.
+async fn without_key(
+    state: &AppState,
+    route: &str,
+    request: Request,
+    next: Next,
+) -> Result<Response, Problem> {
+    let mode = state.enforcement;
+    if mode == Enforcement::Required {
+        return Err(missing_key());
+    }
+    state
+        .metrics
+        .keyless_writes
+        .with_label_values(&[route, mode.as_str()])
+        .inc();
+    let mut response = next.run(request).await;
+    if mode == Enforcement::Warn {
+        response.headers_mut().insert(
+            WARNING_HEADER,
+            HeaderValue::from_static(
+                "this write came without an Idempotency-Key: a retry of it would be executed again",
+            ),
+        );
+    }
+    Ok(response)
+}
+
+/// The answer to a request whose scope another request holds. That holder may
+/// be a retry on its way to a replay while the key completed long ago, so the
+/// store is read first (from a read connection, after the claim failed: any
+/// commit of the holder before that is visible): a completed key is answered
+/// like any retry; only a key with no answer yet gets 409.
+async fn claimed_elsewhere(
+    state: &AppState,
+    scope: Scope,
+    route: String,
+    fingerprint: Fingerprint,
+) -> Result<Response, Problem> {
+    let counting = Counting::of(state);
+    state
+        .db
+        .read(move |conn| {
+            let now_ms = clock::unix_ms(clock::now());
+            Ok(match completed::find(conn, &scope, now_ms)? {
+                Some(completed) => counting.answer(&scope, &route, &fingerprint, completed),
+                None => {
+                    counting.stats.record_in_flight_conflict(scope.business_id);
+                    counting
+                        .metrics
+                        .in_flight_conflicts
+                        .with_label_values(&[route.as_str()])
+                        .inc();
+                    in_flight(&scope.key).into_response()
+                }
+            })
+        })
+        .await
 }
 
 /// Whether an operation's error outcome is stored for replay: every outcome of
@@ -187,29 +342,37 @@ pub fn is_stored_failure(status: StatusCode) -> bool {
     status.is_client_error() && status != StatusCode::BAD_REQUEST
 }
 
-/// Runs a write handler's domain operation `op` in one immediate SQLite
-/// transaction on the writer connection. With an idempotency context, a
-/// completed key is answered from the store (replay or 422) without running
-/// `op`; otherwise the response is stored in the same transaction as `op`'s
-/// effects. Because the lookup is inside the write transaction, even a second
-/// process on the same file could not execute a key twice.
+/// Runs a write handler's domain operation `op` for `caller` in one immediate
+/// SQLite transaction on the writer connection. With an idempotency context, a
+/// key that already has an answer is answered from it (replay or 422) without
+/// running `op`; otherwise the row `op` created is stamped with the key and
+/// the response is stored, in the same transaction as `op`'s effects. Because
+/// the lookup is inside the write transaction, even a second process on the
+/// same file could not execute a key twice.
 ///
 /// `op` returns the success status and body, or a [`Problem`]; on a problem its
 /// effects are rolled back and, if [`is_stored_failure`], the problem response is
 /// stored in a fresh transaction.
-pub async fn execute<T, F>(state: &AppState, idempotency: Idempotency, op: F) -> Response
+pub async fn execute<T, F>(
+    state: &AppState,
+    caller: &Caller,
+    idempotency: Idempotency,
+    op: F,
+) -> Response
 where
-    T: Serialize,
+    T: Serialize + Effectful,
     F: FnOnce(&rusqlite::Transaction<'_>) -> Result<(StatusCode, T), Problem> + Send + 'static,
 {
     let ttl_ms = i64::try_from(state.key_ttl.as_millis()).unwrap_or(i64::MAX);
     let context = idempotency.0;
-    let stats = Arc::clone(&state.stats);
+    let counting = Counting::of(state);
+    let business_id = caller.business_id;
     let outcome = state
         .db
         .write(move |conn| {
             let now_ms = clock::unix_ms(clock::now());
-            // Stores a response for replay under `ctx`'s key, in `tx`.
+            // Stores a response for replay under `ctx`'s key, in `tx`; counted
+            // once `tx` commits.
             let remember = |tx: &Connection,
                             ctx: &IdempotencyContext,
                             status: StatusCode,
@@ -222,30 +385,40 @@ where
                 };
                 store::insert(tx, &ctx.scope, &ctx.fingerprint, response, now_ms, ttl_ms)
             };
+            let count_stored = |replaced_expired: bool| {
+                counting
+                    .stats
+                    .record_key_stored(business_id, replaced_expired);
+                counting.metrics.keys_stored.inc();
+            };
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(ctx) = &context {
-                if let Some(stored) = store::find(&tx, &ctx.scope)? {
-                    if stored.is_live(now_ms) {
-                        let business_id = ctx.scope.business_id;
-                        return Ok(if stored.fingerprint == ctx.fingerprint[..] {
-                            stats.record_replay(business_id);
-                            replay_response(stored)
-                        } else {
-                            stats.record_key_mismatch(business_id);
-                            key_reused(&ctx.scope.key).into_response()
-                        });
-                    }
-                    store::delete(&tx, &ctx.scope)?;
+                if let Some(completed) = completed::find(&tx, &ctx.scope, now_ms)? {
+                    return Ok(counting.answer(
+                        &ctx.scope,
+                        &ctx.route,
+                        &ctx.fingerprint,
+                        completed,
+                    ));
                 }
             }
             match op(&tx) {
                 Ok((status, value)) => {
                     let body = serde_json::to_vec(&value)
                         .map_err(|e| Problem::internal("serialising the response", e))?;
-                    if let Some(ctx) = &context {
-                        remember(&tx, ctx, status, "application/json", &body)?;
-                    }
+                    let effect = value.effect();
+                    let stored = match &context {
+                        Some(ctx) => {
+                            effect::stamp(&tx, &effect, &ctx.scope, &ctx.fingerprint)?;
+                            Some(remember(&tx, ctx, status, "application/json", &body)?)
+                        }
+                        None => None,
+                    };
                     tx.commit()?;
+                    counting.stats.record_effect(business_id, &effect);
+                    if let Some(replaced_expired) = stored {
+                        count_stored(replaced_expired);
+                    }
                     let response = (
                         status,
                         [(
@@ -264,8 +437,10 @@ where
                             let tx =
                                 conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                             let body = problem.body_bytes();
-                            remember(&tx, ctx, problem.status, PROBLEM_JSON, &body)?;
+                            let replaced_expired =
+                                remember(&tx, ctx, problem.status, PROBLEM_JSON, &body)?;
                             tx.commit()?;
+                            count_stored(replaced_expired);
                         }
                     }
                     Ok(problem.into_response())
@@ -278,25 +453,87 @@ where
     outcome.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Starts the background task that deletes expired keys every `interval`.
-pub fn spawn_purge(db: Db, interval: Duration) -> tokio::task::JoinHandle<()> {
+/// Free pages given back to the file system per write transaction after a purge.
+const RECLAIM_PAGES_PER_STEP: u32 = 2_000;
+
+/// How the purge task runs.
+#[derive(Debug, Clone, Copy)]
+pub struct PurgeSchedule {
+    /// Time between two purges.
+    pub interval: Duration,
+    /// Most records deleted per write transaction.
+    pub batch: u32,
+}
+
+/// Starts the background task that deletes expired stored responses every
+/// `schedule.interval`, in batches that each take the writer briefly, then
+/// gives the freed pages back to the file system in steps; counts them in
+/// `stats` and `metrics`.
+pub fn spawn_purge(
+    db: Db,
+    schedule: PurgeSchedule,
+    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
+        let mut ticker = tokio::time::interval(schedule.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            match db
-                .write(|conn| Ok(store::purge_expired(conn, clock::unix_ms(clock::now()))?))
-                .await
-            {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("purged {n} expired idempotency keys"),
+            let started = Instant::now();
+            match purge(&db, schedule.batch, &stats, &metrics).await {
+                Ok((0, _)) => {}
+                Ok((n, batches)) => tracing::info!(
+                    "purged {n} expired idempotency keys in {batches} batches ({:?})",
+                    started.elapsed()
+                ),
                 Err(problem) => {
                     tracing::warn!("purging expired idempotency keys failed: {problem}")
                 }
             }
+            metrics
+                .purge_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
     })
+}
+
+/// One purge: batches of at most `batch` records until a batch finds fewer,
+/// then the freed pages reclaimed; returns the records deleted and the batches.
+async fn purge(
+    db: &Db,
+    batch: u32,
+    stats: &Stats,
+    metrics: &Metrics,
+) -> Result<(u64, u64), Problem> {
+    let now_ms = clock::unix_ms(clock::now());
+    let (mut total, mut batches) = (0, 0);
+    loop {
+        let purged = db
+            .write(move |conn| Ok(store::purge_expired(conn, now_ms, batch)?))
+            .await?;
+        let n: u64 = purged.values().sum();
+        stats.record_purged(&purged);
+        metrics.keys_purged.inc_by(n);
+        metrics.purge_batches.inc();
+        total += n;
+        batches += 1;
+        if n < u64::from(batch) {
+            break;
+        }
+        // Let the writes queued behind this batch go first.
+        tokio::task::yield_now().await;
+    }
+    if total > 0 {
+        while db
+            .write(|conn| Ok(crate::db::reclaim_free_pages(conn, RECLAIM_PAGES_PER_STEP)?))
+            .await?
+            > 0
+        {
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok((total, batches))
 }
 
 #[cfg(test)]
@@ -319,11 +556,27 @@ mod tests {
             status: 201,
             content_type: "application/json".into(),
             body: b"{\"id\":1}".to_vec(),
-            expires_at_ms: i64::MAX,
         };
         let r = replay_response(stored);
         assert_eq!(r.status(), StatusCode::CREATED);
         assert_eq!(r.headers()[REPLAYED_HEADER], "true");
         assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn an_in_flight_409_waits_a_jittered_while() {
+        let waits: std::collections::BTreeSet<String> = (0..200)
+            .map(|_| {
+                in_flight("k").into_response().headers()[header::RETRY_AFTER]
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            waits,
+            IN_FLIGHT_RETRY_AFTER_SECS.map(|s| s.to_string()).collect(),
+            "every delay of the range is drawn, and no other"
+        );
     }
 }

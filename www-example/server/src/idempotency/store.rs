@@ -1,5 +1,7 @@
 //! The `idempotency_keys` table: completed responses kept for replay.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::fingerprint::Fingerprint;
@@ -16,15 +18,6 @@ pub struct StoredResponse {
     pub content_type: String,
     /// The body bytes.
     pub body: Vec<u8>,
-    /// When the key stops being replayed (Unix ms).
-    pub expires_at_ms: i64,
-}
-
-impl StoredResponse {
-    /// Whether the record is still replayable at `now_ms`.
-    pub fn is_live(&self, now_ms: i64) -> bool {
-        self.expires_at_ms > now_ms
-    }
 }
 
 /// A response to store: status, `Content-Type` and body.
@@ -38,31 +31,35 @@ pub struct NewResponse<'a> {
     pub body: &'a [u8],
 }
 
-/// The stored response for `scope`, live or expired.
-pub fn find(conn: &Connection, scope: &Scope) -> rusqlite::Result<Option<StoredResponse>> {
+/// The stored response for `scope` if it has not expired at `now_ms`.
+pub fn find_live(
+    conn: &Connection,
+    scope: &Scope,
+    now_ms: i64,
+) -> rusqlite::Result<Option<StoredResponse>> {
     conn.prepare_cached(
-        "SELECT fingerprint, status, content_type, body, expires_at_ms FROM idempotency_keys
-         WHERE business_id = ?1 AND cashier_id = ?2 AND key = ?3",
+        "SELECT fingerprint, status, content_type, body FROM idempotency_keys
+         WHERE business_id = ?1 AND cashier_id = ?2 AND key = ?3 AND expires_at_ms > ?4",
     )?
     .query_row(
-        params![scope.business_id, scope.cashier_id, scope.key],
+        params![scope.business_id, scope.cashier_id, scope.key, now_ms],
         |r| {
             Ok(StoredResponse {
                 fingerprint: r.get(0)?,
                 status: r.get(1)?,
                 content_type: r.get(2)?,
                 body: r.get(3)?,
-                expires_at_ms: r.get(4)?,
             })
         },
     )
     .optional()
 }
 
-/// Stores a completed response. Must run in the transaction that wrote the
-/// request's effects. Fails (and so fails that transaction) if the scope already
-/// has a record: the unique scope is the last line of defence against a double
-/// execution.
+/// Stores a completed response; returns whether it replaced an expired record
+/// of the same scope that the purge had not reached yet. Must run in the
+/// transaction that wrote the request's effects, after [`find_live`] found no
+/// live record in it. A live record of the scope makes the insert fail, and
+/// so that transaction.
 pub fn insert(
     conn: &Connection,
     scope: &Scope,
@@ -70,7 +67,18 @@ pub fn insert(
     response: NewResponse<'_>,
     now_ms: i64,
     ttl_ms: i64,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<bool> {
+    let replaced = conn
+        .prepare_cached(
+            "DELETE FROM idempotency_keys
+             WHERE business_id = ?1 AND cashier_id = ?2 AND key = ?3 AND expires_at_ms <= ?4",
+        )?
+        .execute(params![
+            scope.business_id,
+            scope.cashier_id,
+            scope.key,
+            now_ms
+        ])?;
     conn.prepare_cached(
         "INSERT INTO idempotency_keys
            (business_id, cashier_id, key, fingerprint, status, content_type, body, created_at_ms, expires_at_ms)
@@ -87,42 +95,42 @@ pub fn insert(
             now_ms,
             now_ms.saturating_add(ttl_ms)
     ])?;
-    Ok(())
+    Ok(replaced > 0)
 }
 
-/// Deletes the record of `scope` (used for an expired record found before the
-/// purge task got to it).
-pub fn delete(conn: &Connection, scope: &Scope) -> rusqlite::Result<()> {
-    conn.execute(
-        "DELETE FROM idempotency_keys WHERE business_id = ?1 AND cashier_id = ?2 AND key = ?3",
-        params![scope.business_id, scope.cashier_id, scope.key],
+/// Keys deleted by a purge, per business.
+pub type Purged = BTreeMap<i64, u64>;
+
+/// Deletes up to `limit` records expired at `now_ms` from the head of the
+/// table (insertion order), stopping at the first live one; returns how many
+/// per business. With one TTL the head is where every expired record is, so a
+/// batch reads at most `limit` rows and never scans live ones; call it again
+/// while it deletes `limit`. (After the TTL is shortened, newer records can
+/// expire before older ones; [`find_live`] ignores them and they are deleted
+/// once the older ones have expired too.)
+pub fn purge_expired(conn: &Connection, now_ms: i64, limit: u32) -> rusqlite::Result<Purged> {
+    let mut purged = Purged::new();
+    let mut stmt = conn.prepare_cached(
+        "WITH head AS MATERIALIZED (
+           SELECT id, expires_at_ms FROM idempotency_keys ORDER BY id LIMIT ?2)
+         DELETE FROM idempotency_keys WHERE id IN (
+           SELECT id FROM head WHERE id < COALESCE(
+             (SELECT MIN(id) FROM head WHERE expires_at_ms > ?1), 9223372036854775807))
+         RETURNING business_id",
     )?;
-    Ok(())
+    let mut rows = stmt.query(params![now_ms, limit])?;
+    while let Some(row) = rows.next()? {
+        *purged.entry(row.get(0)?).or_default() += 1;
+    }
+    Ok(purged)
 }
 
-/// Deletes the records expired at `now_ms` that precede, in insertion order,
-/// the oldest live one; returns how many. With one TTL that is every expired
-/// record, found without an index on the expiry and without scanning live rows.
-/// (After the TTL is shortened, newer records can expire before older ones;
-/// they are ignored by [`StoredResponse::is_live`] and deleted once the older
-/// ones have expired too.)
-pub fn purge_expired(conn: &Connection, now_ms: i64) -> rusqlite::Result<usize> {
-    conn.execute(
-        "DELETE FROM idempotency_keys WHERE id < COALESCE(
-            (SELECT id FROM idempotency_keys WHERE expires_at_ms > ?1 ORDER BY id LIMIT 1),
-            (SELECT MAX(id) + 1 FROM idempotency_keys))",
-        [now_ms],
-    )
-}
-
-/// Number of records of a business still in the table (expired ones count
-/// until the purge task deletes them).
-pub fn count_stored(conn: &Connection, business_id: i64) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT COUNT(*) FROM idempotency_keys WHERE business_id = ?1",
-        [business_id],
-        |r| r.get(0),
-    )
+/// Number of records per business still in the table (expired ones count
+/// until the purge deletes them).
+pub fn count_stored(conn: &Connection) -> rusqlite::Result<BTreeMap<i64, u64>> {
+    conn.prepare("SELECT business_id, COUNT(*) FROM idempotency_keys GROUP BY business_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
 }
 
 #[cfg(test)]
@@ -141,67 +149,80 @@ mod tests {
         body: b"{}",
     };
 
+    fn scope(business_id: i64, key: &str) -> Scope {
+        Scope {
+            business_id,
+            cashier_id: 2,
+            key: key.into(),
+        }
+    }
+
+    fn purged(conn: &Connection, now_ms: i64) -> Vec<(i64, u64)> {
+        purge_expired(conn, now_ms, 100)
+            .unwrap()
+            .into_iter()
+            .collect()
+    }
+
     #[test]
     fn insert_find_expire_purge() {
         let conn = db();
-        let scope = Scope {
-            business_id: 1,
-            cashier_id: 2,
-            key: "k".into(),
-        };
-        insert(&conn, &scope, &[7; 32], JSON_201, 1_000, 500).unwrap();
-        let found = find(&conn, &scope).unwrap().unwrap();
-        assert_eq!(
-            (found.status, found.body.as_slice(), found.expires_at_ms),
-            (201, &b"{}"[..], 1_500)
+        let scope = scope(1, "k");
+        assert!(!insert(&conn, &scope, &[7; 32], JSON_201, 1_000, 500).unwrap());
+        let found = find_live(&conn, &scope, 1_499).unwrap().unwrap();
+        assert_eq!((found.status, found.body.as_slice()), (201, &b"{}"[..]));
+        assert!(
+            find_live(&conn, &scope, 1_500).unwrap().is_none(),
+            "expired"
         );
-        assert!(found.is_live(1_499) && !found.is_live(1_500));
         assert!(
             insert(&conn, &scope, &[7; 32], JSON_201, 1_000, 500).is_err(),
-            "one record per scope"
+            "one live record per scope"
         );
         let other_tenant = Scope {
             business_id: 2,
             ..scope.clone()
         };
-        assert!(find(&conn, &other_tenant).unwrap().is_none());
-        assert_eq!(count_stored(&conn, 1).unwrap(), 1);
-        assert_eq!(purge_expired(&conn, 1_499).unwrap(), 0);
-        assert_eq!(purge_expired(&conn, 1_500).unwrap(), 1);
-        assert!(find(&conn, &scope).unwrap().is_none());
+        assert!(find_live(&conn, &other_tenant, 0).unwrap().is_none());
+        assert_eq!(count_stored(&conn).unwrap().get(&1), Some(&1));
+        assert_eq!(purged(&conn, 1_499), vec![]);
+        assert_eq!(purged(&conn, 1_500), vec![(1, 1)]);
+        assert!(count_stored(&conn).unwrap().is_empty());
         assert_eq!(
-            purge_expired(&conn, 1_500).unwrap(),
-            0,
+            purged(&conn, 1_500),
+            vec![],
             "an empty table purges nothing"
         );
     }
 
     #[test]
+    fn an_expired_record_is_replaced() {
+        let conn = db();
+        insert(&conn, &scope(1, "k"), &[7; 32], JSON_201, 0, 10).unwrap();
+        assert!(insert(&conn, &scope(1, "k"), &[8; 32], JSON_201, 10, 10).unwrap());
+        let found = find_live(&conn, &scope(1, "k"), 10).unwrap().unwrap();
+        assert_eq!(found.fingerprint, vec![8; 32]);
+    }
+
+    #[test]
     fn purge_deletes_the_expired_prefix_and_keeps_live_records() {
         let conn = db();
-        let scope = |k: &str| Scope {
-            business_id: 1,
-            cashier_id: 1,
-            key: k.into(),
-        };
         // Inserted at 0, 10, 20 with a TTL of 100, then one with a TTL of 5.
-        insert(&conn, &scope("a"), &[1; 32], JSON_201, 0, 100).unwrap();
-        insert(&conn, &scope("b"), &[1; 32], JSON_201, 10, 100).unwrap();
-        insert(&conn, &scope("c"), &[1; 32], JSON_201, 20, 100).unwrap();
-        insert(&conn, &scope("d"), &[1; 32], JSON_201, 30, 5).unwrap();
-        assert_eq!(purge_expired(&conn, 111).unwrap(), 2, "a and b expired");
-        assert!(find(&conn, &scope("c")).unwrap().is_some());
+        insert(&conn, &scope(1, "a"), &[1; 32], JSON_201, 0, 100).unwrap();
+        insert(&conn, &scope(2, "b"), &[1; 32], JSON_201, 10, 100).unwrap();
+        insert(&conn, &scope(1, "c"), &[1; 32], JSON_201, 20, 100).unwrap();
+        insert(&conn, &scope(1, "d"), &[1; 32], JSON_201, 30, 5).unwrap();
+        assert_eq!(purged(&conn, 111), vec![(1, 1), (2, 1)], "a and b expired");
+        assert!(find_live(&conn, &scope(1, "c"), 111).unwrap().is_some());
         assert!(
-            find(&conn, &scope("d"))
-                .unwrap()
-                .is_some_and(|d| !d.is_live(111)),
+            find_live(&conn, &scope(1, "d"), 111).unwrap().is_none(),
             "d waits behind live c, ignored meanwhile"
         );
         assert_eq!(
-            purge_expired(&conn, 120).unwrap(),
-            2,
+            purged(&conn, 120),
+            vec![(1, 2)],
             "c expired, and d behind it"
         );
-        assert_eq!(count_stored(&conn, 1).unwrap(), 0);
+        assert!(count_stored(&conn).unwrap().is_empty());
     }
 }

@@ -16,6 +16,9 @@ pub const CASHIER_1: &str = "demo-cashier-1";
 pub const CASHIER_2: &str = "demo-cashier-2";
 pub const CASHIER_3: &str = "demo-cashier-3";
 
+/// The `--metrics-token` of the tests that read `/metrics`.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 /// How long a server gets to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -216,6 +219,44 @@ impl Server {
         self.get_json(token, "/api/stats").await
     }
 
+    /// Waits (bounded) until the caller's business has `n` stored responses,
+    /// e.g. 0 once the purge deleted the expired ones.
+    pub async fn wait_stored_keys(&self, token: &str, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.stats(token).await["storedKeys"] != n {
+            assert!(
+                Instant::now() < deadline,
+                "the business never had {n} stored keys; log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `GET /metrics` with `token`, parsed as Prometheus text (panics unless
+    /// 200 and parseable).
+    pub async fn metrics(&self, token: &str) -> prometheus_parse::Scrape {
+        let r = self.send(Method::GET, "/metrics", Some(token)).await;
+        assert_eq!(r.status(), 200, "GET /metrics");
+        assert!(r.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"));
+        let text = r.text().await.unwrap();
+        for line in text.lines() {
+            assert!(
+                line.starts_with("# HELP ")
+                    || line.starts_with("# TYPE ")
+                    || line.split_once(' ').is_some_and(|(name, value)| {
+                        !name.is_empty() && value.parse::<f64>().is_ok()
+                    }),
+                "not a Prometheus text line: {line:?}"
+            );
+        }
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .expect("Prometheus text")
+    }
+
     /// The stock of the caller's product named `name`, and its id.
     pub async fn product(&self, token: &str, name: &str) -> (i64, i64) {
         let products = self.get_json(token, "/api/products").await;
@@ -237,6 +278,57 @@ impl Drop for Server {
             eprintln!("---- pos-server log ({}) ----\n{}", self.base, self.log());
         }
     }
+}
+
+/// Runs `pos-server` with `args` on `db`, expecting it to refuse to start;
+/// returns its stderr. Panics if it is still running after the start timeout
+/// or exits successfully.
+pub fn start_refused(db: &Path, args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pos-server"))
+        .args(args)
+        .env("PORT", "0")
+        .env("POS_DB", db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pos-server");
+    let deadline = Instant::now() + START_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("pos-server {args:?} was still running after {START_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        !status.success(),
+        "pos-server {args:?} started; stderr: {stderr}"
+    );
+    stderr
+}
+
+/// The value of the sample `name` whose labels include `labels` (0 when there
+/// is none); a histogram's value is its count.
+pub fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match &s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(buckets) => buckets.last().map_or(0.0, |b| b.count),
+            prometheus_parse::Value::Summary(_) => panic!("{name} is a summary"),
+        })
+        .sum()
 }
 
 /// A sale body of `quantity` × `product_id`.

@@ -1,6 +1,5 @@
-//! One execution per key; replays; 422; 400 without a key; tenant scoping; expiry.
-
-use std::time::{Duration, Instant};
+//! One execution per key; replays; 422; 400 without a key; tenant scoping;
+//! replays after the stored response expired.
 
 use serde_json::Value;
 
@@ -231,27 +230,104 @@ async fn refunds_are_idempotent_too() {
 }
 
 #[tokio::test]
-async fn expired_keys_are_purged_and_can_then_be_used_again() {
+async fn after_the_stored_response_expired_a_retry_is_answered_from_the_sale_or_refund() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db, &["--key-ttl", "1s", "--purge-interval", "100ms"]).await;
+    let (mug, stock) = server.product(CASHIER_1, "Ceramic mug").await;
+    let sale_key = new_key();
+    let sold = server.sell(CASHIER_1, Some(&sale_key), &sale(mug, 3)).await;
+    assert_executed(&sold);
+    let sold = sold.bytes().await.unwrap();
+    let sold_json: Value = serde_json::from_slice(&sold).unwrap();
+    let path = format!("/api/sales/{}/refund", sold_json["id"].as_str().unwrap());
+    let refund = serde_json::json!({ "items": [{ "productId": mug, "quantity": 1 }] });
+    let refund_key = new_key();
+    let refunded = server
+        .send_post(CASHIER_1, &path, Some(&refund_key), &refund)
+        .await;
+    assert_executed(&refunded);
+    let refunded = refunded.bytes().await.unwrap();
+    server.wait_stored_keys(CASHIER_1, 2).await;
+    // Both stored responses expire and are purged.
+    server.wait_stored_keys(CASHIER_1, 0).await;
+    assert!(server.log().contains("purged"));
+
+    let again = server.sell(CASHIER_1, Some(&sale_key), &sale(mug, 3)).await;
+    assert_eq!(again.status(), 201);
+    assert!(replayed(&again), "a replay, not a second sale");
+    assert_eq!(
+        again.bytes().await.unwrap(),
+        sold,
+        "the sale as first answered"
+    );
+    let again = server
+        .send_post(CASHIER_1, &path, Some(&refund_key), &refund)
+        .await;
+    assert_eq!(again.status(), 201);
+    assert!(replayed(&again), "a replay, not a second refund");
+    assert_eq!(
+        again.bytes().await.unwrap(),
+        refunded,
+        "the refund as first answered"
+    );
+
+    let changed = server.sell(CASHIER_1, Some(&sale_key), &sale(mug, 1)).await;
+    expect_problem(changed, 422, "idempotency-key-reused").await;
+    let more = serde_json::json!({ "items": [{ "productId": mug, "quantity": 2 }] });
+    let changed = server
+        .send_post(CASHIER_1, &path, Some(&refund_key), &more)
+        .await;
+    expect_problem(changed, 422, "idempotency-key-reused").await;
+    let stats = server.stats(CASHIER_1).await;
+    assert_eq!(
+        (
+            &stats["sales"],
+            &stats["refunds"],
+            &stats["replays"],
+            &stats["keyMismatches"]
+        ),
+        (
+            &Value::from(1),
+            &Value::from(1),
+            &Value::from(2),
+            &Value::from(2)
+        )
+    );
+    assert_eq!(
+        server.product(CASHIER_1, "Ceramic mug").await.1,
+        stock - 3 + 1,
+        "stock taken once, restocked once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_retries_of_a_completed_key_are_all_replays() {
+    let (_dir, db) = temp_db();
+    let server = Server::start(&db, &[]).await;
     let key = new_key();
-    let r = server.sell(CASHIER_1, Some(&key), &sale(1, 1)).await;
-    assert_eq!(r.status(), 201);
-    assert_eq!(server.stats(CASHIER_1).await["storedKeys"], 1);
-    // Wait for the purge task to delete the key (observed through the stats).
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while server.stats(CASHIER_1).await["storedKeys"] != 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the expired key was never purged"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let body = sale(1, 1);
+    let first = server.sell(CASHIER_1, Some(&key), &body).await;
+    assert_executed(&first);
+    let invoice = invoice_number(first).await;
+    let requests = (0..200)
+        .map(|_| server.post(CASHIER_1, "/api/sales", Some(&key), &body))
+        .collect();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for r in send_together(requests).await {
+        *statuses.entry(r.status().as_u16()).or_default() += 1;
+        assert!(replayed(&r), "every retry is a replay");
+        assert_eq!(invoice_number(r).await, invoice);
     }
-    assert!(server.log().contains("purged 1 expired idempotency keys"));
-    // The key is forgotten: another payload is a new sale, not a 422.
-    let r = server.sell(CASHIER_1, Some(&key), &sale(1, 2)).await;
-    assert_executed(&r);
-    assert_eq!(server.stats(CASHIER_1).await["sales"], 2);
+    assert_eq!(statuses, [(201, 200)].into(), "200 replays, no 409");
+    let stats = server.stats(CASHIER_1).await;
+    assert_eq!(
+        (
+            &stats["sales"],
+            &stats["replays"],
+            &stats["inFlightConflicts"]
+        ),
+        (&Value::from(1), &Value::from(200), &Value::from(0))
+    );
 }
 
 #[tokio::test]
