@@ -4,7 +4,7 @@
 //! `Idempotency-Key`, and this server honours it (one execution per key, the stored
 //! response replayed on every retry), draws invoice numbers that are unique and
 //! gapless per business and month, and never lets stock go negative. See
-//! `www-example/README.md` for the design and `shared/CONTRACT.md` §2–3 for the
+//! `www-example/README.md` for the design and `docs/spec.md` §2–3 for the
 //! wire rules it implements.
 //!
 //! Module map, one concept each:

@@ -1,4 +1,4 @@
-//! The HTTP surface: the API of CONTRACT §3, the chaos control (with `--chaos`
+//! The HTTP surface: the API of docs/spec.md §3, the chaos control (with `--chaos`
 //! only, for any cashier's token), and the demo page and built package as
 //! static files.
 

@@ -1,5 +1,5 @@
 //! Demo data for a new database, with `--demo` only: two businesses, three
-//! cashiers with the public demo tokens of CONTRACT §3, and products with stock
+//! cashiers with the public demo tokens of docs/spec.md §3, and products with stock
 //! between 5 and 500.
 
 use rusqlite::{params, Connection};

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-/// The idempotency scope of CONTRACT §3: one tenant's and one user's key space.
+/// The idempotency scope of docs/spec.md §3: one tenant's and one user's key space.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Scope {
     /// The caller's business.

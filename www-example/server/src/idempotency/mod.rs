@@ -1,5 +1,5 @@
 //! The `Idempotency-Key` mechanism, one implementation shared by every write
-//! endpoint (IETF draft "The Idempotency-Key HTTP Header Field"; CONTRACT §3).
+//! endpoint (IETF draft "The Idempotency-Key HTTP Header Field"; docs/spec.md §3).
 //!
 //! Two halves:
 //! - [`middleware`], in front of every write route: requires a well-formed key

@@ -11,7 +11,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// The demo tokens seeded with `--demo` (CONTRACT §3).
+/// The demo tokens seeded with `--demo` (docs/spec.md §3).
 pub const CASHIER_1: &str = "demo-cashier-1";
 pub const CASHIER_2: &str = "demo-cashier-2";
 pub const CASHIER_3: &str = "demo-cashier-3";
