@@ -261,3 +261,15 @@ async fn answered_records_are_removed_together_not_one_transaction_each() {
     assert!((21.0..40.0).contains(&transactions), "{transactions} read-write transactions for 20 sales");
     c.close();
 }
+
+#[wasm_bindgen_test]
+async fn the_write_ahead_is_flushed_to_disk_and_the_removal_is_not() {
+    let ns = fresh("wa-durability");
+    let c = client_in(&ns, "").await;
+    let stop_recording = record_queue_durability(&format!("pos-resilience:{ns}"));
+    settle(c.post(url(&ns, "echo").into(), json(r#"{"sale": 1}"#), None)).await.expect("delivered");
+    assert_eq!(settle(c.queue_size()).await.unwrap().as_f64(), Some(0.0), "the removal has run");
+    let asked: Vec<String> = Array::from(&stop_recording.call0(&JsValue::NULL).unwrap()).iter().filter_map(|d| d.as_string()).collect();
+    assert_eq!(asked, ["strict", "default"], "the write-ahead's transaction, then the removal's");
+    c.close();
+}

@@ -46,6 +46,12 @@ pub fn database_name(namespace: &str) -> String {
 /// An open queue database.
 pub struct Store {
     db: Rexie,
+    /// A second connection to the same database, for the write-ahead's
+    /// transaction: rexie opens transactions without options, and a
+    /// write-ahead must reach the disk before its request leaves (see
+    /// [`Store::add_owned`]). It closes itself when another tab upgrades.
+    strict: web_sys::IdbDatabase,
+    _on_version_change: Closure<dyn FnMut()>,
 }
 
 type Result<T> = std::result::Result<T, StorageError>;
@@ -60,7 +66,14 @@ impl Store {
             .add_object_store(ObjectStore::new(META))
             .build()
             .await?;
-        Ok(Store { db })
+        // Opened after rexie has created or upgraded the database, at its
+        // version, so it never creates one of its own.
+        let factory = idb::Factory::new().map_err(rexie::Error::from)?;
+        let strict: web_sys::IdbDatabase = factory.open(&database_name(namespace), Some(DB_VERSION)).map_err(rexie::Error::from)?.await.map_err(rexie::Error::from)?.into();
+        let to_close = strict.clone();
+        let on_version_change = Closure::<dyn FnMut()>::new(move || to_close.close());
+        strict.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        Ok(Store { db, strict, _on_version_change: on_version_change })
     }
 
     /// Appends a record; returns its id (its FIFO position).
@@ -74,12 +87,35 @@ impl Store {
     /// Appends a record written ahead of its call's first attempt and
     /// returns its id; with `heartbeat` (owner, until), renews that owner's
     /// heartbeat in the same transaction.
+    ///
+    /// The transaction is `durability: "strict"`: the browser flushes it to
+    /// the disk before it reports it committed, so the record survives a
+    /// power cut as well as a crash (the browsers' default, `relaxed` in
+    /// Chromium, hands it to the operating system only). The removal after
+    /// the answer keeps the default: losing it only brings back a record
+    /// that is resent with its key and replayed.
     pub async fn add_owned(&self, record: &JsValue, heartbeat: Option<(&str, f64)>) -> Result<f64> {
-        let Some((owner, until)) = heartbeat else { return self.add(record).await };
-        let tx = self.db.transaction(&[QUEUE, META], TransactionMode::ReadWrite)?;
-        let key = tx.store(QUEUE)?.add(record, None).await?;
-        tx.store(META)?.put(&heartbeat_value(until), Some(&heartbeat_key(owner))).await?;
-        tx.done().await?;
+        let stores = match heartbeat {
+            Some(_) => js_sys::Array::of2(&QUEUE.into(), &META.into()),
+            None => js_sys::Array::of1(&QUEUE.into()),
+        };
+        let options = js_sys::Object::new();
+        crate::js::set(&options, "durability", "strict");
+        let raw = self
+            .strict
+            .unchecked_ref::<DatabaseWithOptions>()
+            .transaction_with_options(&stores, "readwrite", &options)
+            .map_err(|e| StorageError(crate::js::message_of(&e)))?;
+        let tx = idb::Transaction::from(raw);
+        let key = tx.object_store(QUEUE).map_err(rexie::Error::from)?.add(record, None).map_err(rexie::Error::from)?.await.map_err(rexie::Error::from)?;
+        if let Some((owner, until)) = heartbeat {
+            let meta = tx.object_store(META).map_err(rexie::Error::from)?;
+            meta.put(&heartbeat_value(until), Some(&heartbeat_key(owner))).map_err(rexie::Error::from)?.await.map_err(rexie::Error::from)?;
+        }
+        let done = tx.await.map_err(rexie::Error::from)?;
+        if !done.is_committed() {
+            return Err(StorageError("the write-ahead transaction was aborted".into()));
+        }
         Ok(key.as_f64().unwrap_or(f64::NAN))
     }
 
@@ -273,6 +309,16 @@ impl Store {
         tx.done().await?;
         Ok(())
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// An `IDBDatabase`, for the one call web-sys offers only behind its
+    /// unstable-API flag: `transaction(stores, mode, options)`.
+    #[wasm_bindgen(js_name = IDBDatabase)]
+    type DatabaseWithOptions;
+    #[wasm_bindgen(method, catch, js_name = transaction)]
+    fn transaction_with_options(this: &DatabaseWithOptions, stores: &js_sys::Array, mode: &str, options: &js_sys::Object) -> std::result::Result<web_sys::IdbTransaction, JsValue>;
 }
 
 /// The `meta` key of an owner's heartbeat.

@@ -99,6 +99,8 @@ extern "C" {
     pub fn count_queue_deletes(name: &str) -> Function;
     #[wasm_bindgen(js_name = countQueueWriteTransactions)]
     pub fn count_queue_write_transactions(name: &str) -> Function;
+    #[wasm_bindgen(js_name = recordQueueDurability)]
+    pub fn record_queue_durability(name: &str) -> Function;
     #[wasm_bindgen(js_name = countUnhandledRejections)]
     pub fn count_unhandled_rejections() -> Function;
     #[wasm_bindgen(js_name = postFromPageThatWillDie)]

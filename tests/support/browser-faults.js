@@ -178,3 +178,19 @@ export function countQueueWriteTransactions(name) {
     return count;
   };
 }
+
+/** Records the durability asked for by each read-write transaction on the
+ *  `queue` store of database `name` from now on ("default" when none);
+ *  returns a function that stops recording and returns them in order. */
+export function recordQueueDurability(name) {
+  const seen = [];
+  IDBDatabase.prototype.transaction = function (stores, mode, options) {
+    const names = typeof stores === "string" ? [stores] : [...stores];
+    if (this.name === name && mode === "readwrite" && names.includes("queue")) seen.push(options?.durability ?? "default");
+    return realTransaction.call(this, stores, mode, options);
+  };
+  return () => {
+    IDBDatabase.prototype.transaction = realTransaction;
+    return seen;
+  };
+}
