@@ -476,7 +476,12 @@ pub fn spawn_purge(
     metrics: Arc<Metrics>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(schedule.interval);
+        // The first purge comes one interval after start, not at once: a
+        // server that has just started serves its first sales first.
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + schedule.interval,
+            schedule.interval,
+        );
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
