@@ -160,8 +160,7 @@ impl ApiClient {
     pub fn queue_size(&self) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled(&ctx).await;
-            let store = ctx.outbox.open().await?;
+            let store = ctx.settled_store().await?;
             let n = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
             Ok(n.into())
         })
@@ -172,8 +171,7 @@ impl ApiClient {
     pub fn list_queue(&self) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled(&ctx).await;
-            let store = ctx.outbox.open().await?;
+            let store = ctx.settled_store().await?;
             let all = store.queued().await.map_err(|e| storage_error("cannot read the offline queue", e))?;
             Ok(all.into_iter().collect::<js_sys::Array>().into())
         })
@@ -192,8 +190,7 @@ impl ApiClient {
     pub fn dead_letters(&self) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled(&ctx).await;
-            let store = ctx.outbox.open().await?;
+            let store = ctx.settled_store().await?;
             let all = store.dead_letters().await.map_err(|e| storage_error("cannot read the dead letters", e))?;
             Ok(all.into_iter().collect::<js_sys::Array>().into())
         })
@@ -206,8 +203,7 @@ impl ApiClient {
     pub fn retry_dead_letter(&self, id: f64) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled(&ctx).await;
-            let store = ctx.outbox.open().await?;
+            let store = ctx.settled_store().await?;
             let letter = store.dead_letter(id).await.map_err(|e| storage_error("cannot read the dead letter", e))?;
             let letter = letter.ok_or_else(|| invalid_input(&["no dead letter with id ", &format_number(id)].concat()))?;
             let mut record = QueuedRequest::from_js(&get(&letter, "request"))
@@ -229,8 +225,7 @@ impl ApiClient {
     pub fn discard_dead_letter(&self, id: f64) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled(&ctx).await;
-            let store = ctx.outbox.open().await?;
+            let store = ctx.settled_store().await?;
             store.discard(id).await.map_err(|e| storage_error("cannot delete the dead letter", e))?;
             Ok(JsValue::UNDEFINED)
         })
@@ -242,8 +237,7 @@ impl ApiClient {
     pub fn clear_queue(&self) -> Promise {
         let ctx = self.ctx.clone();
         js::promise(async move {
-            ctx.live.settled(&ctx).await;
-            let store = ctx.outbox.open().await?;
+            let store = ctx.settled_store().await?;
             ctx.drainer.generation.set(ctx.drainer.generation.get().wrapping_add(1));
             let n = store.clear_queue().await.map_err(|e| storage_error("cannot clear the offline queue", e))?;
             ctx.drainer.announce_soon();

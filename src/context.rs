@@ -54,6 +54,14 @@ impl Context {
         }
     }
 
+    /// The open outbox as this client's answered calls left it: the removals
+    /// of their records committed first. What the management calls read and
+    /// change. Rejects with a `storage` ApiError.
+    pub async fn settled_store(self: &Rc<Self>) -> Result<Rc<crate::outbox::store::Store>, JsValue> {
+        self.live.settled(self).await;
+        self.outbox.open().await
+    }
+
     /// Dispatches event `kind` with `detail` to the client's listeners.
     pub fn emit(&self, kind: &str, detail: &JsValue) {
         self.events.emit(kind, detail);
