@@ -7,7 +7,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::config::{header_pairs, HeaderSource};
-use crate::js::{self, invalid_input};
+use crate::error::Error;
+use crate::js;
 use crate::retry::AttemptOutcome;
 use crate::retry_after::parse_retry_after;
 use crate::transport::{self, Attempt, HttpResponse, Outgoing};
@@ -36,7 +37,7 @@ pub(crate) struct Sent {
 
 /// Sends one attempt of `req` with the client's `headers` and reads what
 /// came back. `Err` only when the headers function failed (nothing was sent).
-pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<Sent, JsValue> {
+pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<Sent, Error> {
     let headers = attempt_headers(headers, req).await?;
     let outgoing = Outgoing { url: req.url, method: req.method, headers: &headers, body: req.body };
     Ok(match transport::send(&outgoing, timeout_ms, signal).await {
@@ -60,30 +61,30 @@ pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout
 /// (its function is called anew each time), then the call's;
 /// `Content-Type` for a JSON body; the operation's key last, so nothing
 /// overwrites it.
-async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<web_sys::Headers, JsValue> {
-    let headers = web_sys::Headers::new()?;
+async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<web_sys::Headers, Error> {
+    let headers = web_sys::Headers::new().map_err(Error::Js)?;
     let client_pairs = match source {
         HeaderSource::None => Vec::new(),
         HeaderSource::Fixed(pairs) => pairs.clone(),
         HeaderSource::Function(f) => call_header_function(f).await?,
     };
     for (name, value) in req.stored_headers.iter().chain(client_pairs.iter()).chain(req.call_headers.iter()) {
-        headers.set(name, value).map_err(|_| invalid_input(&["invalid header: ", name].concat()))?;
+        headers.set(name, value).map_err(|_| Error::InvalidInput(["invalid header: ", name].concat()))?;
     }
     if req.body.is_some() && !headers.has("content-type").unwrap_or(false) {
-        headers.set("content-type", "application/json")?;
+        headers.set("content-type", "application/json").map_err(Error::Js)?;
     }
     if let Some(key) = req.key {
-        headers.set("idempotency-key", key)?;
+        headers.set("idempotency-key", key).map_err(Error::Js)?;
     }
     Ok(headers)
 }
 
 /// Calls the client's headers function and awaits its result when it is a
 /// Promise. A throw or a bad result rejects the call with `invalid-input`.
-async fn call_header_function(f: &Function) -> Result<Vec<(String, String)>, JsValue> {
-    let fail = |detail: String| invalid_input(&["config.headers function failed: ", &detail].concat());
+async fn call_header_function(f: &Function) -> Result<Vec<(String, String)>, Error> {
+    let fail = |detail: String| Error::InvalidInput(["config.headers function failed: ", &detail].concat());
     let result = f.call0(&JsValue::UNDEFINED).map_err(|e| fail(js::message_of(&e)))?;
     let value = JsFuture::from(Promise::resolve(&result)).await.map_err(|e| fail(js::message_of(&e)))?;
-    header_pairs("the object returned by config.headers", &value).map_err(|m| invalid_input(&m))
+    header_pairs("the object returned by config.headers", &value).map_err(Error::InvalidInput)
 }

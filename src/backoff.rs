@@ -3,6 +3,8 @@
 //! Pure arithmetic, no clock and no randomness source of its own: the caller
 //! passes a uniform random number so the schedule is testable exactly.
 
+use crate::defaults;
+
 /// How retry delays grow: `base`, `2·base`, `4·base`, … capped at `max`.
 ///
 /// With `jitter` on, each delay is drawn uniformly from the upper half of its
@@ -10,17 +12,18 @@
 /// a retry never fires much sooner than the schedule promises.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Backoff {
-    /// Delay before the first retry, in milliseconds (default 1 000).
+    /// Delay before the first retry, in milliseconds.
     pub base_ms: f64,
-    /// Upper bound of any delay, in milliseconds (default 30 000).
+    /// Upper bound of any delay, in milliseconds.
     pub max_ms: f64,
-    /// Whether to randomise each delay within `[d/2, d]` (default on).
+    /// Whether to randomise each delay within `[d/2, d]`.
     pub jitter: bool,
 }
 
+/// The call's schedule as `defaults` declares it.
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { base_ms: 1_000.0, max_ms: 30_000.0, jitter: true }
+        Backoff { base_ms: defaults::RETRY_DELAY_MS, max_ms: defaults::MAX_RETRY_DELAY_MS, jitter: defaults::JITTER }
     }
 }
 

@@ -4,20 +4,19 @@
 
 use std::rc::Rc;
 
-use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use crate::attempt::{send_once, Request, Sent};
 use crate::classify::{classify_status, StatusClass};
 use crate::connectivity::{puts_server_in_doubt, queue_without_trying, stop_retrying};
 use crate::context::Context;
-use crate::error::ErrorKind;
-use crate::js::{self, api_error, get, set, ErrorFields};
+use crate::error::{CallError, Error, ErrorKind};
+use crate::events::Event;
+use crate::js::{self, get};
 use crate::operation::Operation;
 use crate::options::format_number;
 use crate::outbox::ownership::{fate, CallEnd, RecordFate};
 use crate::outbox::policy::first_replay_delay;
-use crate::outbox::store::StorageError;
 use crate::retry::{AttemptOutcome, Decision, GiveUp};
 use crate::transport::HttpResponse;
 
@@ -30,7 +29,7 @@ pub fn navigator_online() -> bool {
 enum Ended {
     /// The caller gets this result; the server has answered for the operation
     /// (or nothing was sent: bad headers, an abort).
-    Final(Result<JsValue, JsValue>),
+    Final(Result<JsValue, Error>),
     /// Transient failures used up the attempts (or the total timeout) after
     /// `attempts` sends; the last failed because of `sent`.
     GaveUp { attempts: u32, why: GiveUp, sent: Sent },
@@ -43,7 +42,7 @@ enum Ended {
 /// a final answer removes the record, giving up releases it to the drains
 /// and rejects with `queued`. If the write-ahead fails, the call still goes
 /// to the network and `write-ahead-failed` tells the app.
-pub(crate) async fn run(ctx: &Rc<Context>, op: &Operation) -> Result<JsValue, JsValue> {
+pub(crate) async fn run(ctx: &Rc<Context>, op: &Operation) -> Result<JsValue, Error> {
     let queueable = op.queueable();
     let connection = ctx.monitor.now();
     if queueable && queue_without_trying(connection) {
@@ -130,16 +129,14 @@ async fn attempt_until_final(ctx: &Rc<Context>, op: &Operation) -> Ended {
                 return Ended::GaveUp { attempts, why: GiveUp::ServerUnreachable, sent };
             }
             Decision::RetryAfter(delay) => {
-                let detail = Object::new();
-                set(&detail, "attempt", attempts);
-                set(&detail, "delay", delay);
-                set(&detail, "reason", sent.reason.clone());
-                set(&detail, "url", op.url.clone());
-                set(&detail, "idempotencyKey", op.key.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
-                if let Some(r) = &sent.response {
-                    set(&detail, "status", r.status);
-                }
-                ctx.emit("retry", &detail.into());
+                ctx.emit(Event::Retry {
+                    attempt: attempts,
+                    delay,
+                    reason: &sent.reason,
+                    url: &op.url,
+                    idempotency_key: op.key.as_deref(),
+                    status: sent.response.as_ref().map(|r| r.status),
+                });
                 if js::sleep(delay, op.signal.as_ref()).await.is_err() {
                     return Ended::Final(Err(aborted(op, attempts)));
                 }
@@ -150,7 +147,7 @@ async fn attempt_until_final(ctx: &Rc<Context>, op: &Operation) -> Ended {
 }
 
 /// The error of a call that gave up and may not wait in the outbox.
-fn gave_up(op: &Operation, attempts: u32, why: GiveUp, sent: &Sent) -> JsValue {
+fn gave_up(op: &Operation, attempts: u32, why: GiveUp, sent: &Sent) -> Error {
     let (kind, what) = match (why, &sent.outcome) {
         (GiveUp::TotalTimeout, _) => (ErrorKind::Timeout, "ran out of its totalTimeout".to_string()),
         (GiveUp::ServerUnreachable, _) => (ErrorKind::Network, "gave up: the server does not answer its health probe".to_string()),
@@ -163,25 +160,21 @@ fn gave_up(op: &Operation, attempts: u32, why: GiveUp, sent: &Sent) -> JsValue {
 
 /// Tells the app that a write is not durable: it goes to the network, but
 /// if its page dies before the answer, no outbox record remembers it.
-fn write_ahead_failed(ctx: &Context, op: &Operation, e: &StorageError) {
-    let detail = Object::new();
-    set(&detail, "idempotencyKey", op.key.clone());
-    set(&detail, "method", op.method.clone());
-    set(&detail, "url", op.url.clone());
-    set(&detail, "error", e.0.clone());
-    ctx.emit("write-ahead-failed", &detail.into());
+fn write_ahead_failed(ctx: &Context, op: &Operation, e: &Error) {
+    let error = e.message();
+    ctx.emit(Event::WriteAheadFailed { idempotency_key: op.key.as_deref(), method: &op.method, url: &op.url, error: &error });
 }
 
 /// Writes an operation that cannot be delivered now to the outbox and
 /// returns the error its promise rejects with: `queued` once the record is
 /// committed, `storage` (with the key, so the caller can retry safely) when
 /// IndexedDB failed.
-async fn enqueue(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> JsValue {
+async fn enqueue(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> Error {
     match ctx.outbox.enqueue(&record).await {
         Ok(id) => queued(ctx, op, id, record.attempts, record.next_attempt_at, reason),
-        Err(StorageError(detail)) => {
-            let what = ["could not be delivered now (", reason, ") nor stored in the offline queue: ", &detail].concat();
-            api_error(ErrorKind::Storage, &message(op, &what, record.attempts), failure_fields(op, record.attempts, None))
+        Err(e) => {
+            let what = ["could not be delivered now (", reason, ") nor stored in the offline queue: ", &e.message()].concat();
+            failure(ErrorKind::Storage, op, &what, record.attempts, None)
         }
     }
 }
@@ -189,7 +182,7 @@ async fn enqueue(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::recor
 /// Hands a written-ahead record whose attempts gave up to the drains and
 /// returns the `queued` error. The record is committed already: even when
 /// its update fails, it stays in the outbox and this client's drain sends it.
-async fn release(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> JsValue {
+async fn release(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> Error {
     let id = record.id.expect("a written-ahead record has its id");
     ctx.live.release(ctx, &record).await;
     queued(ctx, op, id, record.attempts, record.next_attempt_at, reason)
@@ -197,14 +190,8 @@ async fn release(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::recor
 
 /// Announces record `id` as queued (`queued` event, a drain scheduled) and
 /// builds the `queued` error its call rejects with.
-fn queued(ctx: &Rc<Context>, op: &Operation, id: f64, attempts: u32, next_attempt_at: f64, reason: &str) -> JsValue {
-    let detail = Object::new();
-    set(&detail, "queueId", id);
-    set(&detail, "idempotencyKey", op.key.clone());
-    set(&detail, "method", op.method.clone());
-    set(&detail, "url", op.url.clone());
-    set(&detail, "reason", reason.to_string());
-    ctx.emit("queued", &detail.into());
+fn queued(ctx: &Rc<Context>, op: &Operation, id: f64, attempts: u32, next_attempt_at: f64, reason: &str) -> Error {
+    ctx.emit(Event::Queued { queue_id: id, idempotency_key: op.key.as_deref(), method: &op.method, url: &op.url, reason });
     ctx.drainer.enqueued();
     ctx.request_background_sync();
     // No attempt means it was queued because the server cannot be reached
@@ -216,9 +203,9 @@ fn queued(ctx: &Rc<Context>, op: &Operation, id: f64, attempts: u32, next_attemp
         ctx.monitor.refresh(ctx);
     }
     let what = ["could not be delivered now (", reason, "); queued as #", &format_number(id), " and will be sent when the connection returns"].concat();
-    let mut e = failure_fields(op, attempts, None);
+    let mut e = call_error(ErrorKind::Queued, op, &what, attempts, None);
     e.queue_id = Some(id);
-    api_error(ErrorKind::Queued, &message(op, &what, attempts), e)
+    Error::Call(Box::new(e))
 }
 
 fn describe_status(resp: &HttpResponse) -> String {
@@ -234,21 +221,22 @@ fn message(op: &Operation, what: &str, attempts: u32) -> String {
     [op.method.as_str(), " ", &op.url, " ", what, " (", &attempts.to_string(), plural].concat()
 }
 
-fn failure_fields(op: &Operation, attempts: u32, resp: Option<&HttpResponse>) -> ErrorFields {
-    ErrorFields {
-        status: resp.map(|r| r.status),
-        body: resp.map(|r| r.body.clone()),
+fn call_error(kind: ErrorKind, op: &Operation, what: &str, attempts: u32, resp: Option<&HttpResponse>) -> CallError {
+    CallError {
+        kind,
+        message: message(op, what, attempts),
         idempotency_key: op.key.clone(),
-        attempts: Some(attempts),
-        ..ErrorFields::default()
+        attempts,
+        queue_id: None,
+        response: resp.map(|r| (r.status, r.body.clone())),
     }
 }
 
 /// The error a finished operation rejects with.
-fn failure(kind: ErrorKind, op: &Operation, what: &str, attempts: u32, resp: Option<&HttpResponse>) -> JsValue {
-    api_error(kind, &message(op, what, attempts), failure_fields(op, attempts, resp))
+fn failure(kind: ErrorKind, op: &Operation, what: &str, attempts: u32, resp: Option<&HttpResponse>) -> Error {
+    Error::Call(Box::new(call_error(kind, op, what, attempts, resp)))
 }
 
-fn aborted(op: &Operation, attempts: u32) -> JsValue {
+fn aborted(op: &Operation, attempts: u32) -> Error {
     failure(ErrorKind::Aborted, op, "was aborted by the caller's signal", attempts, None)
 }

@@ -12,11 +12,10 @@ use wasm_bindgen::prelude::*;
 use crate::call::{navigator_online, run};
 use crate::config::ClientConfig;
 use crate::context::Context;
-use crate::js::{self, get, invalid_input};
+use crate::error::Error;
+use crate::events::Event;
+use crate::js::{self, get};
 use crate::operation::prepare;
-use crate::options::format_number;
-use crate::outbox::record::QueuedRequest;
-use crate::outbox::store::storage_error;
 
 /// A call that is in flight, shared by every identical call made meanwhile.
 struct InFlight {
@@ -41,8 +40,8 @@ pub struct ApiClient {
 
 impl ApiClient {
     /// Starts (or joins) an operation; `Err` is an `invalid-input` ApiError.
-    fn start(&self, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<Rc<InFlight>, JsValue> {
-        let (op, keys) = prepare(&self.ctx.config, &self.ctx.urls, method, url, body, options).map_err(|m| invalid_input(&m))?;
+    fn start(&self, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<Rc<InFlight>, Error> {
+        let (op, keys) = prepare(&self.ctx.config, &self.ctx.urls, method, url, body, options)?;
         // A call with its own signal neither joins nor is joined: its abort
         // must not cancel somebody else's operation.
         let shareable = op.signal.is_none();
@@ -83,7 +82,7 @@ impl ApiClient {
     /// earlier page left in this namespace's queue.
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(unchecked_optional_param_type = "ClientConfig")] config: Option<JsValue>) -> Result<ApiClient, JsValue> {
-        let config = ClientConfig::from_js(&config.unwrap_or(JsValue::UNDEFINED)).map_err(|m| invalid_input(&m))?;
+        let config = ClientConfig::from_js(&config.unwrap_or(JsValue::UNDEFINED)).map_err(Error::InvalidInput)?;
         let ctx = Context::new(config);
         let client = ApiClient { ctx, in_flight: Rc::default(), global_listeners: RefCell::new(Vec::new()) };
         client.watch_globals();
@@ -105,7 +104,7 @@ impl ApiClient {
                 let mut cached = entry.body.borrow_mut();
                 cached.get_or_insert_with(|| js::body_of(&entry.response)).clone()
             }
-            Err(e) => Promise::reject(&e),
+            Err(e) => Promise::reject(&e.into()),
         }
     }
 
@@ -122,7 +121,7 @@ impl ApiClient {
         let (body, options) = (body.unwrap_or(JsValue::UNDEFINED), options.unwrap_or(JsValue::UNDEFINED));
         match self.start(&method, &url, &body, &options) {
             Ok(entry) => entry.response.clone(),
-            Err(e) => Promise::reject(&e),
+            Err(e) => Promise::reject(&e.into()),
         }
     }
 
@@ -158,23 +157,13 @@ impl ApiClient {
     /// How many requests wait in this namespace's offline queue.
     #[wasm_bindgen(js_name = queueSize, unchecked_return_type = "Promise<number>")]
     pub fn queue_size(&self) -> Promise {
-        let ctx = self.ctx.clone();
-        js::promise(async move {
-            let store = ctx.settled_store().await?;
-            let n = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
-            Ok(n.into())
-        })
+        self.with_outbox(|ctx| async move { Ok(ctx.outbox.size(&ctx).await?.into()) })
     }
 
     /// The queued requests, oldest (next to be sent) first.
     #[wasm_bindgen(js_name = listQueue, unchecked_return_type = "Promise<QueuedRequest[]>")]
     pub fn list_queue(&self) -> Promise {
-        let ctx = self.ctx.clone();
-        js::promise(async move {
-            let store = ctx.settled_store().await?;
-            let all = store.queued().await.map_err(|e| storage_error("cannot read the offline queue", e))?;
-            Ok(all.into_iter().collect::<js_sys::Array>().into())
-        })
+        self.with_outbox(|ctx| async move { Ok(ctx.outbox.list(&ctx).await?.into_iter().collect::<js_sys::Array>().into()) })
     }
 
     /// Sends the queued requests now, in order, ignoring their backoff.
@@ -188,12 +177,7 @@ impl ApiClient {
     /// The requests that can never be delivered as they are, with the reason.
     #[wasm_bindgen(js_name = deadLetters, unchecked_return_type = "Promise<DeadLetter[]>")]
     pub fn dead_letters(&self) -> Promise {
-        let ctx = self.ctx.clone();
-        js::promise(async move {
-            let store = ctx.settled_store().await?;
-            let all = store.dead_letters().await.map_err(|e| storage_error("cannot read the dead letters", e))?;
-            Ok(all.into_iter().collect::<js_sys::Array>().into())
-        })
+        self.with_outbox(|ctx| async move { Ok(ctx.outbox.dead_letters(&ctx).await?.into_iter().collect::<js_sys::Array>().into()) })
     }
 
     /// Puts dead letter `id` back at the tail of the queue, with its original
@@ -201,48 +185,20 @@ impl ApiClient {
     /// repeated) and a fresh retention period. Resolves with the new queue id.
     #[wasm_bindgen(js_name = retryDeadLetter, unchecked_return_type = "Promise<number>")]
     pub fn retry_dead_letter(&self, id: f64) -> Promise {
-        let ctx = self.ctx.clone();
-        js::promise(async move {
-            let store = ctx.settled_store().await?;
-            let letter = store.dead_letter(id).await.map_err(|e| storage_error("cannot read the dead letter", e))?;
-            let letter = letter.ok_or_else(|| invalid_input(&["no dead letter with id ", &format_number(id)].concat()))?;
-            let mut record = QueuedRequest::from_js(&get(&letter, "request"))
-                .map_err(|field| invalid_input(&["dead letter ", &format_number(id), " cannot be replayed: its request has a malformed ", field].concat()))?;
-            let now = js::now_ms();
-            record.id = None;
-            record.owner = None;
-            record.created_at = now;
-            record.next_attempt_at = now;
-            let new_id = store.resurrect(id, &record.to_js()).await.map_err(|e| storage_error("cannot move the dead letter back", e))?;
-            ctx.drainer.enqueued();
-            ctx.drainer.drain_in_background(true);
-            Ok(new_id.into())
-        })
+        self.with_outbox(move |ctx| async move { Ok(ctx.outbox.retry_dead_letter(&ctx, id).await?.into()) })
     }
 
     /// Deletes dead letter `id` for good.
     #[wasm_bindgen(js_name = discardDeadLetter, unchecked_return_type = "Promise<void>")]
     pub fn discard_dead_letter(&self, id: f64) -> Promise {
-        let ctx = self.ctx.clone();
-        js::promise(async move {
-            let store = ctx.settled_store().await?;
-            store.discard(id).await.map_err(|e| storage_error("cannot delete the dead letter", e))?;
-            Ok(JsValue::UNDEFINED)
-        })
+        self.with_outbox(move |ctx| async move { ctx.outbox.discard_dead_letter(&ctx, id).await.map(|()| JsValue::UNDEFINED) })
     }
 
     /// Deletes every queued request (not the dead letters): they will not
     /// be sent. Resolves with how many were removed.
     #[wasm_bindgen(js_name = clearQueue, unchecked_return_type = "Promise<number>")]
     pub fn clear_queue(&self) -> Promise {
-        let ctx = self.ctx.clone();
-        js::promise(async move {
-            let store = ctx.settled_store().await?;
-            ctx.drainer.generation.set(ctx.drainer.generation.get().wrapping_add(1));
-            let n = store.clear_queue().await.map_err(|e| storage_error("cannot clear the offline queue", e))?;
-            ctx.drainer.announce_soon();
-            Ok(n.into())
-        })
+        self.with_outbox(|ctx| async move { Ok(ctx.outbox.clear(&ctx).await?.into()) })
     }
 
     /// Stops listening to the browser (connectivity, visibility, other
@@ -261,6 +217,11 @@ impl ApiClient {
 }
 
 impl ApiClient {
+    /// Runs an outbox management call as a promise.
+    fn with_outbox<F: std::future::Future<Output = Result<JsValue, Error>> + 'static>(&self, call: impl FnOnce(Rc<Context>) -> F) -> Promise {
+        js::promise(call(self.ctx.clone()))
+    }
+
     /// Listens to the global `online`/`offline` events (re-emitted, and
     /// `online` starts a drain) and to the page becoming visible (a drain of
     /// what is due). The closures hold the context weakly, so an unclosed
@@ -281,12 +242,12 @@ impl ApiClient {
             }
         };
         listen(&global, "online", |ctx| {
-            ctx.emit("online", &JsValue::NULL);
+            ctx.emit(Event::Online);
             ctx.monitor.browser_online(ctx);
             ctx.drainer.drain_in_background(true);
         });
         listen(&global, "offline", |ctx| {
-            ctx.emit("offline", &JsValue::NULL);
+            ctx.emit(Event::Offline);
             ctx.monitor.refresh(ctx);
         });
         if let Some(doc) = document {

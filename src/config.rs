@@ -5,6 +5,7 @@
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 
+use crate::defaults;
 use crate::js::{get, raw};
 use crate::options::{header_token, Overrides, Raw};
 
@@ -44,8 +45,6 @@ pub struct ClientConfig {
     pub background_sync: bool,
 }
 
-/// Seven days, the default `maxRetention`.
-pub const DEFAULT_MAX_RETENTION_MS: f64 = 7.0 * 24.0 * 3_600_000.0;
 
 /// An object that is neither an array nor a function.
 fn is_plain_object(value: &JsValue) -> bool {
@@ -95,7 +94,7 @@ impl ClientConfig {
             _ => return Err("config.baseUrl must be a string".into()),
         };
         let namespace = match raw(&get(config, "namespace")) {
-            Raw::Missing => "default".to_string(),
+            Raw::Missing => defaults::NAMESPACE.to_string(),
             Raw::Text(s) if !s.is_empty() && s.len() <= 128 => s,
             _ => return Err("config.namespace must be a string of 1 to 128 characters".into()),
         };
@@ -120,7 +119,7 @@ impl ClientConfig {
                 }
             }
         }
-        let max_retention_ms = crate::options::positive_ms("config.maxRetention", &raw(&get(config, "maxRetention")))?.unwrap_or(DEFAULT_MAX_RETENTION_MS);
+        let max_retention_ms = crate::options::positive_ms("config.maxRetention", &raw(&get(config, "maxRetention")))?.unwrap_or(defaults::MAX_RETENTION_MS);
         let defaults = Overrides::parse("config", |name| raw(&get(config, name)))?;
         let health_url = match raw(&get(config, "healthUrl")) {
             Raw::Missing => None,
@@ -128,8 +127,8 @@ impl ClientConfig {
             _ => return Err("config.healthUrl must be a string".into()),
         };
         let probe_timeout = crate::options::positive_ms("config.probeTimeout", &raw(&get(config, "probeTimeout")))?;
-        let probe_timeout_ms = crate::options::timer_ms("config.probeTimeout", probe_timeout)?.unwrap_or(crate::connectivity::PROBE_TIMEOUT_MS);
-        let background_sync = crate::options::boolean("config.backgroundSync", &raw(&get(config, "backgroundSync")))?.unwrap_or(false);
+        let probe_timeout_ms = crate::options::timer_ms("config.probeTimeout", probe_timeout)?.unwrap_or(defaults::PROBE_TIMEOUT_MS);
+        let background_sync = crate::options::boolean("config.backgroundSync", &raw(&get(config, "backgroundSync")))?.unwrap_or(defaults::BACKGROUND_SYNC);
         Ok(ClientConfig { base_url, namespace, headers, persist_headers, defaults, max_retention_ms, health_url, probe_timeout_ms, background_sync })
     }
 }

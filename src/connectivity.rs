@@ -47,9 +47,6 @@ pub fn connectivity(browser_online: bool, server_answering: bool) -> Connectivit
 /// up to 30 s, jittered so that tills do not probe in step.
 pub const PROBE_BACKOFF: Backoff = Backoff { base_ms: 1_000.0, max_ms: 30_000.0, jitter: true };
 
-/// How long a probe may take before it counts as unanswered (default of
-/// `probeTimeout`): far below a sale's 60 s, so a dead server is known fast.
-pub const PROBE_TIMEOUT_MS: f64 = 5_000.0;
 
 /// How often the browser's word is looked at again while it reports no
 /// network. Workers get no `online` event (Chromium fires none on a

@@ -4,10 +4,9 @@
 
 use std::rc::Rc;
 
-use wasm_bindgen::prelude::*;
 
 use crate::config::ClientConfig;
-use crate::events::Events;
+use crate::events::{Event, Events};
 use crate::monitor::Monitor;
 use crate::operation::UrlResolver;
 use crate::outbox::drain::Drainer;
@@ -56,14 +55,14 @@ impl Context {
 
     /// The open outbox as this client's answered calls left it: the removals
     /// of their records committed first. What the management calls read and
-    /// change. Rejects with a `storage` ApiError.
-    pub async fn settled_store(self: &Rc<Self>) -> Result<Rc<crate::outbox::store::Store>, JsValue> {
+    /// change.
+    pub async fn settled_store(self: &Rc<Self>) -> Result<Rc<crate::outbox::store::Store>, crate::error::Error> {
         self.live.settled(self).await;
         self.outbox.open().await
     }
 
-    /// Dispatches event `kind` with `detail` to the client's listeners.
-    pub fn emit(&self, kind: &str, detail: &JsValue) {
-        self.events.emit(kind, detail);
+    /// Dispatches `event` to the client's listeners.
+    pub fn emit(&self, event: Event) {
+        self.events.emit(event);
     }
 }

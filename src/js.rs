@@ -4,7 +4,7 @@
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::error::ErrorKind;
+use crate::error::{CallError, Error, ErrorKind};
 use crate::options::Raw;
 
 #[wasm_bindgen(module = "/js/glue.js")]
@@ -124,50 +124,46 @@ pub fn message_of(thrown: &JsValue) -> String {
     get(thrown, "message").as_string().or_else(|| thrown.as_string()).unwrap_or_else(|| "unknown error".into())
 }
 
-/// The fields of an `ApiError` besides its kind and message.
-#[derive(Default)]
-pub struct ErrorFields {
-    pub status: Option<u16>,
-    pub body: Option<JsValue>,
-    pub idempotency_key: Option<String>,
-    pub attempts: Option<u32>,
-    pub queue_id: Option<f64>,
-    pub cause: Option<JsValue>,
-}
-
-/// A JavaScript `ApiError` (a real `Error` subclass, defined in glue.js).
-pub fn api_error(kind: ErrorKind, message: &str, fields: ErrorFields) -> JsValue {
-    let f = Object::new();
-    if let Some(s) = fields.status {
-        set(&f, "status", s);
+/// The one place an [`Error`] becomes what JavaScript sees: an `ApiError`
+/// (a real `Error` subclass, defined in glue.js) with its kind, message and
+/// the call's details; a value the app's code threw stays as it was.
+impl From<Error> for JsValue {
+    fn from(e: Error) -> JsValue {
+        let fields = Object::new();
+        let (kind, message) = match e {
+            Error::InvalidInput(m) => (ErrorKind::InvalidInput, m),
+            Error::Storage(m) => (ErrorKind::Storage, m),
+            Error::Js(thrown) => return thrown,
+            Error::Call(call) => {
+                let CallError { kind, message, idempotency_key, attempts, queue_id, response } = *call;
+                if let Some((status, body)) = response {
+                    set(&fields, "status", status);
+                    set(&fields, "body", body);
+                }
+                if let Some(key) = idempotency_key {
+                    set(&fields, "idempotencyKey", key);
+                }
+                set(&fields, "attempts", attempts);
+                if let Some(id) = queue_id {
+                    set(&fields, "queueId", id);
+                }
+                (kind, message)
+            }
+        };
+        make_api_error(kind.as_str(), &message, &fields)
     }
-    if let Some(b) = fields.body {
-        set(&f, "body", b);
-    }
-    if let Some(k) = fields.idempotency_key {
-        set(&f, "idempotencyKey", k);
-    }
-    if let Some(a) = fields.attempts {
-        set(&f, "attempts", a);
-    }
-    if let Some(q) = fields.queue_id {
-        set(&f, "queueId", q);
-    }
-    if let Some(c) = fields.cause {
-        set(&f, "cause", c);
-    }
-    make_api_error(kind.as_str(), message, &f)
-}
-
-/// An `invalid-input` ApiError with `message`.
-pub fn invalid_input(message: &str) -> JsValue {
-    api_error(ErrorKind::InvalidInput, message, ErrorFields::default())
 }
 
 /// Runs a future as a JavaScript Promise. Every caller goes through this one
 /// boxed instantiation of `future_to_promise`, instead of a copy of the task
 /// machinery per future type (several KB of wasm each).
-pub fn promise(fut: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
-    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> = Box::pin(fut);
-    wasm_bindgen_futures::future_to_promise(boxed)
+/// A rejection is the [`Error`] turned into its `ApiError` here.
+pub fn promise(fut: impl std::future::Future<Output = Result<JsValue, Error>> + 'static) -> js_sys::Promise {
+    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, Error>>>> = Box::pin(fut);
+    wasm_bindgen_futures::future_to_promise(settle(boxed))
+}
+
+/// The one wrapper that turns every promise's error into its `ApiError`.
+async fn settle(fut: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, Error>>>>) -> Result<JsValue, JsValue> {
+    fut.await.map_err(JsValue::from)
 }

@@ -8,6 +8,8 @@ pub mod backoff;
 pub mod classify;
 pub mod connectivity;
 pub mod dedup;
+#[macro_use]
+pub mod defaults;
 pub mod error;
 pub mod options;
 pub mod outbox;
@@ -39,3 +41,5 @@ mod typescript;
 
 #[cfg(target_arch = "wasm32")]
 pub use client::{api_post, ApiClient};
+#[cfg(target_arch = "wasm32")]
+pub use events::event_names;

@@ -14,6 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::call::navigator_online;
 use crate::connectivity::{connectivity, next_step, Connectivity, Next};
 use crate::context::Context;
+use crate::events::Event;
 use crate::js::{self, set};
 
 /// What one client knows of its connection to the server.
@@ -70,11 +71,7 @@ impl Monitor {
         let now = self.now();
         let before = self.reported.replace(now);
         if now != before {
-            let detail = Object::new();
-            set(&detail, "state", now.as_str());
-            set(&detail, "previous", before.as_str());
-            set(&detail, "rtt", self.rtt_ms.get().map(JsValue::from).unwrap_or(JsValue::NULL));
-            ctx.emit("connectivity", &detail.into());
+            ctx.emit(Event::Connectivity { state: now.as_str(), previous: before.as_str(), rtt: self.rtt_ms.get() });
             if now == Connectivity::Online {
                 ctx.drainer.drain_in_background(true);
             }

@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::config::{CallOptions, ClientConfig};
 use crate::dedup::dedup_keys;
+use crate::error::Error;
 use crate::js::{self, get};
 use crate::options::Settings;
 use crate::outbox::record::QueuedRequest;
@@ -110,7 +111,11 @@ fn global_location() -> Option<String> {
 
 /// Validates a call and turns it into an operation, or names the problem.
 /// Also returns the dedup keys the call is known by while in flight.
-pub(crate) fn prepare(config: &ClientConfig, urls: &UrlResolver, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), String> {
+pub(crate) fn prepare(config: &ClientConfig, urls: &UrlResolver, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), Error> {
+    prepare_call(config, urls, method, url, body, options).map_err(Error::InvalidInput)
+}
+
+fn prepare_call(config: &ClientConfig, urls: &UrlResolver, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), String> {
     let method = normalize_method(method)?;
     let url = urls.resolve(url, config.base_url.clone().or_else(global_location))?;
     let opts = CallOptions::from_js(options)?;

@@ -5,6 +5,7 @@
 //! and every error message is checked by plain `cargo test`.
 
 use crate::backoff::Backoff;
+use crate::defaults;
 use crate::retry::RetryPolicy;
 
 /// A JavaScript value as far as option validation cares.
@@ -184,14 +185,14 @@ impl Overrides {
 pub struct Settings {
     /// Retry count and backoff schedule.
     pub retry: RetryPolicy,
-    /// Per-attempt timeout, enforced with an AbortSignal (default 60 s).
+    /// Per-attempt timeout, enforced with an AbortSignal.
     pub timeout_ms: f64,
-    /// Deadline for the whole call, attempts and waits together (default none).
+    /// Deadline for the whole call, attempts and waits together, if any.
     pub total_timeout_ms: Option<f64>,
     /// Whether a request that cannot be delivered now goes to the offline queue.
     pub queue_if_offline: bool,
     /// Whether a queueable write is committed to the outbox before its first
-    /// attempt (default true), so that it survives the page dying mid-call.
+    /// attempt, so that it survives the page dying mid-call.
     /// Off, it is written only when it cannot be delivered now: one
     /// IndexedDB transaction less per call, but a write on the wire when its
     /// page dies is in no queue.
@@ -200,7 +201,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { retry: RetryPolicy::default(), timeout_ms: 60_000.0, total_timeout_ms: None, queue_if_offline: true, write_ahead: true }
+        Settings {
+            retry: RetryPolicy::default(),
+            timeout_ms: defaults::TIMEOUT_MS,
+            total_timeout_ms: None,
+            queue_if_offline: defaults::QUEUE_IF_OFFLINE,
+            write_ahead: defaults::WRITE_AHEAD,
+        }
     }
 }
 

@@ -57,7 +57,7 @@ pub enum Decision {
 /// How many times to retry and how long to wait in between.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt (default 3, so up to 4 attempts).
+    /// Retries after the first attempt.
     pub max_retries: u32,
     /// The delay schedule; its `max_ms` also caps a server's `Retry-After`.
     pub backoff: Backoff,
@@ -65,7 +65,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_retries: 3, backoff: Backoff::default() }
+        RetryPolicy { max_retries: crate::defaults::MAX_RETRIES, backoff: Backoff::default() }
     }
 }
 

@@ -5,30 +5,30 @@
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
-const TYPES: &'static str = r#"
+const TYPES: &'static str = concat!(r#"
 /** Header names to values. */
 export type HeaderMap = Record<string, string>;
 
 /** Retry and timeout settings; per call in `PostOptions`, or as client defaults in `ClientConfig`. */
 export interface RetrySettings {
-  /** Retries after the first attempt. Default 3. */
+  /** Retries after the first attempt. Default "#, default_text!(maxRetries), r#". */
   maxRetries?: number;
-  /** Base backoff delay in ms: 1 s, 2 s, 4 s, … Default 1000. */
+  /** Base backoff delay in ms, doubling with every retry. Default "#, default_text!(retryDelay), r#". */
   retryDelay?: number;
-  /** Cap on any delay, also on a server's Retry-After, in ms. Default 30000. */
+  /** Cap on any delay, also on a server's Retry-After, in ms. Default "#, default_text!(maxRetryDelay), r#". */
   maxRetryDelay?: number;
-  /** Randomise each delay within its upper half. Default true. */
+  /** Randomise each delay within its upper half. Default "#, default_text!(jitter), r#". */
   jitter?: boolean;
-  /** Per-attempt timeout in ms, enforced with an AbortSignal. Default 60000. */
+  /** Per-attempt timeout in ms, enforced with an AbortSignal. Default "#, default_text!(timeout), r#". */
   timeout?: number;
   /** Deadline for the whole call (attempts and waits) in ms. Default none. */
   totalTimeout?: number;
-  /** Queue the request in IndexedDB when it cannot be delivered now. Default true. */
+  /** Queue the request in IndexedDB when it cannot be delivered now. Default "#, default_text!(queueIfOffline), r#". */
   queueIfOffline?: boolean;
   /**
    * Commit a queueable write to the outbox before its first attempt, so it
    * survives its page dying mid-call (reload, crash, closed tab). Default
-   * true. Off saves one IndexedDB transaction per call, but a write on the
+   * "#, default_text!(writeAhead), r#". Off saves one IndexedDB transaction per call, but a write on the
    * wire when its page dies is then in no queue.
    */
   writeAhead?: boolean;
@@ -50,13 +50,13 @@ export interface PostOptions extends RetrySettings {
 export interface ClientConfig extends RetrySettings {
   /** Base for relative URLs. Default: the page's location. */
   baseUrl?: string;
-  /** Separate offline queue per tenant or user. Default "default". */
+  /** Separate offline queue per tenant or user. Default "#, default_text!(namespace), r#". */
   namespace?: string;
   /** Headers for every request; a function is called before every attempt and replay. */
   headers?: HeaderMap | (() => HeaderMap | Promise<HeaderMap>);
   /** Header names allowed into the offline queue (Authorization and Cookie never are unless listed). */
   persistHeaders?: string[];
-  /** How long a queued request may wait before it is dead-lettered, in ms. Default 7 days. */
+  /** How long a queued request may wait before it is dead-lettered, in ms. Default "#, default_text!(maxRetention), r#" (7 days). */
   maxRetention?: number;
   /**
    * A URL of the server that answers 2xx while it is up (absolute, or relative to baseUrl).
@@ -65,13 +65,13 @@ export interface ClientConfig extends RetrySettings {
    * is silent, queues writes at once meanwhile, and drains when it answers. Default none.
    */
   healthUrl?: string;
-  /** How long a health probe may take, in ms. Default 5000. */
+  /** How long a health probe may take, in ms. Default "#, default_text!(probeTimeout), r#". */
   probeTimeout?: number;
   /**
    * When a write is queued, ask the origin's Service Worker registration for a Background
    * Sync with tag `pos-resilience:<namespace>`, so that a Service Worker drains the queue
    * even with no page open (see the README's "Service Worker" section). Ignored where the
-   * browser has no Background Sync. Default false.
+   * browser has no Background Sync. Default "#, default_text!(backgroundSync), r#".
    */
   backgroundSync?: boolean;
 }
@@ -117,19 +117,6 @@ export class ApiError extends Error {
   readonly attempts?: number;
   /** The queue record's id, for kind "queued". */
   readonly queueId?: number;
-}
-
-/** `detail` of the `retry` event. */
-export interface RetryEventDetail {
-  /** The attempt that failed (1 for the first). */
-  attempt: number;
-  /** Wait before the next attempt, in ms. */
-  delay: number;
-  /** "timeout", "network: …" or "status N". */
-  reason: string;
-  status?: number;
-  url: string;
-  idempotencyKey: string | null;
 }
 
 /** A request waiting in the offline queue (`listQueue()`). */
@@ -190,66 +177,8 @@ export interface DrainReport {
   error?: string;
 }
 
-/** `detail` of the `queued` event. */
-export interface QueuedEventDetail {
-  queueId: number;
-  idempotencyKey: string;
-  method: string;
-  url: string;
-  /** Why it could not be delivered now: "offline", "timeout", "network: …", "status N". */
-  reason: string;
-}
-
-/** `detail` of the `sent` event: a queued request was delivered. */
-export interface SentEventDetail {
-  queueId: number;
-  idempotencyKey: string;
-  method: string;
-  url: string;
-  status: number;
-  body: unknown;
-  /** True when the server replayed its stored response. */
-  replayed: boolean;
-}
-
-/** `detail` of the `auth-required` event: a replay got 401 even with fresh headers. */
-export interface AuthRequiredEventDetail {
-  queueId: number;
-  idempotencyKey: string;
-  url: string;
-  status: 401;
-}
-
-/** `detail` of the `write-ahead-failed` event: a write could not be stored before its first attempt. */
-export interface WriteAheadFailedEventDetail {
-  idempotencyKey: string;
-  method: string;
-  url: string;
-  /** The storage failure (the browser's words). */
-  error: string;
-}
-
-/** Event names and the type of their `detail`. */
-export interface ApiClientEventMap {
-  retry: RetryEventDetail;
-  online: null;
-  offline: null;
-  queued: QueuedEventDetail;
-  sent: SentEventDetail;
-  "dead-letter": DeadLetter;
-  "auth-required": AuthRequiredEventDetail;
-  "drain-start": { forced: boolean };
-  "drain-end": DrainReport;
-  /** Fired in every tab of the origin when the queue changes. */
-  "queue-size": { size: number };
-  /** The connection to the server changed state. */
-  connectivity: Connectivity & { previous: ConnectivityState };
-  /** The write goes to the network, but is not durable: if its page dies before the answer, no outbox record remembers it. */
-  "write-ahead-failed": WriteAheadFailedEventDetail;
-}
-
 export interface ApiClient {
   addEventListener<K extends keyof ApiClientEventMap>(type: K, listener: (event: CustomEvent<ApiClientEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
   removeEventListener<K extends keyof ApiClientEventMap>(type: K, listener: (event: CustomEvent<ApiClientEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
 }
-"#;
+"#);

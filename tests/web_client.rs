@@ -377,6 +377,19 @@ async fn the_headers_function_is_called_before_every_attempt() {
 }
 
 #[wasm_bindgen_test]
+fn event_names_lists_every_event_once() {
+    let names: Vec<String> = pos_resilience::event_names().iter().map(|v| v.as_string().unwrap()).collect();
+    let mut expected = [
+        "retry", "online", "offline", "queued", "sent", "dead-letter", "auth-required",
+        "drain-start", "drain-end", "queue-size", "connectivity", "write-ahead-failed",
+    ];
+    let mut sorted = names.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "eventNames() is {names:?}");
+}
+
+#[wasm_bindgen_test]
 async fn online_and_offline_events_are_re_emitted() {
     let c = client("{}");
     let seen = Array::new();

@@ -1,7 +1,7 @@
 // The demo till. It imports the SDK exactly as a frontend imports the npm
 // package (the built `pkg/`, served at /pkg/), with no bundler. Writes go
 // through the SDK; reads (products, last sales) are plain fetches.
-import init, { ApiClient, ApiError } from "/pkg/index.js";
+import init, { ApiClient, ApiError, eventNames } from "/pkg/index.js";
 
 const ATTEMPT_TIMEOUT_MS = 8000;
 const PROBE_TIMEOUT_MS = 3000;
@@ -14,10 +14,6 @@ const CASHIERS = {
   "demo-cashier-2": { namespace: "b1-ben", shop: "Corner Shop" },
   "demo-cashier-3": { namespace: "b2-chloe", shop: "Harbour Café" },
 };
-const SDK_EVENTS = [
-  "queued", "sent", "retry", "dead-letter", "drain-start", "drain-end",
-  "online", "offline", "queue-size", "auth-required", "connectivity", "write-ahead-failed",
-];
 
 const $ = (id) => document.getElementById(id);
 const money = (cents) => (cents / 100).toFixed(2);
@@ -375,7 +371,7 @@ function onSdkEvent(event) {
 
 function connectClient() {
   if (client) {
-    for (const name of SDK_EVENTS) client.removeEventListener(name, onSdkEvent);
+    for (const name of eventNames()) client.removeEventListener(name, onSdkEvent);
     client.close();
   }
   const cashierToken = token;
@@ -389,7 +385,7 @@ function connectClient() {
     healthUrl: "/healthz",
     probeTimeout: PROBE_TIMEOUT_MS,
   });
-  for (const name of SDK_EVENTS) client.addEventListener(name, onSdkEvent);
+  for (const name of eventNames()) client.addEventListener(name, onSdkEvent);
 }
 
 // ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ pub const SALES: u8 = 2;
 pub const MAX_RETRIES: u32 = 1;
 
 /// The outbox's `maxRetention`: the SDK's default, 7 days.
-pub const MAX_RETENTION_MS: u64 = 7 * 24 * 3_600_000;
+pub const MAX_RETENTION_MS: u64 = pos_resilience::defaults::MAX_RETENTION_MS as u64;
 
 const NO_FAULTS: Budget = Budget { deaths: 0, losses: 0, offline_periods: 0, server_kills: 0, purges: 0, long_waits: 0, stalls: 0 };
 

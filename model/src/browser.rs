@@ -16,8 +16,9 @@ use crate::world::{CallPhase, ClientId, Drain, LiveCall, Millis, Page, Record, R
 /// model fire in every order anyway; the value only fixes the clock readings.
 pub const JITTER_RANDOM: f64 = 0.0;
 
-/// The replay timeout the SDK's drain leases are sized for (60 s).
-const REPLAY_TIMEOUT_MS: f64 = 60_000.0;
+/// The replay timeout the SDK's drain leases are sized for: its default
+/// per-attempt timeout.
+const REPLAY_TIMEOUT_MS: f64 = pos_resilience::defaults::TIMEOUT_MS;
 
 /// How long a lease lasts from its taking: the SDK's `lease_until`.
 pub const LEASE_MS: Millis = lease_until(0.0, REPLAY_TIMEOUT_MS) as Millis;

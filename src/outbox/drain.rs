@@ -16,12 +16,14 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::ownership::{claim, Claim, Owner};
 use super::policy::{after_replay, delete_run_now, drain_may_start, is_due, is_expired, lease_until, DeadReason, Replay, Step, SKIPPED_RETRY_MS};
-use super::record::QueuedRequest;
-use super::store::{database_name, storage_error, StorageError, Store};
+use super::record::{DeadLetter, QueuedRequest};
+use super::store::{database_name, Store};
 use crate::attempt::{send_once, Request, Sent};
 use crate::call::navigator_online;
 use crate::connectivity::{puts_server_in_doubt, Connectivity};
 use crate::context::Context;
+use crate::error::Error;
+use crate::events::Event;
 use crate::js::{self, get, set};
 
 /// How many records a drain reads ahead in one transaction.
@@ -167,7 +169,7 @@ impl Drainer {
 
 /// Drains while holding the origin-wide lock; when another tab (or client)
 /// holds it, reports what remains without sending anything.
-async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, JsValue> {
+async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, Error> {
     let store = match state.outbox.store().await {
         Ok(store) => store,
         Err(e) => return Err(failed_to_start(&state, "cannot open the offline queue", e)),
@@ -176,7 +178,7 @@ async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, 
         let lock_name = database_name(&state.config.namespace);
         let (st, sto) = (state.clone(), store.clone());
         let callback = Closure::once_into_js(move || -> Promise { js::promise(drain_pass(st, sto, forced, None)) });
-        let result = JsFuture::from(js::with_lock(&lock_name, &callback)).await?;
+        let result = JsFuture::from(js::with_lock(&lock_name, &callback)).await.map_err(Error::Js)?;
         if !result.is_null() {
             return Ok(result);
         }
@@ -198,7 +200,7 @@ async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, 
     }
     // Another tab is draining. It may be finishing just as this tab's
     // records arrived: look again shortly while any remain.
-    let remaining = store.count().await.map_err(|e| storage_error("cannot count the offline queue", e))?;
+    let remaining = store.count().await.map_err(|e| e.doing("cannot count the offline queue"))?;
     if remaining > 0 {
         state.drainer.schedule(js::now_ms() + SKIPPED_RETRY_MS);
     }
@@ -207,12 +209,13 @@ async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, 
 
 /// A drain that could not start (the database would not open, the lease
 /// could not be read): tells the app with a `drain-end` event carrying the
-/// error, and returns the `storage` ApiError `drainQueue()` rejects with.
-fn failed_to_start(state: &Context, what: &str, e: StorageError) -> JsValue {
+/// error, and returns the `storage` error `drainQueue()` rejects with.
+fn failed_to_start(state: &Context, what: &str, e: Error) -> Error {
+    let e = e.doing(what);
     let end = report(0, 0, 0, false);
-    set(end.unchecked_ref(), "error", [what, ": ", &e.0].concat());
-    state.emit("drain-end", &end);
-    storage_error(what, e)
+    set(end.unchecked_ref(), "error", e.message());
+    state.emit(Event::DrainEnd(&end));
+    e
 }
 
 fn report(sent: u32, dead_lettered: u32, remaining: u32, skipped: bool) -> JsValue {
@@ -225,15 +228,13 @@ fn report(sent: u32, dead_lettered: u32, remaining: u32, skipped: bool) -> JsVal
 }
 
 /// One pass over the queue, head first, until it is empty or the head must wait.
-async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: Option<String>) -> Result<JsValue, JsValue> {
-    let start = Object::new();
-    set(&start, "forced", forced);
-    state.emit("drain-start", &start.into());
+async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: Option<String>) -> Result<JsValue, Error> {
+    state.emit(Event::DrainStart { forced });
     // What this client's calls already answered is not in the queue.
     state.live.settled(&state).await;
     let timeout = state.config.defaults.resolve().timeout_ms;
     let (mut sent, mut dead) = (0u32, 0u32);
-    let mut failure: Option<StorageError> = None;
+    let mut failure: Option<Error> = None;
     let mut deletes = Deletes::default();
     // Records are read ahead in small batches (one transaction per batch,
     // not per record) and still sent one at a time, in order.
@@ -358,12 +359,12 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
     let remaining = store.count().await.unwrap_or(0);
     let result = report(sent, dead, remaining, false);
     if let Some(e) = &failure {
-        set(result.unchecked_ref(), "error", e.0.clone());
+        set(result.unchecked_ref(), "error", e.message());
     }
-    state.emit("drain-end", &result);
+    state.emit(Event::DrainEnd(&result));
     state.drainer.announce_soon();
     match failure {
-        Some(e) => Err(storage_error("the offline queue failed while draining", e)),
+        Some(e) => Err(e.doing("the offline queue failed while draining")),
         None => Ok(result),
     }
 }
@@ -403,27 +404,27 @@ impl Deletes {
     }
 
     /// Starts the pending run's delete once the previous one has finished.
-    async fn start(&mut self, store: &Rc<Store>) -> Result<(), StorageError> {
+    async fn start(&mut self, store: &Rc<Store>) -> Result<(), Error> {
         let Some(run) = self.run.take() else { return Ok(()) };
         settle(self.in_flight.take()).await?;
         let store = store.clone();
         self.in_flight = Some(js::promise(async move {
-            store.remove_run(run.first_id, run.last_id).await.map(|_| JsValue::UNDEFINED).map_err(|e| JsValue::from(e.0))
+            store.remove_run(run.first_id, run.last_id).await.map(|_| JsValue::UNDEFINED)
         }));
         Ok(())
     }
 
     /// Deletes whatever is pending and waits until every delete is done.
-    async fn finish(&mut self, store: &Rc<Store>) -> Result<(), StorageError> {
+    async fn finish(&mut self, store: &Rc<Store>) -> Result<(), Error> {
         let started = self.start(store).await;
         started.and(settle(self.in_flight.take()).await)
     }
 }
 
 /// Waits for a delete under way, if any.
-async fn settle(in_flight: Option<Promise>) -> Result<(), StorageError> {
+async fn settle(in_flight: Option<Promise>) -> Result<(), Error> {
     match in_flight {
-        Some(p) => JsFuture::from(p).await.map(|_| ()).map_err(|e| StorageError(js::message_of(&e))),
+        Some(p) => JsFuture::from(p).await.map(|_| ()).map_err(|e| Error::Storage(js::message_of(&e))),
         None => Ok(()),
     }
 }
@@ -432,7 +433,7 @@ async fn settle(in_flight: Option<Promise>) -> Result<(), StorageError> {
 /// credentials may help) and applies the step the policy decides, except
 /// the deletion of a delivered record, which the caller overlaps with the
 /// next send. Returns the final step; `Wait` means the drain stops here.
-async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Step, StorageError> {
+async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, queue_id: &JsValue, timeout: f64) -> Result<Step, Error> {
     let mut refreshed = false;
     loop {
         record.attempts += 1;
@@ -449,7 +450,7 @@ async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, 
             Err(e) => Sent {
                 outcome: crate::retry::AttemptOutcome::Network,
                 response: None,
-                reason: ["config.headers function failed: ", &js::message_of(&e)].concat(),
+                reason: e.message(),
                 aborted: false,
             },
         };
@@ -460,15 +461,15 @@ async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, 
         match step {
             Step::Delete => {
                 let resp = sent.response.as_ref().expect("delivered means a response");
-                let detail = Object::new();
-                set(&detail, "queueId", queue_id.clone());
-                set(&detail, "idempotencyKey", record.idempotency_key.clone());
-                set(&detail, "method", record.method.clone());
-                set(&detail, "url", record.url.clone());
-                set(&detail, "status", resp.status);
-                set(&detail, "body", resp.body.clone());
-                set(&detail, "replayed", resp.replayed());
-                state.emit("sent", &detail.into());
+                state.emit(Event::Sent {
+                    queue_id,
+                    idempotency_key: &record.idempotency_key,
+                    method: &record.method,
+                    url: &record.url,
+                    status: resp.status,
+                    body: &resp.body,
+                    replayed: resp.replayed(),
+                });
                 return Ok(step);
             }
             Step::DeadLetter(reason) => {
@@ -483,12 +484,7 @@ async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, 
                 record.last_error = Some(sent.reason.clone());
                 store.update(&record.to_js()).await?;
                 if auth {
-                    let detail = Object::new();
-                    set(&detail, "queueId", queue_id.clone());
-                    set(&detail, "idempotencyKey", record.idempotency_key.clone());
-                    set(&detail, "url", record.url.clone());
-                    set(&detail, "status", 401);
-                    state.emit("auth-required", &detail.into());
+                    state.emit(Event::AuthRequired { queue_id, idempotency_key: &record.idempotency_key, url: &record.url });
                 }
                 state.drainer.schedule(at_ms);
                 state.request_background_sync();
@@ -500,22 +496,19 @@ async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, 
 
 /// Moves a record to the dead-letter store with its reason and the
 /// response that condemned it, and tells the listeners.
-async fn bury(state: &Context, store: &Store, request: &JsValue, queue_id: &JsValue, reason: DeadReason, detail: &str, response: Option<&crate::transport::HttpResponse>) -> Result<(), StorageError> {
-    let letter = Object::new();
-    set(&letter, "reason", reason.as_str());
-    set(&letter, "detail", detail.to_string());
-    set(&letter, "deadAt", js::now_ms());
-    set(&letter, "queueId", queue_id.clone());
-    let key = get(request, "idempotencyKey");
-    set(&letter, "idempotencyKey", if key.is_string() { key } else { JsValue::NULL });
-    if let Some(resp) = response {
-        set(&letter, "status", resp.status);
-        set(&letter, "body", resp.body.clone());
-    }
-    set(&letter, "request", request.clone());
-    let id = store.bury(queue_id, &letter).await?;
-    set(&letter, "id", id);
-    state.emit("dead-letter", &letter.into());
+async fn bury(state: &Context, store: &Store, request: &JsValue, queue_id: &JsValue, reason: DeadReason, detail: &str, response: Option<&crate::transport::HttpResponse>) -> Result<(), Error> {
+    let letter = DeadLetter {
+        reason,
+        detail: detail.to_string(),
+        queue_id: queue_id.clone(),
+        idempotency_key: get(request, "idempotencyKey").as_string(),
+        response: response.map(|r| (r.status, r.body.clone())),
+        request: request.clone(),
+    };
+    let stored = letter.to_js(js::now_ms());
+    let id = store.bury(queue_id, &stored).await?;
+    set(&stored, "id", id);
+    state.emit(Event::DeadLetter(&stored));
     state.drainer.announce_soon();
     Ok(())
 }

@@ -18,8 +18,9 @@ use wasm_bindgen_futures::JsFuture;
 use super::ownership::{heartbeat_alive, heartbeat_due, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_MS};
 use super::policy::{delete_run_now, DELETE_RUN_MAX_MS};
 use super::record::QueuedRequest;
-use super::store::{StorageError, Store};
+use super::store::Store;
 use crate::context::Context;
+use crate::error::Error;
 use crate::js;
 
 /// How long a write-ahead waits for the database to open before the call
@@ -84,7 +85,7 @@ impl LiveWrites {
 
     /// Commits `record` (owned by this client) to the outbox and returns its
     /// queue id; from then on no drain sends it until the call ends.
-    pub async fn write_ahead(&self, ctx: &Rc<Context>, record: &QueuedRequest) -> Result<f64, StorageError> {
+    pub async fn write_ahead(&self, ctx: &Rc<Context>, record: &QueuedRequest) -> Result<f64, Error> {
         self.writing.set(self.writing.get() + 1);
         let result = self.commit_owned(ctx, record).await;
         self.writing.set(self.writing.get() - 1);
@@ -93,10 +94,10 @@ impl LiveWrites {
         Ok(id)
     }
 
-    async fn commit_owned(&self, ctx: &Rc<Context>, record: &QueuedRequest) -> Result<f64, StorageError> {
+    async fn commit_owned(&self, ctx: &Rc<Context>, record: &QueuedRequest) -> Result<f64, Error> {
         let lock = self.lock.borrow().clone();
         if let Some(held) = lock {
-            JsFuture::from(held).await.map_err(|e| StorageError(["cannot take the owner lock: ", &js::message_of(&e)].concat()))?;
+            JsFuture::from(held).await.map_err(|e| Error::Storage(["cannot take the owner lock: ", &js::message_of(&e)].concat()))?;
         }
         let store = ctx.outbox.store_within(OPEN_WAIT_MS).await?;
         let now = js::now_ms();
@@ -241,7 +242,7 @@ impl LiveWrites {
 
     /// Which of the foreign `owners` are alive, by their Web Locks or,
     /// without Web Locks, their heartbeats in `store`.
-    pub async fn alive_owners(&self, store: &Store, owners: &[String]) -> Result<Vec<String>, StorageError> {
+    pub async fn alive_owners(&self, store: &Store, owners: &[String]) -> Result<Vec<String>, Error> {
         if owners.is_empty() {
             return Ok(Vec::new());
         }

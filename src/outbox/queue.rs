@@ -1,5 +1,7 @@
 //! The outbox of one client: its database handle, enqueueing, the
-//! management calls, and the `queue-size` count shared by every tab.
+//! management calls (size, list, dead letters, retry, discard, clear: each
+//! sees the queue as this client's answered calls left it), and the
+//! `queue-size` count shared by every tab.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -10,10 +12,13 @@ use std::task::Poll;
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
-use super::record::QueuedRequest;
-use super::store::{database_name, StorageError, Store};
-use crate::events::Events;
+use super::record::{DeadLetter, QueuedRequest};
+use super::store::{database_name, Store};
+use crate::context::Context;
+use crate::error::Error;
+use crate::events::{Event, Events};
 use crate::js::{self, set};
+use crate::options::format_number;
 
 /// How long opening the database may take before it counts as blocked.
 const OPEN_TIMEOUT_MS: f64 = 10_000.0;
@@ -37,7 +42,7 @@ impl Outbox {
         let outbox = Outbox { namespace: namespace.to_string(), opened: Rc::default(), channel, on_message: RefCell::new(None) };
         if let Some(ch) = &outbox.channel {
             let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                events.emit("queue-size", &e.data());
+                events.emit(Event::QueueSize(&e.data()));
             });
             ch.set_onmessage(Some(listener.as_ref().unchecked_ref()));
             *outbox.on_message.borrow_mut() = Some(listener);
@@ -47,7 +52,7 @@ impl Outbox {
 
     /// The open database, opening it on first use. A failed open is not
     /// cached: the next call tries again.
-    pub async fn store(&self) -> Result<Rc<Store>, StorageError> {
+    pub async fn store(&self) -> Result<Rc<Store>, Error> {
         if let Some(s) = self.opened.store.borrow().as_ref() {
             return Ok(s.clone());
         }
@@ -59,17 +64,17 @@ impl Outbox {
         let ended = wasm_bindgen_futures::JsFuture::from(opening).await;
         match (self.opened.store.borrow().as_ref(), ended) {
             (Some(s), _) => Ok(s.clone()),
-            (None, Err(e)) => Err(StorageError(js::message_of(&e))),
-            (None, Ok(_)) => Err(StorageError("the database closed while opening".into())),
+            (None, Err(e)) => Err(Error::Storage(js::message_of(&e))),
+            (None, Ok(_)) => Err(Error::Storage("the database closed while opening".into())),
         }
     }
 
     /// The open database, waiting at most `ms` for an open under way (it
     /// goes on for later callers): for a write-ahead, which must not hold a
     /// sale behind a blocked upgrade.
-    pub async fn store_within(&self, ms: f64) -> Result<Rc<Store>, StorageError> {
+    pub async fn store_within(&self, ms: f64) -> Result<Rc<Store>, Error> {
         race_timeout(self.store(), ms).await.unwrap_or_else(|| {
-            Err(StorageError(["IndexedDB did not open within ", &crate::options::format_number(ms), " ms (another tab may hold an older version open, or storage is unresponsive)"].concat()))
+            Err(Error::Storage(["IndexedDB did not open within ", &crate::options::format_number(ms), " ms (another tab may hold an older version open, or storage is unresponsive)"].concat()))
         })
     }
 
@@ -80,16 +85,11 @@ impl Outbox {
         let namespace = self.namespace.clone();
         let promise = js::promise(async move {
             let result = race_timeout(Store::open(&namespace), OPEN_TIMEOUT_MS).await.unwrap_or_else(|| {
-                Err(StorageError("opening IndexedDB took over 10 s: another tab may hold an older version open (blocked), or storage is unresponsive".into()))
+                Err(Error::Storage("opening IndexedDB took over 10 s: another tab may hold an older version open (blocked), or storage is unresponsive".into()))
             });
             opened.opening.borrow_mut().take();
-            match result {
-                Ok(store) => {
-                    *opened.store.borrow_mut() = Some(Rc::new(store));
-                    Ok(JsValue::UNDEFINED)
-                }
-                Err(e) => Err(JsValue::from(e.0)),
-            }
+            *opened.store.borrow_mut() = Some(Rc::new(result?));
+            Ok(JsValue::UNDEFINED)
         });
         // Nobody may be waiting any more when it fails: that is not an
         // unhandled rejection, the next caller opens again.
@@ -100,17 +100,71 @@ impl Outbox {
         promise
     }
 
-    /// The open database, or the `storage` ApiError the management calls
+    /// The open database, or the `storage` error the management calls
     /// reject with.
-    pub async fn open(&self) -> Result<Rc<Store>, JsValue> {
-        self.store().await.map_err(|e| super::store::storage_error("cannot open the offline queue", e))
+    pub async fn open(&self) -> Result<Rc<Store>, Error> {
+        self.store().await.map_err(|e| e.doing("cannot open the offline queue"))
     }
 
     /// Writes `record` at the tail of the queue and returns its id. The
     /// write is committed when this returns.
-    pub async fn enqueue(&self, record: &QueuedRequest) -> Result<f64, StorageError> {
+    pub async fn enqueue(&self, record: &QueuedRequest) -> Result<f64, Error> {
         let store = self.store().await?;
         store.add(&record.to_js()).await
+    }
+
+    /// How many requests wait in the queue.
+    pub async fn size(&self, ctx: &Rc<Context>) -> Result<u32, Error> {
+        let store = ctx.settled_store().await?;
+        store.count().await.map_err(|e| e.doing("cannot count the offline queue"))
+    }
+
+    /// The queued requests, oldest (next to be sent) first.
+    pub async fn list(&self, ctx: &Rc<Context>) -> Result<Vec<JsValue>, Error> {
+        let store = ctx.settled_store().await?;
+        store.queued().await.map_err(|e| e.doing("cannot read the offline queue"))
+    }
+
+    /// The dead letters, oldest first.
+    pub async fn dead_letters(&self, ctx: &Rc<Context>) -> Result<Vec<JsValue>, Error> {
+        let store = ctx.settled_store().await?;
+        store.dead_letters().await.map_err(|e| e.doing("cannot read the dead letters"))
+    }
+
+    /// Moves dead letter `id` back to the tail of the queue with its
+    /// original key and a fresh retention period, and starts a drain.
+    /// Returns its new queue id.
+    pub async fn retry_dead_letter(&self, ctx: &Rc<Context>, id: f64) -> Result<f64, Error> {
+        let store = ctx.settled_store().await?;
+        let letter = store.dead_letter(id).await.map_err(|e| e.doing("cannot read the dead letter"))?;
+        let letter = letter.ok_or_else(|| Error::InvalidInput(["no dead letter with id ", &format_number(id)].concat()))?;
+        let mut record = DeadLetter::replayable(&letter)
+            .map_err(|field| Error::InvalidInput(["dead letter ", &format_number(id), " cannot be replayed: its request has a malformed ", field].concat()))?;
+        let now = js::now_ms();
+        record.id = None;
+        record.owner = None;
+        record.created_at = now;
+        record.next_attempt_at = now;
+        let new_id = store.resurrect(id, &record.to_js()).await.map_err(|e| e.doing("cannot move the dead letter back"))?;
+        ctx.drainer.enqueued();
+        ctx.drainer.drain_in_background(true);
+        Ok(new_id)
+    }
+
+    /// Deletes dead letter `id` for good.
+    pub async fn discard_dead_letter(&self, ctx: &Rc<Context>, id: f64) -> Result<(), Error> {
+        let store = ctx.settled_store().await?;
+        store.discard(id).await.map_err(|e| e.doing("cannot delete the dead letter"))
+    }
+
+    /// Deletes every queued request (not the dead letters); returns how many.
+    /// A drain under way drops what it read ahead.
+    pub async fn clear(&self, ctx: &Rc<Context>) -> Result<u32, Error> {
+        let store = ctx.settled_store().await?;
+        ctx.drainer.generation.set(ctx.drainer.generation.get().wrapping_add(1));
+        let n = store.clear_queue().await.map_err(|e| e.doing("cannot clear the offline queue"))?;
+        ctx.drainer.announce_soon();
+        Ok(n)
     }
 
     /// Counts the queue, then emits `queue-size` here and in every other tab.
@@ -126,7 +180,7 @@ impl Outbox {
     fn announce(&self, size: u32, events: &Events) {
         let detail = Object::new();
         set(&detail, "size", size);
-        events.emit("queue-size", &detail);
+        events.emit(Event::QueueSize(&detail));
         if let Some(ch) = &self.channel {
             let _ = ch.post_message(&detail);
         }

@@ -5,6 +5,7 @@
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
+use super::policy::DeadReason;
 use crate::config::header_pairs;
 use crate::js::{get, set};
 
@@ -105,5 +106,47 @@ impl QueuedRequest {
             last_error: get(v, "lastError").as_string(),
             owner: get(v, "owner").as_string(),
         })
+    }
+}
+
+/// A request that can never be delivered as it is, kept in the dead-letter
+/// store with the reason, until the app retries or discards it.
+pub struct DeadLetter {
+    /// Why it was taken out of the queue.
+    pub reason: DeadReason,
+    /// What went wrong, in words (the failed attempt, the malformed field).
+    pub detail: String,
+    /// Its id in the queue when it was taken out.
+    pub queue_id: JsValue,
+    /// The key it was sent with, if the stored record had a readable one.
+    pub idempotency_key: Option<String>,
+    /// The status and body of the answer that condemned it, if any.
+    pub response: Option<(u16, JsValue)>,
+    /// The stored record as it was (it may be the unreadable one).
+    pub request: JsValue,
+}
+
+impl DeadLetter {
+    /// The JavaScript object stored in the dead-letter store and shown by
+    /// `deadLetters()` and the `dead-letter` event (`id` is added once stored).
+    pub fn to_js(&self, dead_at: f64) -> Object {
+        let o = Object::new();
+        set(&o, "reason", self.reason.as_str());
+        set(&o, "detail", self.detail.clone());
+        set(&o, "deadAt", dead_at);
+        set(&o, "queueId", self.queue_id.clone());
+        set(&o, "idempotencyKey", self.idempotency_key.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        if let Some((status, body)) = &self.response {
+            set(&o, "status", *status);
+            set(&o, "body", body.clone());
+        }
+        set(&o, "request", self.request.clone());
+        o
+    }
+
+    /// The request of a stored dead letter, ready to go back to the queue;
+    /// `Err` names the field that keeps it from being replayed.
+    pub fn replayable(stored: &JsValue) -> Result<QueuedRequest, &'static str> {
+        QueuedRequest::from_js(&get(stored, "request"))
     }
 }

@@ -10,33 +10,14 @@
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::*;
 
+use crate::error::Error;
+
 /// The database schema version. v1 had only the `queue` store; v2 added
 /// `dead` and `meta`. An upgrade keeps every existing record.
 pub const DB_VERSION: u32 = 2;
 const QUEUE: &str = "queue";
 const DEAD: &str = "dead";
 const META: &str = "meta";
-
-/// An IndexedDB failure, with the browser's own message.
-#[derive(Debug)]
-pub struct StorageError(pub String);
-
-impl From<rexie::Error> for StorageError {
-    fn from(e: rexie::Error) -> Self {
-        // rexie's Display says only "idb error"; the source has the
-        // browser's message (QuotaExceededError, InvalidStateError, …).
-        let detail = match &e {
-            rexie::Error::IdbError(inner) => inner.to_string(),
-            other => other.to_string(),
-        };
-        StorageError(detail)
-    }
-}
-
-/// The `storage` ApiError for a failure while doing `what`.
-pub fn storage_error(what: &str, e: StorageError) -> JsValue {
-    crate::js::api_error(crate::error::ErrorKind::Storage, &[what, ": ", &e.0].concat(), crate::js::ErrorFields::default())
-}
 
 /// The database name for a namespace.
 pub fn database_name(namespace: &str) -> String {
@@ -54,7 +35,7 @@ pub struct Store {
     _on_version_change: Closure<dyn FnMut()>,
 }
 
-type Result<T> = std::result::Result<T, StorageError>;
+type Result<T> = std::result::Result<T, Error>;
 
 impl Store {
     /// Opens (creating or upgrading) the namespace's database.
@@ -68,8 +49,8 @@ impl Store {
             .await?;
         // Opened after rexie has created or upgraded the database, at its
         // version, so it never creates one of its own.
-        let factory = idb::Factory::new().map_err(rexie::Error::from)?;
-        let strict: web_sys::IdbDatabase = factory.open(&database_name(namespace), Some(DB_VERSION)).map_err(rexie::Error::from)?.await.map_err(rexie::Error::from)?.into();
+        let factory = idb::Factory::new()?;
+        let strict: web_sys::IdbDatabase = factory.open(&database_name(namespace), Some(DB_VERSION))?.await?.into();
         let to_close = strict.clone();
         let on_version_change = Closure::<dyn FnMut()>::new(move || to_close.close());
         strict.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
@@ -105,16 +86,15 @@ impl Store {
             .strict
             .unchecked_ref::<DatabaseWithOptions>()
             .transaction_with_options(&stores, "readwrite", &options)
-            .map_err(|e| StorageError(crate::js::message_of(&e)))?;
+            .map_err(|e| Error::Storage(crate::js::message_of(&e)))?;
         let tx = idb::Transaction::from(raw);
-        let key = tx.object_store(QUEUE).map_err(rexie::Error::from)?.add(record, None).map_err(rexie::Error::from)?.await.map_err(rexie::Error::from)?;
+        let key = tx.object_store(QUEUE)?.add(record, None)?.await?;
         if let Some((owner, until)) = heartbeat {
-            let meta = tx.object_store(META).map_err(rexie::Error::from)?;
-            meta.put(&heartbeat_value(until), Some(&heartbeat_key(owner))).map_err(rexie::Error::from)?.await.map_err(rexie::Error::from)?;
+            tx.object_store(META)?.put(&heartbeat_value(until), Some(&heartbeat_key(owner)))?.await?;
         }
-        let done = tx.await.map_err(rexie::Error::from)?;
+        let done = tx.await?;
         if !done.is_committed() {
-            return Err(StorageError("the write-ahead transaction was aborted".into()));
+            return Err(Error::Storage("the write-ahead transaction was aborted".into()));
         }
         Ok(key.as_f64().unwrap_or(f64::NAN))
     }
