@@ -14,120 +14,98 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 # Some wasm tests wait on timeouts and backoff (seconds per test binary).
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
-.PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit model model-mutants test-pkg test-demo test-e2e test-soak soak demo bench bench-server bench-queue clean distclean
+# `make help` prints every target that has a `## description` on its rule
+# line, in the order of this file; those targets are the phony ones too.
+TARGETS := $(shell sed -n 's/^\([a-z0-9-]*\):.*\#\# .*/\1/p' $(MAKEFILE_LIST))
+.PHONY: $(TARGETS)
 
-help:
-	@echo "make demo          build the package and start the demo (server + page)"
-	@echo "make test          every test: native, model check, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak"
-	@echo "make tools         install what is missing (rust target, browsers, wasm-bindgen-cli, geckodriver, npm ci)"
-	@echo "make pkg           build the npm package into pkg/"
-	@echo "make size          print the package's wasm and JS sizes (raw, gzip -9); writes target/size.txt"
-	@echo "make test-native   cargo tests on the host (SDK pure modules, server)"
-	@echo "make model         model-check the exactly-once protocol with the SDK's own decisions (model/README.md)"
-	@echo "make model-mutants the model's negative controls: each rule turned off must yield a counterexample"
-	@echo "make test-wasm     wasm-bindgen tests in headless Chromium, Firefox and WebKitGTK (one engine: test-wasm-chrome, -firefox, -webkit)"
-	@echo "make test-pkg      npm pack pkg/, install the tarball, load it in headless Chromium"
-	@echo "make test-demo     the demo page in headless Chromium against pos-server"
-	@echo "make test-e2e      end-to-end cashier scenarios in headless Chromium against pos-server"
-	@echo "make bench-server  load test of the reference server"
-	@echo "make test-soak     chaos soak, 300 sales (part of make test); make soak: SOAK_N=20000"
-	@echo "make bench         every benchmark side by side (SDK vs fetch, ky, raw IndexedDB; size vs peers)"
-	@echo "make bench-queue   offline-queue benchmark in headless Chromium (tests/bench/README.md)"
-	@echo "make clean         remove pkg/ and target/ (distclean: node_modules/ too)"
+help: ## this list
+	@awk -F ':.*## ' '/^[a-z0-9-]+:.*## / { printf "make %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-tools:
-	scripts/tools.sh
-
-pkg: tools
-	scripts/build-pkg.sh
-
-size: pkg
-	scripts/size.sh
+demo: tools pkg ## build the package and start the demo (reference server + page)
+	www-example/scripts/demo.sh
 
 # pkg comes before test-native: the server's test script also checks the demo
 # page in Chromium when pkg/ is built.
-test: tools pkg test-native model test-support test-wasm test-pkg test-e2e test-soak
+test: tools pkg test-native model test-support test-wasm test-pkg test-e2e test-soak ## every test: native, model check, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak
 	@echo "make test: all suites passed"
 
-test-native:
+tools: ## install what is missing (rust target, browsers, wasm-bindgen-cli, geckodriver, npm ci)
+	scripts/tools.sh
+
+pkg: tools ## build the npm package into pkg/
+	scripts/build-pkg.sh
+
+size: pkg ## the package's wasm and JS sizes (raw, gzip -9); writes target/size.txt
+	scripts/size.sh
+
+test-native: ## cargo tests on the host (SDK pure modules, server), then the demo page when pkg/ is built
 	cargo test -p pos-resilience
-	@if [ -x www-example/scripts/test-server.sh ]; then \
-	  www-example/scripts/test-server.sh; \
-	else \
-	  echo "test-native: www-example/scripts/test-server.sh not found; running cargo test -p pos-server"; \
-	  cargo test -p pos-server; \
-	fi
+	www-example/scripts/test-server.sh
 
 # The protocol model (model/README.md): every interleaving within the
 # bounds, a few minutes on two cores; the mutants must each be caught.
-model:
+model: ## model-check the exactly-once protocol with the SDK's own decisions (model/README.md)
 	cargo run --release -p pos-model -- check
 
-model-mutants:
+model-mutants: ## the model's negative controls: each rule turned off must yield a counterexample
 	cargo run --release -p pos-model -- mutants
 
-test-support:
+test-support: ## the test server's self-test (node --test)
 	node --test tests/support/*.test.mjs
 
 # Every suite in all three engines: Safari-engine IndexedDB is where offline
 # queues break in the field. WebKitGTK's driver, xvfb and xauth are installed
 # when missing.
-test-wasm: tools
+test-wasm: tools ## wasm-bindgen tests in headless Chromium, Firefox and WebKitGTK
 	TOOLS_WEBKIT=1 scripts/tools.sh
 	scripts/test-wasm.sh chrome firefox webkit
 
-test-wasm-chrome: tools
+test-wasm-chrome: tools ## the wasm-bindgen tests in Chromium only
 	scripts/test-wasm.sh chrome
 
-test-wasm-firefox: tools
+test-wasm-firefox: tools ## the wasm-bindgen tests in Firefox only
 	scripts/test-wasm.sh firefox
 
-test-wasm-webkit:
+test-wasm-webkit: ## the wasm-bindgen tests in WebKitGTK only
 	TOOLS_WEBKIT=1 scripts/tools.sh
 	scripts/test-wasm.sh webkit
 
-test-pkg: pkg
+test-pkg: pkg ## npm pack pkg/, install the tarball, load it in headless Chromium
 	node tests/e2e/pkg-smoke.mjs
 
-test-demo: pkg
+test-demo: pkg ## the demo page in headless Chromium against pos-server
 	www-example/scripts/test-demo.sh
 
 # The cashier's scenarios of docs/spec.md §1 in headless Chromium, through the
 # packed package and the demo page, against pos-server (tests/e2e/scenarios/).
-test-e2e: tools pkg
+test-e2e: tools pkg ## end-to-end cashier scenarios in headless Chromium against pos-server
 	scripts/test-e2e.sh
-
-demo: tools pkg
-	@[ -x www-example/scripts/demo.sh ] || { echo "demo: www-example/scripts/demo.sh does not exist yet" >&2; exit 1; }
-	www-example/scripts/demo.sh
-
-bench-server:
-	TOOLS_BENCH=1 scripts/tools.sh
-	@[ -x www-example/scripts/bench-server.sh ] || { echo "bench-server: www-example/scripts/bench-server.sh does not exist yet" >&2; exit 1; }
-	www-example/scripts/bench-server.sh
-
-bench-queue: tools
-	scripts/bench-queue.sh
 
 # The chaos soak (tests/soak/README.md): sales through the SDK in several
 # tabs against pos-server in chaos mode, reconciled against its database.
-# make test runs 300 sales; `make soak` runs SOAK_N (default 20000).
-test-soak: tools pkg
+test-soak: tools pkg ## chaos soak, 300 sales (part of make test)
 	SOAK_N=300 scripts/soak.sh
 
-soak: tools pkg
+soak: tools pkg ## the long chaos soak: SOAK_N sales (default 20000)
 	SOAK_N=$${SOAK_N:-20000} SOAK_SECONDS=$${SOAK_SECONDS:-780} SOAK_THINK_MS=$${SOAK_THINK_MS:-100} \
 	  SOAK_CONCURRENCY=$${SOAK_CONCURRENCY:-4} SOAK_DRAIN_SECONDS=$${SOAK_DRAIN_SECONDS:-600} scripts/soak.sh
 
 # Every benchmark side by side (tests/bench/README.md): prints a table and
 # writes target/bench/results.json. BENCH_QUICK=1 for a small run.
-bench: tools
+bench: tools ## every benchmark side by side (SDK vs fetch, ky, TanStack, raw IndexedDB; size vs peers)
 	scripts/bench.sh
 
-clean:
+bench-queue: tools ## offline-queue benchmark in headless Chromium (tests/bench/README.md)
+	scripts/bench-queue.sh
+
+bench-server: ## load test of the reference server (wrk)
+	TOOLS_BENCH=1 scripts/tools.sh
+	www-example/scripts/bench-server.sh
+
+clean: ## remove pkg/ and target/
 	rm -rf pkg
 	cargo clean
 
-distclean: clean
+distclean: clean ## clean, and node_modules/ too
 	rm -rf node_modules

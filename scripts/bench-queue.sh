@@ -7,8 +7,7 @@
 # (adds a diagnosis: target/bench/queue-profile.json), CHROMIUM_BIN.
 # Exit status: non-zero only on a functional failure, never on timing.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+source "$(dirname "$0")/lib.sh"
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   bash scripts/ensure-pkg.sh bench-queue

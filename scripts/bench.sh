@@ -16,14 +16,13 @@
 # BENCH_PROFILE=1, CHROMIUM_BIN.
 # Exit status: non-zero only on a functional failure, never on timing.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+source "$(dirname "$0")/lib.sh"
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   bash scripts/ensure-pkg.sh bench
-  cargo build --release --quiet -p pos-server
+  build_pos_server
 fi
 [ -f pkg/index.js ] || { echo "bench: pkg/index.js is missing" >&2; exit 2; }
-[ -x target/release/pos-server ] || { echo "bench: target/release/pos-server is missing: cargo build --release -p pos-server" >&2; exit 2; }
+[ -x "${POS_SERVER_BIN:-target/release/pos-server}" ] || { echo "bench: ${POS_SERVER_BIN:-target/release/pos-server} is missing: cargo build --release -p pos-server" >&2; exit 2; }
 
 exec node tests/bench/bench.mjs

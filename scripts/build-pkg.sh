@@ -5,8 +5,7 @@
 #   -> index.js / index.d.ts -> a check that the result loads and instantiates.
 # Needs `make tools` (rust target, wasm-bindgen-cli, node_modules).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
+source "$(dirname "$0")/lib.sh"
 
 crate=pos-resilience
 out=pkg
@@ -14,7 +13,6 @@ target_dir=${CARGO_TARGET_DIR:-target}
 wasm_in="$target_dir/wasm32-unknown-unknown/wasm-release/pos_resilience.wasm"
 wasm_opt=node_modules/.bin/wasm-opt
 
-die() { echo "build-pkg: $*" >&2; exit 1; }
 [ -x "$wasm_opt" ] || die "$wasm_opt is missing: run 'make tools' (npm ci)"
 command -v wasm-bindgen >/dev/null || die "wasm-bindgen is missing: run 'make tools'"
 
@@ -104,7 +102,7 @@ console.log(`build-pkg: ${out}/package.json ${pkg.name}@${pkg.version}`);
 EOF
 
 echo "build-pkg: checking that the package links and the optimized module instantiates"
-node --input-type=module - "$root/$out" <<'EOF'
+node --input-type=module - "$ROOT/$out" <<'EOF'
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";

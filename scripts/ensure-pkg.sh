@@ -3,7 +3,7 @@
 # Builds pkg/ (scripts/build-pkg.sh) when it is missing or older than any of
 # its inputs; otherwise does nothing. LABEL prefixes the message.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 label=${1:-ensure-pkg}
 if [[ ! -f pkg/index.js || ! -f pkg/pos_resilience_bg.wasm ]]; then
   echo "$label: building pkg/ (missing)"

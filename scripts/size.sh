@@ -3,7 +3,7 @@
 # (pos_resilience.js, index.js, snippets/), raw and gzip -9, and the total
 # gzip. Writes the same table to target/size.txt. Run `make pkg` first.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 [ -f pkg/pos_resilience_bg.wasm ] || { echo "size: pkg/ is not built: run 'make pkg'" >&2; exit 1; }
 
 gz() { gzip -9 -c "$1" | wc -c; }

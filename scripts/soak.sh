@@ -15,13 +15,11 @@
 # Exit status: 0 when every check holds; 1 on any duplicate, loss, dead letter,
 # gap or mismatch; 2 when the soak could not run. Never asserts on timing.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+source "$(dirname "$0")/lib.sh"
 
 if [ "${SOAK_NO_BUILD:-0}" != 1 ]; then
   bash scripts/ensure-pkg.sh soak
-  echo "soak: cargo build --release -p pos-server"
-  cargo build --release -p pos-server
+  build_pos_server
 fi
 [ -f pkg/index.js ] || { echo "soak: pkg/index.js is missing" >&2; exit 2; }
 [ -d node_modules/playwright-core ] || { echo "soak: node_modules/playwright-core is missing: run 'make tools' (npm ci)" >&2; exit 2; }

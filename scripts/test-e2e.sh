@@ -16,9 +16,8 @@
 # E2E_TIMEOUT_MS (per test; default 180000), E2E_KEEP=1 (keep the temporary
 # databases and server logs), CHROMIUM, CARGO_TARGET_DIR.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 
-die() { echo "test-e2e: $*" >&2; exit 1; }
 [[ -d node_modules/playwright-core ]] || die "node_modules/playwright-core is missing (npm ci)"
 [[ -x node_modules/.bin/vite && -x node_modules/.bin/tsc ]] || die "vite or typescript missing from node_modules (npm ci)"
 [[ -x "${CHROMIUM:-/usr/bin/chromium}" ]] || die "no Chromium at ${CHROMIUM:-/usr/bin/chromium} (make tools)"
@@ -26,10 +25,7 @@ command -v sqlite3 >/dev/null || die "sqlite3 is needed to read the server's dat
 
 bash scripts/ensure-pkg.sh test-e2e
 
-echo "test-e2e: building pos-server (release)"
-cargo build --release -p pos-server
-export POS_SERVER_BIN="${CARGO_TARGET_DIR:-target}/release/pos-server"
-[[ -x "$POS_SERVER_BIN" ]] || die "no $POS_SERVER_BIN after the build"
+build_pos_server
 
 files=()
 if (( $# == 0 )); then

@@ -4,7 +4,7 @@
 # browsers, with the test server (tests/support/test-server.mjs) running.
 # The tests read the server's URL at compile time from POS_TEST_SERVER.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 
 export TEST_SERVER_PORT=${TEST_SERVER_PORT:-8787}
 export POS_TEST_SERVER=${POS_TEST_SERVER:-http://127.0.0.1:$TEST_SERVER_PORT}

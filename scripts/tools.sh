@@ -7,11 +7,9 @@
 #   geckodriver (cargo install)
 #   node_modules (npm ci) when missing or older than package-lock.json
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+source "$(dirname "$0")/lib.sh"
 
 say() { echo "tools: $*"; }
-die() { echo "tools: $*" >&2; exit 1; }
 for t in cargo rustup node npm; do
   command -v "$t" >/dev/null || die "'$t' is not installed: this project needs Rust (rustup) and Node.js 20+ with npm"
 done

@@ -4,7 +4,7 @@
 # 8787), waits until GET /healthz answers 200, runs COMMAND, and stops the
 # server whatever happens. Exits with COMMAND's status.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 
 port=${TEST_SERVER_PORT:-8787}
 export TEST_SERVER_PORT=$port

@@ -17,7 +17,7 @@
 # BENCH_BIN (a pos-server binary to measure instead of building one),
 # POS_SQLITE_SYNCHRONOUS (full; 'normal' trades power-loss durability for speed).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../../scripts/lib.sh"
 
 duration="${BENCH_SECONDS:-30}"
 connections="${BENCH_CONNECTIONS:-16}"
@@ -32,8 +32,8 @@ slow="${BENCH_SLOW:-200}"
 
 bin="${BENCH_BIN:-}"
 if [[ -z "$bin" ]]; then
-  cargo build --release -p pos-server
-  bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
+  build_pos_server
+  bin="$POS_SERVER_BIN"
 fi
 
 source www-example/scripts/server-lib.sh

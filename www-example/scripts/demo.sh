@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: builds pos-server (release) and serves the demo page, the built
+# `make demo`: builds pos-server (release, once: scripts/lib.sh) and serves the demo page, the built
 # package (pkg/) and the API on http://127.0.0.1:$PORT until Ctrl-C.
 # The Makefile builds pkg/ before calling this. Run from anywhere.
 #
@@ -7,7 +7,7 @@
 # root; a new file is created and seeded with the demo data: --demo). Extra
 # arguments go to pos-server.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../../scripts/lib.sh"
 
 PORT="${PORT:-8080}"
 export PORT
@@ -19,13 +19,11 @@ if [[ ! -f pkg/index.js ]]; then
 fi
 command -v curl >/dev/null || { echo "demo: curl is needed to wait for the server (apt-get install curl)" >&2; exit 1; }
 
-echo "demo: building pos-server (release)…"
-cargo build --release -p pos-server
-bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
+build_pos_server
 
 # --chaos with every rate at 0: nothing is injected until a visitor moves the
 # page's chaos sliders (PUT /api/chaos).
-"$bin" --demo --www www-example --pkg pkg --chaos \
+"$POS_SERVER_BIN" --demo --www www-example --pkg pkg --chaos \
   --chaos-error503-rate 0 --chaos-drop-before-rate 0 --chaos-drop-after-commit-rate 0 --chaos-latency-rate 0 \
   --chaos-latency-ms 12000 "$@" &
 pid=$!

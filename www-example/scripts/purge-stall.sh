@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # How a purge of many expired idempotency keys affects sales: creates a
-# database with BIN (default the release build), adds PURGE_KEYS (200000)
+# database with BIN (default the release build, built first), adds PURGE_KEYS (200000)
 # stored responses (300-byte bodies) that expire 4 s after the server starts,
 # starts BIN with --purge-interval 1s and makes sales one after another until
 # the purge is over and 2 s more. Prints the sales' latency (p50, max), how long
 # the purge took, and the database and WAL file sizes once it is over.
 # Usage: www-example/scripts/purge-stall.sh [BIN [pos-server flags…]]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-bin="${1:-${CARGO_TARGET_DIR:-target}/release/pos-server}"
+source "$(dirname "$0")/../../scripts/lib.sh"
+if [[ -n "${1:-}" ]]; then bin="$1"; else build_pos_server; bin="$POS_SERVER_BIN"; fi
 shift || true
 n="${PURGE_KEYS:-200000}"
-[[ -x "$bin" ]] || { echo "purge-stall: $bin is missing: cargo build --release -p pos-server" >&2; exit 1; }
+[[ -x "$bin" ]] || die "$bin is not an executable"
 for tool in sqlite3 curl; do command -v "$tool" >/dev/null || { echo "purge-stall: $tool is needed" >&2; exit 1; }; done
 
 source www-example/scripts/server-lib.sh

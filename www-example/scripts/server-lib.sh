@@ -1,4 +1,4 @@
-# Sourced by the measurement scripts: starts and stops one pos-server.
+# Sourced (after scripts/lib.sh) by test-demo.sh and the measurement scripts: starts and stops one pos-server.
 # start_server BIN DIR [flags…]: starts BIN on DIR/pos.db (PORT=0, RUST_LOG=warn,
 # --demo with ample stock, stderr appended to DIR/server.log) and waits for its address;
 # sets pid and url. stop_server: SIGTERM, and waits for it to exit.

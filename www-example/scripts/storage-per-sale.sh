@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Bytes a sale costs in pos-server's SQLite file: starts the server (BIN,
-# default the release build) on a fresh database, makes STORAGE_SALES (1000)
+# default the release build, built first) on a fresh database, makes STORAGE_SALES (1000)
 # sales, each with its own Idempotency-Key, stops it, and sums SQLite's
 # `dbstat` pages per table and index. Prints bytes per sale row (sales,
 # sale_items, payments and their indexes) and per stored key
 # (idempotency_keys and its index), as whole pages and as payload.
 # Usage: www-example/scripts/storage-per-sale.sh [BIN]
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-bin="${1:-${CARGO_TARGET_DIR:-target}/release/pos-server}"
+source "$(dirname "$0")/../../scripts/lib.sh"
+if [[ -n "${1:-}" ]]; then bin="$1"; else build_pos_server; bin="$POS_SERVER_BIN"; fi
 n="${STORAGE_SALES:-1000}"
-[[ -x "$bin" ]] || { echo "storage-per-sale: $bin is missing: cargo build --release -p pos-server" >&2; exit 1; }
+[[ -x "$bin" ]] || die "$bin is not an executable"
 command -v sqlite3 >/dev/null || { echo "storage-per-sale: sqlite3 is needed" >&2; exit 1; }
 command -v curl >/dev/null || { echo "storage-per-sale: curl is needed" >&2; exit 1; }
 

@@ -3,7 +3,7 @@
 # crate (each integration test runs the real binary on a temporary SQLite
 # file), then the headless-Chromium check of the demo page when pkg/ is built.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../../scripts/lib.sh"
 
 cargo test -p pos-server
 
