@@ -1,5 +1,5 @@
 //! Every default a caller can override, declared once. Each line gives the
-//! constant the code uses and, through [`default_text!`], the text the
+//! constant the code uses and, through `default_text!`, the text the
 //! TypeScript declarations show, so the two cannot drift apart.
 
 /// Declares the defaults: a constant each, and the `default_text!` macro
