@@ -2,9 +2,9 @@
 # Builds the npm package into pkg/:
 #   cargo +$PKG_TOOLCHAIN build -Zbuild-std (wasm32, profile wasm-release,
 #   panics abort at once) -> wasm-bindgen --target web --encode-into always
-#   -> wasm-opt -Oz
-#   (binaryen from node_modules) -> package files from pkg-template/
-#   -> index.js / index.d.ts -> a check that the result loads and instantiates.
+#   -> wasm-opt -Oz (binaryen from node_modules) -> JS minified (esbuild)
+#   -> package files from pkg-template/ -> index.js / index.d.ts
+#   -> a check that the result loads and instantiates.
 # Needs `make tools` (the pinned nightly, wasm-bindgen-cli, node_modules).
 # PKG_TOOLCHAIN=stable builds with the stable toolchain and no build-std, as
 # before (larger; for comparison). Keeps the module as wasm-bindgen wrote it,
