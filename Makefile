@@ -36,7 +36,7 @@ tools: ## install what is missing (rust target, browsers, wasm-bindgen-cli, geck
 pkg: tools ## build the npm package into pkg/
 	scripts/build-pkg.sh
 
-size: pkg ## the package's wasm and JS sizes (raw, gzip -9); writes target/size.txt
+size: pkg ## the package's wasm and JS sizes (raw, gzip -9, brotli) and twiggy's top items; writes target/size.txt
 	scripts/size.sh
 
 test-native: ## cargo tests on the host (SDK pure modules, server), then the demo page when pkg/ is built

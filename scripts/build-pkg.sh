@@ -1,27 +1,53 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/:
-#   cargo build (wasm32, profile wasm-release) -> wasm-bindgen --target web
-#   -> wasm-opt -Oz (binaryen from node_modules) -> package files from pkg-template/
-#   -> index.js / index.d.ts -> a check that the result loads and instantiates.
-# Needs `make tools` (rust target, wasm-bindgen-cli, node_modules).
+#   cargo +$PKG_TOOLCHAIN build -Zbuild-std (wasm32, profile wasm-release,
+#   panics abort at once) -> wasm-bindgen --target web --encode-into always
+#   -> wasm-opt -Oz (binaryen from node_modules) -> JS minified (esbuild)
+#   -> package files from pkg-template/ -> index.js / index.d.ts
+#   -> a check that the result loads and instantiates.
+# Needs `make tools` (the pinned nightly, wasm-bindgen-cli, node_modules).
+# PKG_TOOLCHAIN=stable builds with the stable toolchain and no build-std, as
+# before (larger; for comparison). Keeps the module as wasm-bindgen wrote it,
+# before wasm-opt and with its names, in $target_dir/pkg-build/ for
+# scripts/size.sh (twiggy).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 crate=pos-resilience
 out=pkg
 target_dir=${CARGO_TARGET_DIR:-target}
-wasm_in="$target_dir/wasm32-unknown-unknown/wasm-release/pos_resilience.wasm"
 wasm_opt=node_modules/.bin/wasm-opt
 
 [ -x "$wasm_opt" ] || die "$wasm_opt is missing: run 'make tools' (npm ci)"
 command -v wasm-bindgen >/dev/null || die "wasm-bindgen is missing: run 'make tools'"
 
-echo "build-pkg: cargo build ($crate, wasm32-unknown-unknown, profile wasm-release)"
-cargo build --lib --target wasm32-unknown-unknown --profile wasm-release -p "$crate"
+build=(build --lib --target wasm32-unknown-unknown --profile wasm-release -p "$crate")
+if [ "$PKG_TOOLCHAIN" = stable ]; then
+  wasm_in="$target_dir/wasm32-unknown-unknown/wasm-release/pos_resilience.wasm"
+  echo "build-pkg: cargo ${build[*]}"
+  cargo "${build[@]}"
+else
+  # The standard library is compiled with the package (-Zbuild-std) so that
+  # it, too, is optimised for size and has no panic machinery: a panic is a
+  # `unreachable` trap (a WebAssembly.RuntimeError in the caller), as with
+  # panic = "abort" on stable, where the message printed nowhere either.
+  # Its own target directory, so the stable builds (tests, server) keep theirs.
+  nightly_target="$target_dir/pkg-nightly"
+  wasm_in="$nightly_target/wasm32-unknown-unknown/wasm-release/pos_resilience.wasm"
+  command -v rustup >/dev/null && rustup run "$PKG_TOOLCHAIN" true 2>/dev/null \
+    || die "the Rust toolchain $PKG_TOOLCHAIN is missing: run 'make tools'"
+  build+=(-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size)
+  echo "build-pkg: cargo +$PKG_TOOLCHAIN ${build[*]} (RUSTFLAGS=-Zunstable-options -Cpanic=immediate-abort)"
+  CARGO_TARGET_DIR="$nightly_target" RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+    cargo "+$PKG_TOOLCHAIN" "${build[@]}"
+fi
 
-echo "build-pkg: wasm-bindgen --target web"
+# --encode-into always: strings go to wasm through TextEncoder#encodeInto
+# only, without the fallback for engines that lack it (every engine with the
+# wasm features below has it): 45 B less gzip of JS glue.
+echo "build-pkg: wasm-bindgen --target web --encode-into always"
 rm -rf "$out"
-wasm-bindgen --target web --out-dir "$out" --out-name pos_resilience "$wasm_in"
+wasm-bindgen --target web --encode-into always --out-dir "$out" --out-name pos_resilience "$wasm_in"
 # wasm-bindgen declares `[Symbol.dispose](): void` on exported classes, which
 # only TypeScript's esnext lib knows: a user with lib ES2022 and skipLibCheck
 # off would get TS2550 inside our package. The method stays at run time; the
@@ -36,9 +62,12 @@ features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-e
           --enable-mutable-globals --enable-reference-types --enable-multivalue)
 bg="$out/pos_resilience_bg.wasm"
 before=$(stat -c %s "$bg")
+mkdir -p "$target_dir/pkg-build"
+cp "$bg" "$target_dir/pkg-build/pos_resilience_bg.pre-opt.wasm"
 echo "build-pkg: wasm-opt -Oz ($("$wasm_opt" --version))"
 "$wasm_opt" -Oz "${features[@]}" --strip-debug --strip-producers "$bg" -o "$bg.opt"
 mv "$bg.opt" "$bg"
+sha256sum "$bg" >"$target_dir/pkg-build/pkg.sha256"   # which build the kept copy is of
 echo "build-pkg: $bg $before -> $(stat -c %s "$bg") bytes"
 
 echo "build-pkg: package files"
@@ -52,18 +81,26 @@ shopt -u nullglob
 glue_rel=./${glue[0]#"$out"/}
 
 # The JS glue is shipped minified, as an app's bundler would serve it (and
-# as the benchmark measures the peer libraries): whitespace, comments and
-# local names only. Exports, property names and class names (--keep-names)
-# stay, and `new URL("pos_resilience_bg.wasm", import.meta.url)` is left as
-# is for bundlers to find the module. The readable sources are src/ and js/.
+# as the benchmark measures the peer libraries). Exports, property names and
+# class names stay, and `new URL("pos_resilience_bg.wasm", import.meta.url)`
+# is left as is for bundlers to find the module. The readable sources are
+# src/ and js/.
+# - glue.js: whitespace, comments and local names (--minify --keep-names).
+# - wasm-bindgen's pos_resilience.js: whitespace and syntax only, no name is
+#   changed. --keep-names would wrap each of its ~170 import functions in a
+#   call that repeats its long name (7.1 KB gzip with it, 6.7 without: 406 B;
+#   glue.js is 48 B smaller with it).
 # (wasm-bindgen lists the glue module twice in the imports object, with the
 # same value: esbuild's duplicate-key warning about it is silenced.)
 esbuild=node_modules/.bin/esbuild
 [ -x "$esbuild" ] || die "$esbuild is missing: run 'make tools' (npm ci)"
-for js in "$out/pos_resilience.js" "${glue[0]}"; do
-  "$esbuild" "$js" --minify --keep-names --format=esm --target=es2020 --log-level=warning --log-override:duplicate-object-key=silent --outfile="$js.min"
+minify() {
+  local js=$1; shift
+  "$esbuild" "$js" "$@" --format=esm --target=es2020 --log-level=warning --log-override:duplicate-object-key=silent --outfile="$js.min"
   mv "$js.min" "$js"
-done
+}
+minify "$out/pos_resilience.js" --minify-whitespace --minify-syntax
+minify "${glue[0]}" --minify --keep-names
 
 cp pkg-template/README.md pkg-template/LICENSE "$out/"
 cat > "$out/index.js" <<EOF

@@ -11,6 +11,10 @@
 #     exports POS_SERVER_BIN, its path. When POS_SERVER_BIN is already set (by
 #     a script that built it and called this one, or by you, to measure another
 #     binary) and is executable, nothing is built.
+#   - sets PKG_TOOLCHAIN: the pinned nightly the npm package's .wasm is built
+#     with (scripts/build-pkg.sh; make tools installs it). Everything else,
+#     the wasm tests included, builds with the stable toolchain.
+#     PKG_TOOLCHAIN=stable builds the package the old way, for comparison.
 # The server's start and stop functions are in www-example/scripts/server-lib.sh.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +23,8 @@ case ":$PATH:" in
   *":$HOME/.cargo/bin:"*) ;;
   *) export PATH="$HOME/.cargo/bin:$PATH" ;;
 esac
+
+PKG_TOOLCHAIN=${PKG_TOOLCHAIN:-nightly-2026-05-19}
 
 die() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }
 

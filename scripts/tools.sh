@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, skipping whatever is already there:
 #   rustup target wasm32-unknown-unknown
+#   the package's pinned nightly ($PKG_TOOLCHAIN, scripts/lib.sh) with rust-src
 #   Debian packages chromium, chromium-driver, firefox-esr, curl (apt-get);
 #   with TOOLS_WEBKIT=1 also webkit2gtk-driver, xvfb, xauth; with TOOLS_BENCH=1 wrk
 #   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
@@ -20,6 +21,18 @@ if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 else
   say "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
+fi
+
+# 1b. The npm package's .wasm is built with a pinned nightly and -Zbuild-std
+# (scripts/build-pkg.sh), which needs the standard library's sources; it
+# needs no wasm32 rust-std of its own.
+if [ "$PKG_TOOLCHAIN" = stable ]; then
+  :
+elif [ -d "$(rustc +"$PKG_TOOLCHAIN" --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library" ]; then
+  say "rust toolchain $PKG_TOOLCHAIN (rust-src): present"
+else
+  say "rustup toolchain install $PKG_TOOLCHAIN --profile minimal --component rust-src"
+  rustup toolchain install "$PKG_TOOLCHAIN" --profile minimal --component rust-src
 fi
 
 # 2. Browsers and their drivers (Debian packages).
