@@ -273,16 +273,29 @@ pub async fn middleware(
     };
     // The store is consulted by `execute`, inside the write transaction: one
     // trip to the database per request, and a replay can never race a commit.
-    parts.extensions.insert(Arc::new(IdempotencyContext {
+    let context = Arc::new(IdempotencyContext {
         scope,
         route,
         fingerprint,
         claim,
-    }));
+    });
+    // A database claim the handler did not settle (it refused the input, or
+    // failed) is deleted before the answer goes out, so a retry finds the key
+    // free; a claim in memory is freed when the handler drops the context.
+    let unsettled = context
+        .claim
+        .database()
+        .is_some()
+        .then(|| Arc::clone(&context));
+    parts.extensions.insert(context);
     parts.extensions.insert(BufferedBody(bytes.clone()));
-    Ok(next
+    let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
-        .await)
+        .await;
+    if let Some(claim) = unsettled.as_ref().and_then(|c| c.claim.database()) {
+        claim.release().await;
+    }
+    Ok(response)
 }
 
 /// A write without a key: 400 under `required`; processed (and counted, and

@@ -6,11 +6,12 @@
 //!    what holds it: the stored response (replay or 422), the row the key
 //!    created (after the stored response expired), or 409 + `Retry-After`
 //!    while another request — on this instance or another — processes it.
-//! 2. [`execute`] (from the handler): one transaction that locks the claim
-//!    row, answers from the created row if the key has one, else runs the
-//!    operation, stamps its row with the key and turns the claim row into the
-//!    stored response, committed together. It runs in a task of its own, so
-//!    a client that goes away cannot interrupt it.
+//! 2. [`execute`] (from the handler): one transaction that checks the claim
+//!    is still the request's, answers from the created row if the key has
+//!    one, else runs the operation, stamps its row with the key and turns the
+//!    claim row into the stored response (only while the claim is still the
+//!    request's), committed together. It runs in a task of its own, so a
+//!    client that goes away cannot interrupt it.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -195,7 +196,7 @@ impl Transaction {
         let now_ms = clock::unix_ms(now);
         let tx = client.transaction().await?;
         if let Some((ctx, claim)) = claimed {
-            if !keys::hold(&tx, &ctx.scope, claim.token()).await? {
+            if !keys::holds(&tx, &ctx.scope, claim.token()).await? {
                 // The lease ran out before this transaction began, and another
                 // request holds the key now.
                 drop(tx);
@@ -239,10 +240,12 @@ impl Transaction {
                     )
                     .await?;
                     if !ours {
-                        return Err(Problem::internal(
-                            "storing the response",
-                            "the claim row changed hands while it was locked",
-                        ));
+                        // The lease ran out while the operation ran and another
+                        // request holds the key: it, not this one, answers.
+                        tx.rollback().await?;
+                        return Ok(
+                            conflict(&self.pg, &self.counting, &ctx.scope, &ctx.route).await
+                        );
                     }
                 }
                 tx.commit().await?;
