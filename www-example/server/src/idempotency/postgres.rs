@@ -181,15 +181,54 @@ struct Transaction {
     ttl_ms: i64,
 }
 
+/// How a write transaction ended.
+enum Done {
+    /// With this response (the operation's outcome).
+    Answered(Response),
+    /// The key had created a row already: answered from it.
+    FromRow(Completed),
+    /// The claim was no longer the request's: another request holds the key.
+    LostClaim,
+}
+
 impl Transaction {
+    /// Runs the transaction, then counts and answers; the database
+    /// connection is given back before the outcome is counted (which takes
+    /// one of its own), so requests never hold two connections at once.
     async fn run(
         self,
         context: Option<Arc<IdempotencyContext>>,
         operation: Operation,
     ) -> Result<Response, Problem> {
-        let claimed = context
-            .as_deref()
-            .and_then(|ctx| ctx.claim.database().map(|claim| (ctx, claim)));
+        let done = self.transact(context.as_deref(), operation).await?;
+        let ctx = || context.as_deref().expect("only a request with a key is answered so");
+        Ok(match done {
+            Done::Answered(response) => response,
+            Done::FromRow(completed) => {
+                let ctx = ctx();
+                answer(
+                    &self.pg,
+                    &self.counting,
+                    &ctx.scope,
+                    &ctx.route,
+                    &ctx.fingerprint,
+                    completed,
+                )
+                .await
+            }
+            Done::LostClaim => {
+                let ctx = ctx();
+                conflict(&self.pg, &self.counting, &ctx.scope, &ctx.route).await
+            }
+        })
+    }
+
+    async fn transact(
+        &self,
+        context: Option<&IdempotencyContext>,
+        operation: Operation,
+    ) -> Result<Done, Problem> {
+        let claimed = context.and_then(|ctx| ctx.claim.database().map(|claim| (ctx, claim)));
         let mut client = self.pg.client().await?;
         let client: &mut tokio_postgres::Client = &mut client;
         let now = clock::now();
@@ -199,22 +238,13 @@ impl Transaction {
             if !keys::holds(&tx, &ctx.scope, claim.token()).await? {
                 // The lease ran out before this transaction began, and another
                 // request holds the key now.
-                drop(tx);
-                return Ok(conflict(&self.pg, &self.counting, &ctx.scope, &ctx.route).await);
+                return Ok(Done::LostClaim);
             }
             if let Some(completed) = from_row(&tx, &ctx.scope).await? {
                 keys::release(&tx, &ctx.scope, claim.token()).await?;
                 tx.commit().await?;
                 claim.settle();
-                return Ok(answer(
-                    &self.pg,
-                    &self.counting,
-                    &ctx.scope,
-                    &ctx.route,
-                    &ctx.fingerprint,
-                    completed,
-                )
-                .await);
+                return Ok(Done::FromRow(completed));
             }
         }
         let business_id = self.caller.business_id;
@@ -243,9 +273,7 @@ impl Transaction {
                         // The lease ran out while the operation ran and another
                         // request holds the key: it, not this one, answers.
                         tx.rollback().await?;
-                        return Ok(
-                            conflict(&self.pg, &self.counting, &ctx.scope, &ctx.route).await
-                        );
+                        return Ok(Done::LostClaim);
                     }
                 }
                 tx.commit().await?;
@@ -255,15 +283,17 @@ impl Transaction {
                     self.counting.stats.record_key_stored(business_id, false);
                     self.counting.metrics.keys_stored.inc();
                 }
-                Ok((
-                    status,
-                    [(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    )],
-                    body,
-                )
-                    .into_response())
+                Ok(Done::Answered(
+                    (
+                        status,
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        body,
+                    )
+                        .into_response(),
+                ))
             }
             Err(problem) => {
                 tx.rollback().await?;
@@ -285,7 +315,7 @@ impl Transaction {
                         }
                     }
                 }
-                Ok(problem.into_response())
+                Ok(Done::Answered(problem.into_response()))
             }
         }
     }

@@ -24,6 +24,13 @@ async fn two_instances(db: &std::path::Path, args: &[&str]) -> (Server, Server) 
     (a, b)
 }
 
+/// [`send_together`], bounded: every request must be answered within a minute.
+async fn all_answered(requests: Vec<reqwest::RequestBuilder>) -> Vec<reqwest::Response> {
+    tokio::time::timeout(Duration::from_secs(60), send_together(requests))
+        .await
+        .expect("every request is answered within 60 s")
+}
+
 fn skip() -> bool {
     if on_postgres() {
         return false;
@@ -50,7 +57,7 @@ async fn one_key_over_two_instances_is_one_sale() {
     let mut executed = 0;
     let mut invoices = HashSet::new();
     let mut conflicts = 0;
-    for r in send_together(requests).await {
+    for r in all_answered(requests).await {
         match r.status().as_u16() {
             201 => {
                 executed += usize::from(!replayed(&r));
@@ -105,7 +112,7 @@ async fn keys_over_two_instances_get_gapless_numbers_and_stock_never_goes_negati
         })
         .collect();
     let mut numbers = Vec::new();
-    for r in send_together(requests).await {
+    for r in all_answered(requests).await {
         assert_executed(&r);
         numbers.push(invoice_number(r).await);
     }
@@ -129,7 +136,7 @@ async fn keys_over_two_instances_get_gapless_numbers_and_stock_never_goes_negati
         .collect();
     let mut statuses = BTreeMap::<u16, usize>::new();
     let mut tote_numbers = Vec::new();
-    for r in send_together(requests).await {
+    for r in all_answered(requests).await {
         let status = r.status().as_u16();
         *statuses.entry(status).or_default() += 1;
         if status == 409 {
