@@ -48,16 +48,16 @@ use crate::auth::Caller;
 use crate::body::{read_limited, BufferedBody};
 use crate::clock;
 use crate::db::Db;
-use crate::sales::Operation;
-use crate::store::Store;
 use crate::metrics::Metrics;
 use crate::problem::{Problem, PROBLEM_JSON};
 use crate::routes::AppState;
+use crate::sales::Operation;
 use crate::stats::Stats;
+use crate::store::Store;
+use claim::Claim;
 use completed::Completed;
 use effect::Effectful;
 use fingerprint::Fingerprint;
-use claim::Claim;
 use inflight::Scope;
 use store::{NewResponse, StoredResponse};
 
@@ -266,10 +266,12 @@ pub async fn middleware(
             Some(guard) => Claim::Memory(guard),
             None => return claimed_elsewhere(&state, db, scope, route, fingerprint).await,
         },
-        Store::Postgres(pg) => match postgres::claim(&state, pg, &scope, &route, &fingerprint).await? {
-            Ok(claim) => Claim::Database(claim),
-            Err(answer) => return Ok(answer),
-        },
+        Store::Postgres(pg) => {
+            match postgres::claim(&state, pg, &scope, &route, &fingerprint).await? {
+                Ok(claim) => Claim::Database(claim),
+                Err(answer) => return Ok(answer),
+            }
+        }
     };
     // The store is consulted by `execute`, inside the write transaction: one
     // trip to the database per request, and a replay can never race a commit.
@@ -341,21 +343,21 @@ async fn claimed_elsewhere(
 ) -> Result<Response, Problem> {
     let counting = Counting::of(state);
     db.read(move |conn| {
-            let now_ms = clock::unix_ms(clock::now());
-            Ok(match completed::find(conn, &scope, now_ms)? {
-                Some(completed) => counting.answer(&scope, &route, &fingerprint, completed),
-                None => {
-                    counting.stats.record_in_flight_conflict(scope.business_id);
-                    counting
-                        .metrics
-                        .in_flight_conflicts
-                        .with_label_values(&[route.as_str()])
-                        .inc();
-                    in_flight(&scope.key).into_response()
-                }
-            })
+        let now_ms = clock::unix_ms(clock::now());
+        Ok(match completed::find(conn, &scope, now_ms)? {
+            Some(completed) => counting.answer(&scope, &route, &fingerprint, completed),
+            None => {
+                counting.stats.record_in_flight_conflict(scope.business_id);
+                counting
+                    .metrics
+                    .in_flight_conflicts
+                    .with_label_values(&[route.as_str()])
+                    .inc();
+                in_flight(&scope.key).into_response()
+            }
         })
-        .await
+    })
+    .await
 }
 
 /// Whether an operation's error outcome is stored for replay: every outcome of
@@ -388,9 +390,7 @@ pub async fn execute(
 ) -> Response {
     match &state.db {
         Store::Sqlite(db) => execute_sqlite(state, db, caller, idempotency, operation).await,
-        Store::Postgres(pg) => {
-            postgres::execute(state, pg, caller, idempotency.0, operation).await
-        }
+        Store::Postgres(pg) => postgres::execute(state, pg, caller, idempotency.0, operation).await,
     }
 }
 

@@ -129,9 +129,15 @@ pub(super) async fn claim(
                     source: Source::Stored,
                 };
                 drop(client);
-                return Ok(Err(
-                    answer(pg, &counting, scope, route, fingerprint, completed).await
-                ));
+                return Ok(Err(answer(
+                    pg,
+                    &counting,
+                    scope,
+                    route,
+                    fingerprint,
+                    completed,
+                )
+                .await));
             }
             Some(keys::Held::Processing) => {
                 // The holder may be a retry on its way to a replay from the row.
@@ -201,7 +207,11 @@ impl Transaction {
         operation: Operation,
     ) -> Result<Response, Problem> {
         let done = self.transact(context.as_deref(), operation).await?;
-        let ctx = || context.as_deref().expect("only a request with a key is answered so");
+        let ctx = || {
+            context
+                .as_deref()
+                .expect("only a request with a key is answered so")
+        };
         Ok(match done {
             Done::Answered(response) => response,
             Done::FromRow(completed) => {
@@ -306,8 +316,15 @@ impl Transaction {
                             body: &body,
                         };
                         let scope = &ctx.scope;
-                        if keys::complete(&*client, scope, claim.token(), response, now_ms, self.ttl_ms)
-                            .await?
+                        if keys::complete(
+                            &*client,
+                            scope,
+                            claim.token(),
+                            response,
+                            now_ms,
+                            self.ttl_ms,
+                        )
+                        .await?
                         {
                             claim.settle();
                             self.counting.stats.record_key_stored(business_id, false);

@@ -77,7 +77,9 @@ async fn one_key_over_two_instances_is_one_sale() {
     assert!(executed <= 1, "{executed} executions of one key");
     // Every request that was refused meanwhile now gets the one answer.
     for server in [&a, &b] {
-        let r = server.sell_until_answered(CASHIER_1, &key, &sale(cups, 1)).await;
+        let r = server
+            .sell_until_answered(CASHIER_1, &key, &sale(cups, 1))
+            .await;
         assert_eq!(r.status(), 201);
         executed += usize::from(!replayed(&r));
         invoices.insert(invoice_number(r).await);
@@ -86,7 +88,10 @@ async fn one_key_over_two_instances_is_one_sale() {
     assert_eq!(invoices.len(), 1, "one invoice number: {invoices:?}");
     for server in [&a, &b] {
         assert_eq!(server.invoice_numbers(CASHIER_1).await.len(), 1);
-        assert_eq!(server.product(CASHIER_1, "Paper cups, pack of 50").await.1, stock - 1);
+        assert_eq!(
+            server.product(CASHIER_1, "Paper cups, pack of 50").await.1,
+            stock - 1
+        );
         let stats = server.stats(CASHIER_1).await;
         assert_eq!(stats["sales"], 1, "{stats}");
         assert_eq!(
@@ -255,7 +260,10 @@ async fn sigkill_of_one_instance_loses_nothing_and_its_claim_is_taken_over_after
     for w in workers {
         w.await.expect("worker");
     }
-    assert!(stuck.await.unwrap().is_err(), "the stuck sale got no answer");
+    assert!(
+        stuck.await.unwrap().is_err(),
+        "the stuck sale got no answer"
+    );
     let mut unknown = unknown.lock().unwrap().clone();
     let confirmed = confirmed.lock().unwrap().clone();
     assert!(!unknown.is_empty(), "the kill interrupted the load");
@@ -270,7 +278,9 @@ async fn sigkill_of_one_instance_loses_nothing_and_its_claim_is_taken_over_after
     } else {
         eprintln!("the load took longer than the lease: the 409 before it ran out was not checked");
     }
-    let r = b.sell_until_answered(CASHIER_1, &stuck_key, &sale(mugs, 1)).await;
+    let r = b
+        .sell_until_answered(CASHIER_1, &stuck_key, &sale(mugs, 1))
+        .await;
     assert_executed(&r);
     assert_eq!(b.product(CASHIER_1, "Ceramic mug").await.1, mug_stock - 1);
 
@@ -287,7 +297,13 @@ async fn sigkill_of_one_instance_loses_nothing_and_its_claim_is_taken_over_after
     }
     unknown.push(stuck_key.clone());
     for key in &unknown {
-        let r = b.sell_until_answered(CASHIER_1, key, &sale(if *key == stuck_key { mugs } else { cups }, 1)).await;
+        let r = b
+            .sell_until_answered(
+                CASHIER_1,
+                key,
+                &sale(if *key == stuck_key { mugs } else { cups }, 1),
+            )
+            .await;
         assert_eq!(r.status(), 201);
     }
     let sales = b.stats(CASHIER_1).await["sales"].as_u64().unwrap() as usize;
@@ -337,7 +353,10 @@ async fn the_purge_deletes_expired_responses_and_lapsed_claims_in_batches() {
     let done = format!("purged {keys} expired idempotency keys in 41 batches");
     let deadline = Instant::now() + Duration::from_secs(15);
     while !server.log().contains(&done) {
-        assert!(Instant::now() < deadline, "the purge never reported {done:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the purge never reported {done:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let m = server.metrics(METRICS_TOKEN).await;
@@ -350,7 +369,10 @@ async fn the_purge_deletes_expired_responses_and_lapsed_claims_in_batches() {
         "batches of at most 500"
     );
     assert_eq!(
-        psql(&url, "SELECT COUNT(*) FROM idempotency_keys WHERE state = 'processing'"),
+        psql(
+            &url,
+            "SELECT COUNT(*) FROM idempotency_keys WHERE state = 'processing'"
+        ),
         "0",
         "the lapsed claim is gone too"
     );
@@ -365,7 +387,10 @@ async fn readiness_follows_the_database_and_liveness_does_not() {
     let url = database_url(&db).unwrap();
     let name = url.rsplit_once('/').unwrap().1.to_owned();
     let server = Server::start(&db, &[]).await;
-    assert_eq!(server.send(Method::GET, "/readyz", None).await.status(), 200);
+    assert_eq!(
+        server.send(Method::GET, "/readyz", None).await.status(),
+        200
+    );
     let admin = test_server_url().unwrap();
     psql(
         &admin,
@@ -376,11 +401,23 @@ async fn readiness_follows_the_database_and_liveness_does_not() {
         &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
     );
     let started = Instant::now();
-    let p = expect_problem(server.send(Method::GET, "/readyz", None).await, 503, "not-ready").await;
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    let p = expect_problem(
+        server.send(Method::GET, "/readyz", None).await,
+        503,
+        "not-ready",
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert_detail_mentions(&p, "database");
     assert_eq!(server.send(Method::GET, "/livez", None).await.status(), 200);
-    psql(&admin, &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    psql(
+        &admin,
+        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.send(Method::GET, "/readyz", None).await.status() != 200 {
         assert!(Instant::now() < deadline, "readiness never came back");
