@@ -20,6 +20,11 @@
 //! Stored responses expire after the key TTL and are deleted by [`spawn_purge`];
 //! the key on the created row does not expire, so a late retry of a sale or a
 //! refund is still a replay. [`policy`] publishes these rules.
+//!
+//! On PostgreSQL (`--database`), where several instances share the database,
+//! the same two halves keep their roles but the claim is a `processing` row
+//! of `idempotency_keys` with a lease ([`claim`], `postgres`), which every
+//! instance sees; the rest is as above, in one PostgreSQL transaction.
 
 pub mod claim;
 pub mod completed;
