@@ -2,7 +2,8 @@
 # Installs what the build and the tests need, skipping whatever is already there:
 #   rustup target wasm32-unknown-unknown
 #   the package's pinned nightly ($PKG_TOOLCHAIN, scripts/lib.sh) with rust-src
-#   Debian packages chromium, chromium-driver, firefox-esr, curl (apt-get);
+#   Debian packages chromium, chromium-driver, firefox-esr, curl, sqlite3,
+#   postgresql (apt-get; the server's suite runs on a throwaway PostgreSQL too);
 #   with TOOLS_WEBKIT=1 also webkit2gtk-driver, xvfb, xauth; with TOOLS_BENCH=1 wrk
 #   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
 #   geckodriver (cargo install)
@@ -42,6 +43,7 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v firefox-esr >/dev/null || missing+=(firefox-esr)
 command -v curl >/dev/null || missing+=(curl)   # www-example/scripts/demo.sh polls with it
 command -v sqlite3 >/dev/null || missing+=(sqlite3)   # the e2e and soak tests read pos-server's database
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)   # www-example/scripts/postgres.sh
 if [ "${TOOLS_WEBKIT:-}" = 1 ]; then            # make test-wasm and test-wasm-webkit
   command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
   command -v xvfb-run >/dev/null || missing+=(xvfb)
@@ -51,7 +53,7 @@ if [ "${TOOLS_BENCH:-}" = 1 ]; then             # only for make bench-server
   command -v wrk >/dev/null || missing+=(wrk)
 fi
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "Debian packages (browsers, drivers, curl, sqlite3): present"
+  say "Debian packages (browsers, drivers, curl, sqlite3, postgresql): present"
 else
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)

@@ -14,7 +14,7 @@ fn main() -> std::process::ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Some(Command::Admin(command)) = &config.command {
-        return match pos_server::admin::run(&config.db, config.sqlite_synchronous, command) {
+        return match pos_server::store::run_admin(&config, command) {
             Ok(report) => {
                 println!("{report}");
                 std::process::ExitCode::SUCCESS
