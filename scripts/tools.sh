@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, skipping whatever is already there:
 #   rustup target wasm32-unknown-unknown
-#   Debian packages chromium, chromium-driver, firefox-esr, curl (apt-get);
+#   Debian packages chromium, chromium-driver, firefox-esr, curl, sqlite3,
+#   postgresql and haproxy (apt-get; the cluster soak and `make cluster` run a
+#   throwaway PostgreSQL and HAProxy, never the system services);
 #   with TOOLS_WEBKIT=1 also webkit2gtk-driver, xvfb, xauth; with TOOLS_BENCH=1 wrk
 #   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
 #   geckodriver (cargo install)
@@ -31,6 +33,11 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v firefox-esr >/dev/null || missing+=(firefox-esr)
 command -v curl >/dev/null || missing+=(curl)   # www-example/scripts/demo.sh polls with it
 command -v sqlite3 >/dev/null || missing+=(sqlite3)   # the e2e and soak tests read pos-server's database
+# The cluster (make cluster, make test-soak-cluster, make bench-server): a
+# throwaway PostgreSQL (initdb + pg_ctl from Debian's versioned bin dir, which
+# is not on PATH) and HAProxy (in /usr/sbin, not on a non-root PATH).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ "${TOOLS_WEBKIT:-}" = 1 ]; then            # make test-wasm and test-wasm-webkit
   command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
   command -v xvfb-run >/dev/null || missing+=(xvfb)
@@ -40,12 +47,15 @@ if [ "${TOOLS_BENCH:-}" = 1 ]; then             # only for make bench-server
   command -v wrk >/dev/null || missing+=(wrk)
 fi
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "Debian packages (browsers, drivers, curl, sqlite3): present"
+  say "Debian packages (browsers, drivers, curl, sqlite3, postgresql, haproxy): present"
 else
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   say "apt-get install ${missing[*]}"
   "${sudo[@]}" apt-get update
+  # Installing postgresql or haproxy may enable their system services (on a
+  # machine with systemd); nothing here uses them: the scripts start their own
+  # instances on free ports in temporary directories.
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y "${missing[@]}"
 fi
 
