@@ -15,11 +15,12 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 .PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit model model-mutants test-pkg test-demo test-e2e test-soak soak demo bench bench-server bench-queue clean distclean
+        test-wasm-firefox test-wasm-webkit model model-mutants test-pkg test-demo test-e2e test-soak test-soak-cluster soak demo cluster bench bench-server bench-queue clean distclean
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
-	@echo "make test          every test: native, model check, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak"
+	@echo "make cluster       the demo on a throwaway PostgreSQL, CLUSTER_INSTANCES (2) servers behind HAProxy"
+	@echo "make test          every test: native, model check, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak (SQLite; cluster on PostgreSQL)"
 	@echo "make tools         install what is missing (rust target, browsers, wasm-bindgen-cli, geckodriver, npm ci)"
 	@echo "make pkg           build the npm package into pkg/"
 	@echo "make size          print the package's wasm and JS sizes (raw, gzip -9); writes target/size.txt"
@@ -32,6 +33,7 @@ help:
 	@echo "make test-e2e      end-to-end cashier scenarios in headless Chromium against pos-server"
 	@echo "make bench-server  load test of the reference server"
 	@echo "make test-soak     chaos soak, 300 sales (part of make test); make soak: SOAK_N=20000"
+	@echo "make test-soak-cluster  the chaos soak through HAProxy to 2 servers on PostgreSQL, 300 sales (part of make test)"
 	@echo "make bench         every benchmark side by side (SDK vs fetch, ky, raw IndexedDB; size vs peers)"
 	@echo "make bench-queue   offline-queue benchmark in headless Chromium (tests/bench/README.md)"
 	@echo "make clean         remove pkg/ and target/ (distclean: node_modules/ too)"
@@ -47,7 +49,7 @@ size: pkg
 
 # pkg comes before test-native: the server's test script also checks the demo
 # page in Chromium when pkg/ is built.
-test: tools pkg test-native model test-support test-wasm test-pkg test-e2e test-soak
+test: tools pkg test-native model test-support test-wasm test-pkg test-e2e test-soak test-soak-cluster
 	@echo "make test: all suites passed"
 
 test-native:
@@ -102,6 +104,12 @@ demo: tools pkg
 	@[ -x www-example/scripts/demo.sh ] || { echo "demo: www-example/scripts/demo.sh does not exist yet" >&2; exit 1; }
 	www-example/scripts/demo.sh
 
+# The demo through HAProxy (round robin, health checks on /readyz) in front of
+# CLUSTER_INSTANCES (2) pos-server instances on a throwaway PostgreSQL, on
+# http://127.0.0.1:$(CLUSTER_PORT) (8080); Ctrl-C stops it all.
+cluster: tools pkg
+	www-example/scripts/cluster.sh
+
 bench-server:
 	TOOLS_BENCH=1 scripts/tools.sh
 	@[ -x www-example/scripts/bench-server.sh ] || { echo "bench-server: www-example/scripts/bench-server.sh does not exist yet" >&2; exit 1; }
@@ -115,6 +123,11 @@ bench-queue: tools
 # make test runs 300 sales; `make soak` runs SOAK_N (default 20000).
 test-soak: tools pkg
 	SOAK_N=300 scripts/soak.sh
+
+# The same soak through HAProxy (round robin) to two pos-server instances on a
+# throwaway PostgreSQL, chaos on both, reconciled with psql.
+test-soak-cluster: tools pkg
+	SOAK_N=300 SOAK_CLUSTER=2 scripts/soak.sh
 
 soak: tools pkg
 	SOAK_N=$${SOAK_N:-20000} SOAK_SECONDS=$${SOAK_SECONDS:-780} SOAK_THINK_MS=$${SOAK_THINK_MS:-100} \
