@@ -275,9 +275,13 @@ async function setChaos(patch) {
     }
   }
 }
-// GET /api/stats of a business, summed over the instances: replays, in-flight
-// 409s and key mismatches are counted in each process's memory.
+// GET /api/stats of a business. On SQLite, replays, in-flight 409s and key
+// mismatches are counted in the one process's memory. On PostgreSQL every
+// count is read from the database (one row per business and instance, summed
+// by the server), so any instance answers for the whole cluster: asked
+// through the balancer once.
 async function serverStatsOf(business) {
+  if (CLUSTER) return api("/api/stats", business);
   const sum = {};
   for (const instance of instances) {
     for (const [k, v] of Object.entries(await instanceApi(instance, "/api/stats", business))) {
