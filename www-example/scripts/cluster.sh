@@ -15,7 +15,8 @@
 #
 # Environment: CLUSTER_INSTANCES (2), CLUSTER_PORT (8080), CLUSTER_KEEP=1
 # (keep the work directory: logs, haproxy.cfg, the database files),
-# RUST_LOG (info). Extra arguments go to every pos-server (e.g.
+# RUST_LOG (info), CLUSTER_BIN (a pos-server binary to run instead of
+# building one). Extra arguments go to every pos-server (e.g.
 # --allowed-host till.example, for a name other than localhost / 127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,9 +32,12 @@ fi
 command -v curl >/dev/null || { echo "cluster: curl is needed (apt-get install curl)" >&2; exit 1; }
 command -v node >/dev/null || { echo "cluster: node is needed" >&2; exit 1; }
 
-echo "cluster: building pos-server (release)…"
-cargo build --release -p pos-server
-bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
+bin="${CLUSTER_BIN:-}"
+if [[ -z "$bin" ]]; then
+  echo "cluster: building pos-server (release)…"
+  cargo build --release -p pos-server
+  bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
+fi
 
 source www-example/scripts/postgres.sh
 source www-example/scripts/cluster-lib.sh
@@ -88,8 +92,14 @@ ${instances%$'\n'}
 
 BANNER
 
-# Until Ctrl-C, or until HAProxy or an instance exits by itself.
+# Until Ctrl-C, or until HAProxy or an instance exits by itself. Ctrl-C
+# reaches the instances and HAProxy too (same process group; PostgreSQL runs
+# apart, under pg_ctl): they stop cleanly (0, or 130/143), and so do we.
 status=0
 wait -n "$balancer_pid" "${cluster_pids[@]}" || status=$?
+if [[ $status -eq 0 || $status -eq 130 || $status -eq 143 ]]; then
+  echo "cluster: stopping"
+  exit 0
+fi
 echo "cluster: a process exited (status $status); stopping the cluster" >&2
 exit 1
