@@ -15,7 +15,7 @@ export POS_TEST_SERVER ?= http://127.0.0.1:$(TEST_SERVER_PORT)
 export WASM_BINDGEN_TEST_TIMEOUT ?= 120
 
 .PHONY: help tools pkg size test test-native test-support test-wasm test-wasm-chrome \
-        test-wasm-firefox test-wasm-webkit model model-mutants test-pkg test-demo test-e2e test-soak test-soak-cluster soak demo cluster bench bench-server bench-queue clean distclean
+        test-wasm-firefox test-wasm-webkit model model-mutants test-pkg test-demo test-e2e test-soak test-soak-cluster soak demo cluster test-demo-cluster bench bench-server bench-queue clean distclean
 
 help:
 	@echo "make demo          build the package and start the demo (server + page)"
@@ -30,6 +30,7 @@ help:
 	@echo "make test-wasm     wasm-bindgen tests in headless Chromium, Firefox and WebKitGTK (one engine: test-wasm-chrome, -firefox, -webkit)"
 	@echo "make test-pkg      npm pack pkg/, install the tarball, load it in headless Chromium"
 	@echo "make test-demo     the demo page in headless Chromium against pos-server"
+	@echo "make test-demo-cluster  the same check through make cluster (HAProxy, 2 servers, PostgreSQL)"
 	@echo "make test-e2e      end-to-end cashier scenarios in headless Chromium against pos-server"
 	@echo "make bench-server  load test of the reference server"
 	@echo "make test-soak     chaos soak, 300 sales (part of make test); make soak: SOAK_N=20000"
@@ -94,6 +95,10 @@ test-pkg: pkg
 
 test-demo: pkg
 	www-example/scripts/test-demo.sh
+
+# The demo-page check through `make cluster` (HAProxy, two instances, PostgreSQL).
+test-demo-cluster: tools pkg
+	www-example/scripts/test-cluster.sh
 
 # The cashier's scenarios of docs/spec.md §1 in headless Chromium, through the
 # packed package and the demo page, against pos-server (tests/e2e/scenarios/).
