@@ -31,6 +31,37 @@ pub fn token_sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The cashier whose token hashes to `hash`, in a SQLite store.
+pub fn find_cashier(conn: &rusqlite::Connection, hash: &str) -> rusqlite::Result<Option<Caller>> {
+    conn.prepare_cached("SELECT business_id, id, name FROM cashiers WHERE token_sha256 = ?1")?
+        .query_row([hash], |r| {
+            Ok(Caller {
+                business_id: r.get(0)?,
+                cashier_id: r.get(1)?,
+                name: r.get(2)?,
+            })
+        })
+        .optional()
+}
+
+/// The cashier whose token hashes to `hash`, in a PostgreSQL store.
+pub async fn find_cashier_pg(
+    client: &impl tokio_postgres::GenericClient,
+    hash: &str,
+) -> Result<Option<Caller>, tokio_postgres::Error> {
+    Ok(client
+        .query_opt(
+            "SELECT business_id, id, name FROM cashiers WHERE token_sha256 = $1",
+            &[&hash],
+        )
+        .await?
+        .map(|r| Caller {
+            business_id: r.get(0),
+            cashier_id: r.get(1),
+            name: r.get(2),
+        }))
+}
+
 /// Extracts the token from an `Authorization` value: `Bearer <token>`, the
 /// scheme case-insensitive (RFC 9110 §11.1).
 pub fn bearer_token(value: &str) -> Option<&str> {
@@ -93,23 +124,9 @@ pub async fn require_cashier(
             "the Authorization header is not of the form Bearer <token>",
         ));
     };
-    let hash = token_sha256(token);
     let caller = state
         .db
-        .read_for_auth(move |conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT business_id, id, name FROM cashiers WHERE token_sha256 = ?1",
-                )?
-                .query_row([hash], |r| {
-                    Ok(Caller {
-                        business_id: r.get(0)?,
-                        cashier_id: r.get(1)?,
-                        name: r.get(2)?,
-                    })
-                })
-                .optional()?)
-        })
+        .find_cashier(token_sha256(token))
         .await?
         .ok_or_else(|| refuse("the bearer token is not a known cashier's"))?;
     request.extensions_mut().insert(caller);

@@ -28,6 +28,20 @@ pub struct Config {
     #[arg(long = "db", env = "POS_DB", default_value = "pos.db")]
     pub db: PathBuf,
 
+    /// A PostgreSQL database to use instead of the SQLite file, as a URL
+    /// (`postgres://user@host:port/dbname`). Several instances may share it:
+    /// every exactly-once rule is then enforced by the database. Created
+    /// tables are migrated at start (and seeded with `--demo`).
+    #[arg(long, env = "POS_DATABASE", value_parser = postgres_url, hide_env_values = true)]
+    pub database: Option<String>,
+
+    /// With `--database`: how long a claim on an idempotency key lasts in the
+    /// database. A request with the same key on any instance gets 409 while the
+    /// claim lives; a claim left by an instance that crashed is taken over by
+    /// the first retry after it ran out. Longer than any request takes.
+    #[arg(long, env = "POS_CLAIM_LEASE", default_value = "30s", value_parser = positive_duration)]
+    pub claim_lease: Duration,
+
     /// Directory with the demo page, served at `/`.
     #[arg(long, env = "POS_WWW", default_value = "www-example")]
     pub www: PathBuf,
@@ -156,7 +170,8 @@ pub struct Config {
 /// What `pos-server` does instead of serving.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
-    /// Creates businesses, products and cashiers (with their tokens) in `--db`.
+    /// Creates businesses, products and cashiers (with their tokens) in `--db`,
+    /// or in the PostgreSQL database of `--database`.
     #[command(subcommand)]
     Admin(AdminCommand),
 }
@@ -169,6 +184,16 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
         return Err("must be longer than zero".into());
     }
     Ok(duration)
+}
+
+/// Accepts a `postgres://` or `postgresql://` URL that the driver can parse.
+fn postgres_url(text: &str) -> Result<String, String> {
+    if !crate::pg::is_postgres_url(text) {
+        return Err("must be a postgres:// URL (without --database the SQLite file --db is used)".into());
+    }
+    text.parse::<tokio_postgres::Config>()
+        .map_err(|e| e.to_string())?;
+    Ok(text.to_owned())
 }
 
 /// Shortest `--metrics-token` accepted.
@@ -197,6 +222,14 @@ mod tests {
             .contains("longer than zero"));
         assert!(positive_duration("0ms").is_err());
         assert!(positive_duration("soon").is_err());
+    }
+
+    #[test]
+    fn database_urls_are_postgres_urls() {
+        assert!(postgres_url("postgres://pos@127.0.0.1:5432/pos").is_ok());
+        assert!(postgres_url("postgresql://pos@localhost/pos").is_ok());
+        assert!(postgres_url("sqlite:pos.db").is_err());
+        assert!(postgres_url("pos.db").is_err());
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! - [`config`]: command-line flags and environment.
 //! - [`problem`]: RFC 9457 `application/problem+json` errors.
 //! - [`error_bodies`]: problem+json for the error answers no handler wrote.
+//! - [`store`]: the store the server runs on, SQLite or PostgreSQL, behind one type.
 //! - [`db`]: the SQLite store (one writer, a pool of readers), schema and seed data.
+//! - [`pg`]: the PostgreSQL store, shared by several instances.
 //! - [`allowed_hosts`]: the `Host` check against DNS rebinding.
 //! - [`auth`]: bearer-token cashiers.
 //! - [`auth_throttle`]: 429 for clients that send too many wrong tokens.
@@ -41,9 +43,11 @@ pub mod error_bodies;
 pub mod idempotency;
 pub mod metrics;
 pub mod numbering;
+pub mod pg;
 pub mod problem;
 pub mod routes;
 pub mod sales;
 pub mod security_headers;
 pub mod server;
 pub mod stats;
+pub mod store;

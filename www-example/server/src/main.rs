@@ -14,7 +14,15 @@ fn main() -> std::process::ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Some(Command::Admin(command)) = &config.command {
-        return match pos_server::admin::run(&config.db, config.sqlite_synchronous, command) {
+        let outcome = match &config.database {
+            Some(url) => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(pos_server::pg::admin::run(url, command))),
+            None => pos_server::admin::run(&config.db, config.sqlite_synchronous, command),
+        };
+        return match outcome {
             Ok(report) => {
                 println!("{report}");
                 std::process::ExitCode::SUCCESS

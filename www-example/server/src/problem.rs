@@ -130,6 +130,12 @@ impl IntoResponse for Problem {
     }
 }
 
+impl From<tokio_postgres::Error> for Problem {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Problem::internal("database", e)
+    }
+}
+
 impl From<rusqlite::Error> for Problem {
     fn from(e: rusqlite::Error) -> Self {
         Problem::internal("database", e)

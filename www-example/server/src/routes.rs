@@ -20,17 +20,16 @@ use crate::allowed_hosts::{self, AllowedHosts};
 use crate::auth::{self, Caller};
 use crate::auth_throttle::AuthThrottle;
 use crate::body::JsonBody;
-use crate::catalog::{self, Product};
+use crate::catalog::Product;
 use crate::chaos::{self, Chaos, ChaosPatch, ChaosSettings};
-use crate::clock;
-use crate::db::Db;
 use crate::error_bodies;
 use crate::idempotency::{self, inflight::InFlight, policy::Policy, Enforcement, Idempotency};
 use crate::metrics::{self, Metrics};
 use crate::problem::Problem;
-use crate::sales::{self, NewRefund, NewSale, Sale};
+use crate::sales::{self, NewRefund, NewSale, Operation, Sale};
 use crate::security_headers;
 use crate::stats::{BusinessStats, Stats};
+use crate::store::Store;
 
 /// Default and largest `limit` of `GET /api/sales`.
 pub const DEFAULT_LIST_LIMIT: i64 = 20;
@@ -41,7 +40,7 @@ pub const MAX_LIST_LIMIT: i64 = 200;
 #[derive(Clone)]
 pub struct AppState {
     /// The store.
-    pub db: Db,
+    pub db: Store,
     /// Per-business counts for `GET /api/stats`.
     pub stats: Arc<Stats>,
     /// Operator metrics for `GET /metrics`.
@@ -50,8 +49,12 @@ pub struct AppState {
     pub metrics_token_sha256: Option<String>,
     /// What a write without an `Idempotency-Key` gets.
     pub enforcement: Enforcement,
-    /// Idempotency scopes in progress.
+    /// Idempotency scopes in progress (SQLite; on PostgreSQL the claims
+    /// live in the database).
     pub inflight: Arc<InFlight>,
+    /// How long a claim on a key lasts in the database before another
+    /// instance may take it over (PostgreSQL only).
+    pub claim_lease: Duration,
     /// How long a completed request's response is stored and replayed.
     pub key_ttl: Duration,
     /// Largest request body.
@@ -213,12 +216,7 @@ async fn list_products(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Product>>, Problem> {
-    Ok(Json(
-        state
-            .db
-            .read(move |conn| Ok(catalog::list(conn, caller.business_id)?))
-            .await?,
-    ))
+    Ok(Json(state.db.products(caller.business_id).await?))
 }
 
 /// `POST /api/sales`.
@@ -232,11 +230,7 @@ async fn create_sale(
         Ok(sale) => sale,
         Err(problem) => return problem.into_response(),
     };
-    let writer = caller.clone();
-    idempotency::execute(&state, &caller, idempotency, move |tx| {
-        sales::create(tx, &writer, &sale, clock::now())
-    })
-    .await
+    idempotency::execute(&state, &caller, idempotency, Operation::Sale(sale)).await
 }
 
 /// `POST /api/sales/{id}/refund`.
@@ -256,11 +250,8 @@ async fn refund_sale(
         Ok(lines) => lines,
         Err(problem) => return problem.into_response(),
     };
-    let writer = caller.clone();
-    idempotency::execute(&state, &caller, idempotency, move |tx| {
-        sales::refund(tx, &writer, &sale_id, &lines, clock::now())
-    })
-    .await
+    let operation = Operation::Refund { sale_id, lines };
+    idempotency::execute(&state, &caller, idempotency, operation).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,17 +278,17 @@ async fn list_sales(
             }
         },
     };
-    Ok(Json(
-        state
-            .db
-            .read(move |conn| Ok(sales::list(conn, caller.business_id, limit)?))
-            .await?,
-    ))
+    Ok(Json(state.db.sales(caller.business_id, limit).await?))
 }
 
 /// `GET /api/stats`: the caller's business only.
-async fn get_stats(State(state): State<AppState>, caller: Caller) -> Json<BusinessStats> {
-    Json(state.stats.of(caller.business_id))
+async fn get_stats(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<BusinessStats>, Problem> {
+    Ok(Json(
+        state.db.stats(caller.business_id, &state.stats).await?,
+    ))
 }
 
 /// `GET /metrics`: Prometheus text, with `--metrics-token` only, to a request

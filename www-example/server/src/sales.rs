@@ -69,11 +69,63 @@ pub struct NewRefund {
 /// A validated sale request: lines merged by product (ascending id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidSale {
-    location_id: Value,
-    lines: Vec<(i64, i64)>,
-    payments: Vec<Payment>,
+    pub(crate) location_id: Value,
+    pub(crate) lines: Vec<(i64, i64)>,
+    pub(crate) payments: Vec<Payment>,
     /// The sum of the payments; `None` when there are none.
-    paid_cents: Option<i64>,
+    pub(crate) paid_cents: Option<i64>,
+}
+
+/// A write the API records: what a write handler hands the idempotency layer
+/// to run in its transaction, on whichever store the server uses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    /// `POST /api/sales`.
+    Sale(ValidSale),
+    /// `POST /api/sales/{id}/refund`: the sale's public id and the lines.
+    Refund {
+        /// The refunded sale's public id.
+        sale_id: String,
+        /// Validated lines, by product id.
+        lines: Vec<(i64, i64)>,
+    },
+}
+
+/// What an [`Operation`] created, serialised as the 201 body.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Created {
+    /// A sale.
+    Sale(Sale),
+    /// A refund.
+    Refund(Refund),
+}
+
+impl Effectful for Created {
+    fn effect(&self) -> Effect {
+        match self {
+            Created::Sale(sale) => sale.effect(),
+            Created::Refund(refund) => refund.effect(),
+        }
+    }
+}
+
+impl Operation {
+    /// Runs the operation for `caller` on SQLite, inside the write transaction `tx`.
+    pub fn run(
+        &self,
+        tx: &Connection,
+        caller: &Caller,
+        now: OffsetDateTime,
+    ) -> Result<(StatusCode, Created), Problem> {
+        match self {
+            Operation::Sale(sale) => {
+                create(tx, caller, sale, now).map(|(s, sale)| (s, Created::Sale(sale)))
+            }
+            Operation::Refund { sale_id, lines } => refund(tx, caller, sale_id, lines, now)
+                .map(|(s, refund)| (s, Created::Refund(refund))),
+        }
+    }
 }
 
 /// Validates lines: 1 to [`MAX_LINES`], positive product ids, quantities of 1
@@ -231,7 +283,8 @@ pub struct Refund {
     pub created_at: String,
 }
 
-fn line_total(quantity: i64, unit_price_cents: i64) -> Result<i64, Problem> {
+/// `quantity × unit_price_cents`; 400 if it overflows.
+pub(crate) fn line_total(quantity: i64, unit_price_cents: i64) -> Result<i64, Problem> {
     quantity.checked_mul(unit_price_cents).ok_or_else(|| {
         Problem::invalid_input("a line total overflows; quantities and prices are too large")
     })
@@ -239,11 +292,82 @@ fn line_total(quantity: i64, unit_price_cents: i64) -> Result<i64, Problem> {
 
 /// The sum of the line totals; 400 if it overflows (a refund's cannot: its
 /// lines are part of a sale, whose total did not).
-fn total(items: &[Line]) -> Result<i64, Problem> {
+pub(crate) fn total(items: &[Line]) -> Result<i64, Problem> {
     items
         .iter()
         .try_fold(0i64, |sum, l| sum.checked_add(l.line_total_cents))
         .ok_or_else(|| Problem::invalid_input("the sale total overflows"))
+}
+
+/// 400 for a product that is not the business's.
+pub(crate) fn unknown_product(product_id: i64) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "unknown-product",
+        "Unknown product",
+        format!("product {product_id} does not exist in this business"),
+    )
+}
+
+/// 409 for a line whose product has fewer than `quantity` units in stock.
+pub(crate) fn insufficient_stock(product: &catalog::Product, quantity: i64) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "insufficient-stock",
+        "Not enough stock",
+        format!(
+            "{} (product {}): {quantity} requested, {} in stock",
+            product.name, product.id, product.stock
+        ),
+    )
+}
+
+/// 400 when the sale has payments that do not add up to `total_cents`.
+pub(crate) fn check_payments(sale: &ValidSale, total_cents: i64) -> Result<(), Problem> {
+    match sale.paid_cents.filter(|&paid| paid != total_cents) {
+        Some(paid_cents) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "payments-do-not-match-total",
+            "Payments do not match the total",
+            format!("payments add up to {paid_cents} cents, but the sale totals {total_cents} cents; send payments that add up to the total, or none"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// 404 for a refund of a sale that is not the business's.
+pub(crate) fn sale_not_found(sale_public_id: &str) -> Problem {
+    Problem::not_found(
+        "sale-not-found",
+        format!("sale {sale_public_id} does not exist in this business"),
+    )
+}
+
+/// 400 for a refund line of a product the sale did not have.
+pub(crate) fn product_not_in_sale(product_id: i64, invoice_number: &str) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "product-not-in-sale",
+        "Product not in this sale",
+        format!("product {product_id} is not part of sale {invoice_number}"),
+    )
+}
+
+/// 409 for a refund line beyond what the sale sold minus earlier refunds.
+pub(crate) fn refund_exceeds_sale(
+    name: &str,
+    product_id: i64,
+    quantity: i64,
+    invoice_number: &str,
+    sold: i64,
+    refunded: i64,
+) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "refund-exceeds-sale",
+        "Refund exceeds what was sold",
+        format!("{name} (product {product_id}): {quantity} to refund, but sale {invoice_number} sold {sold} and {refunded} were already refunded"),
+    )
 }
 
 /// Records a sale: checks and takes the stock of every line, draws the invoice
@@ -257,24 +381,10 @@ pub fn create(
 ) -> Result<(StatusCode, Sale), Problem> {
     let mut items = Vec::with_capacity(sale.lines.len());
     for &(product_id, quantity) in &sale.lines {
-        let product = catalog::find(tx, caller.business_id, product_id)?.ok_or_else(|| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "unknown-product",
-                "Unknown product",
-                format!("product {product_id} does not exist in this business"),
-            )
-        })?;
+        let product = catalog::find(tx, caller.business_id, product_id)?
+            .ok_or_else(|| unknown_product(product_id))?;
         if !catalog::take(tx, caller.business_id, product_id, quantity)? {
-            return Err(Problem::new(
-                StatusCode::CONFLICT,
-                "insufficient-stock",
-                "Not enough stock",
-                format!(
-                    "{} (product {product_id}): {quantity} requested, {} in stock",
-                    product.name, product.stock
-                ),
-            ));
+            return Err(insufficient_stock(&product, quantity));
         }
         items.push(Line {
             product_id,
@@ -285,14 +395,7 @@ pub fn create(
         });
     }
     let total_cents = total(&items)?;
-    if let Some(paid_cents) = sale.paid_cents.filter(|&paid| paid != total_cents) {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "payments-do-not-match-total",
-            "Payments do not match the total",
-            format!("payments add up to {paid_cents} cents, but the sale totals {total_cents} cents; send payments that add up to the total, or none"),
-        ));
-    }
+    check_payments(sale, total_cents)?;
 
     let period = clock::period(now);
     let seq = numbering::draw(tx, caller.business_id, Kind::Invoice, &period)?;
@@ -347,21 +450,14 @@ pub fn refund(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
-        .ok_or_else(|| {
-            Problem::not_found(
-                "sale-not-found",
-                format!("sale {sale_public_id} does not exist in this business"),
-            )
-        })?;
+        .ok_or_else(|| sale_not_found(sale_public_id))?;
     let mut items = Vec::with_capacity(lines.len());
     for &(product_id, quantity) in lines {
         let (name, sold, unit_price_cents): (String, i64, i64) = tx
             .prepare_cached("SELECT name, quantity, unit_price_cents FROM sale_items WHERE sale_id = ?1 AND product_id = ?2")?
             .query_row(params![sale_id, product_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?
-            .ok_or_else(|| {
-                Problem::new(StatusCode::BAD_REQUEST, "product-not-in-sale", "Product not in this sale", format!("product {product_id} is not part of sale {invoice_number}"))
-            })?;
+            .ok_or_else(|| product_not_in_sale(product_id, &invoice_number))?;
         let refunded: i64 = tx
             .prepare_cached(
                 "SELECT COALESCE(SUM(ri.quantity), 0) FROM refund_items ri JOIN refunds r ON r.id = ri.refund_id
@@ -369,11 +465,13 @@ pub fn refund(
             )?
             .query_row(params![sale_id, product_id], |r| r.get(0))?;
         if refunded + quantity > sold {
-            return Err(Problem::new(
-                StatusCode::CONFLICT,
-                "refund-exceeds-sale",
-                "Refund exceeds what was sold",
-                format!("{name} (product {product_id}): {quantity} to refund, but sale {invoice_number} sold {sold} and {refunded} were already refunded"),
+            return Err(refund_exceeds_sale(
+                &name,
+                product_id,
+                quantity,
+                &invoice_number,
+                sold,
+                refunded,
             ));
         }
         catalog::restock(tx, caller.business_id, product_id, quantity)?;

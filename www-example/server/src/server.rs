@@ -35,11 +35,10 @@ use crate::auth;
 use crate::auth_throttle::AuthThrottle;
 use crate::chaos::{Chaos, ChaosSettings, DropConnection};
 use crate::config::Config;
-use crate::db::{Db, DemoSeed};
+use crate::store::Store;
 use crate::idempotency;
 use crate::metrics::Metrics;
 use crate::routes::{self, AppState, Options};
-use crate::stats::Stats;
 
 /// The address the server listens on: loopback only.
 const BIND_IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -80,14 +79,7 @@ impl std::error::Error for ConnectionDropped {}
 /// Opens the store, builds the app, listens on 127.0.0.1 and serves until
 /// Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let path = config.db.clone();
-    let synchronous = config.sqlite_synchronous;
-    let demo = config.demo.then_some(DemoSeed {
-        stock: config.seed_stock,
-    });
-    let db = tokio::task::spawn_blocking(move || Db::open(&path, synchronous, demo))
-        .await
-        .context("opening the database")??;
+    let db = Store::open(&config).await?;
     let chaos = if config.chaos {
         let settings = ChaosSettings {
             error503_rate: config.chaos_error503_rate,
@@ -106,19 +98,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if config.no_idempotency {
         tracing::warn!("the idempotency layer is OFF (--no-idempotency): retried writes will be executed twice");
     }
-    let stats = Arc::new(
-        db.read(|conn| Ok(Stats::load(conn)?))
-            .await
-            .map_err(|p| anyhow::anyhow!("counting the stored sales: {}", p.detail))?,
-    );
+    let (stats, duplicates) = db.load_stats().await?;
+    let stats = Arc::new(stats);
     let metrics = Arc::new(Metrics::new().context("registering the metrics")?);
     metrics
         .duplicate_invoice_numbers
-        .set(i64::try_from(stats.duplicate_invoice_numbers()).unwrap_or(i64::MAX));
+        .set(i64::try_from(duplicates).unwrap_or(i64::MAX));
     anyhow::ensure!(
-        stats.duplicate_invoice_numbers() == 0,
-        "the database holds {} duplicate invoice or return numbers",
-        stats.duplicate_invoice_numbers()
+        duplicates == 0,
+        "the database holds {duplicates} duplicate invoice or return numbers"
     );
     let state = AppState {
         db: db.clone(),
@@ -127,6 +115,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics_token_sha256: config.metrics_token.as_deref().map(auth::token_sha256),
         enforcement: config.idempotency,
         inflight: Default::default(),
+        claim_lease: config.claim_lease,
         key_ttl: config.key_ttl,
         max_body_bytes: config.max_body_bytes,
         chaos,
@@ -151,7 +140,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     println!("pos-server listening on http://{address}");
     tracing::info!(
         "database {}; idempotency {}, responses replayed for {} (published at /.well-known/idempotency); /metrics {}",
-        config.db.display(),
+        db.describe(&config),
         if config.no_idempotency { "off" } else { config.idempotency.as_str() },
         humantime::format_duration(config.key_ttl),
         if config.metrics_token.is_some() { "on" } else { "off (no --metrics-token)" }

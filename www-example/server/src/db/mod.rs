@@ -5,7 +5,7 @@
 //! runs off the async workers: on tokio's blocking threads, the probe on its own.
 
 pub mod schema;
-mod seed;
+pub(crate) mod seed;
 pub mod write_probe;
 
 use std::path::Path;

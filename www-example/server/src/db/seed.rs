@@ -13,10 +13,10 @@ pub const DEMO_TOKENS: &[(&str, i64, &str)] = &[
     ("demo-cashier-3", 2, "Chloé (Harbour Café)"),
 ];
 
-const BUSINESSES: &[(i64, &str)] = &[(1, "Corner Shop"), (2, "Harbour Café")];
+pub(crate) const BUSINESSES: &[(i64, &str)] = &[(1, "Corner Shop"), (2, "Harbour Café")];
 
 /// (business id, name, price in cents, stock).
-const PRODUCTS: &[(i64, &str, i64, i64)] = &[
+pub(crate) const PRODUCTS: &[(i64, &str, i64, i64)] = &[
     (1, "Espresso beans 250 g", 899, 120),
     (1, "Oat milk 1 L", 249, 200),
     (1, "Croissant", 180, 60),

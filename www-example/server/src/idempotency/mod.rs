@@ -21,12 +21,14 @@
 //! the key on the created row does not expire, so a late retry of a sale or a
 //! refund is still a replay. [`policy`] publishes these rules.
 
+pub mod claim;
 pub mod completed;
 pub mod effect;
 pub mod fingerprint;
 pub mod inflight;
 pub mod key;
 pub mod policy;
+mod postgres;
 pub mod store;
 
 use std::ops::RangeInclusive;
@@ -46,6 +48,8 @@ use crate::auth::Caller;
 use crate::body::{read_limited, BufferedBody};
 use crate::clock;
 use crate::db::Db;
+use crate::sales::Operation;
+use crate::store::Store;
 use crate::metrics::Metrics;
 use crate::problem::{Problem, PROBLEM_JSON};
 use crate::routes::AppState;
@@ -53,7 +57,8 @@ use crate::stats::Stats;
 use completed::Completed;
 use effect::Effectful;
 use fingerprint::Fingerprint;
-use inflight::{InFlightGuard, Scope};
+use claim::Claim;
+use inflight::Scope;
 use store::{NewResponse, StoredResponse};
 
 /// Response header marking a replayed response.
@@ -102,7 +107,7 @@ pub struct IdempotencyContext {
     pub route: String,
     /// Hash of method, path and body.
     pub fingerprint: Fingerprint,
-    _guard: InFlightGuard,
+    claim: Claim,
 }
 
 /// Extractor handing a write handler the request's [`IdempotencyContext`]:
@@ -256,8 +261,15 @@ pub async fn middleware(
         key,
     };
 
-    let Some(guard) = state.inflight.try_acquire(scope.clone()) else {
-        return claimed_elsewhere(&state, scope, route, fingerprint).await;
+    let claim = match &state.db {
+        Store::Sqlite(db) => match state.inflight.try_acquire(scope.clone()) {
+            Some(guard) => Claim::Memory(guard),
+            None => return claimed_elsewhere(&state, db, scope, route, fingerprint).await,
+        },
+        Store::Postgres(pg) => match postgres::claim(&state, pg, &scope, &route, &fingerprint).await? {
+            Ok(claim) => Claim::Database(claim),
+            Err(answer) => return Ok(answer),
+        },
     };
     // The store is consulted by `execute`, inside the write transaction: one
     // trip to the database per request, and a replay can never race a commit.
@@ -265,7 +277,7 @@ pub async fn middleware(
         scope,
         route,
         fingerprint,
-        _guard: guard,
+        claim,
     }));
     parts.extensions.insert(BufferedBody(bytes.clone()));
     Ok(next
@@ -309,14 +321,13 @@ async fn without_key(
 /// like any retry; only a key with no answer yet gets 409.
 async fn claimed_elsewhere(
     state: &AppState,
+    db: &Db,
     scope: Scope,
     route: String,
     fingerprint: Fingerprint,
 ) -> Result<Response, Problem> {
     let counting = Counting::of(state);
-    state
-        .db
-        .read(move |conn| {
+    db.read(move |conn| {
             let now_ms = clock::unix_ms(clock::now());
             Ok(match completed::find(conn, &scope, now_ms)? {
                 Some(completed) => counting.answer(&scope, &route, &fingerprint, completed),
@@ -342,33 +353,49 @@ pub fn is_stored_failure(status: StatusCode) -> bool {
     status.is_client_error() && status != StatusCode::BAD_REQUEST
 }
 
-/// Runs a write handler's domain operation `op` for `caller` in one immediate
-/// SQLite transaction on the writer connection. With an idempotency context, a
+/// Runs a write handler's `operation` for `caller` in one transaction of the
+/// store. On SQLite, one immediate transaction on the writer connection. With an idempotency context, a
 /// key that already has an answer is answered from it (replay or 422) without
 /// running `op`; otherwise the row `op` created is stamped with the key and
 /// the response is stored, in the same transaction as `op`'s effects. Because
 /// the lookup is inside the write transaction, even a second process on the
 /// same file could not execute a key twice.
 ///
-/// `op` returns the success status and body, or a [`Problem`]; on a problem its
-/// effects are rolled back and, if [`is_stored_failure`], the problem response is
-/// stored in a fresh transaction.
-pub async fn execute<T, F>(
+/// On PostgreSQL the same steps, in one transaction that first locks the
+/// request's claim row (see [`postgres`]).
+///
+/// The operation returns the success status and body, or a [`Problem`]; on a
+/// problem its effects are rolled back and, if [`is_stored_failure`], the
+/// problem response is stored in a fresh transaction.
+pub async fn execute(
     state: &AppState,
     caller: &Caller,
     idempotency: Idempotency,
-    op: F,
-) -> Response
-where
-    T: Serialize + Effectful,
-    F: FnOnce(&rusqlite::Transaction<'_>) -> Result<(StatusCode, T), Problem> + Send + 'static,
-{
+    operation: Operation,
+) -> Response {
+    match &state.db {
+        Store::Sqlite(db) => execute_sqlite(state, db, caller, idempotency, operation).await,
+        Store::Postgres(pg) => {
+            postgres::execute(state, pg, caller, idempotency.0, operation).await
+        }
+    }
+}
+
+/// [`execute`] on SQLite.
+async fn execute_sqlite(
+    state: &AppState,
+    db: &Db,
+    caller: &Caller,
+    idempotency: Idempotency,
+    operation: Operation,
+) -> Response {
+    let writer = caller.clone();
+    let op = move |tx: &rusqlite::Transaction<'_>| operation.run(tx, &writer, clock::now());
     let ttl_ms = i64::try_from(state.key_ttl.as_millis()).unwrap_or(i64::MAX);
     let context = idempotency.0;
     let counting = Counting::of(state);
     let business_id = caller.business_id;
-    let outcome = state
-        .db
+    let outcome = db
         .write(move |conn| {
             let now_ms = clock::unix_ms(clock::now());
             // Stores a response for replay under `ctx`'s key, in `tx`; counted
@@ -466,11 +493,12 @@ pub struct PurgeSchedule {
 }
 
 /// Starts the background task that deletes expired stored responses every
-/// `schedule.interval`, in batches that each take the writer briefly, then
-/// gives the freed pages back to the file system in steps; counts them in
-/// `stats` and `metrics`.
+/// `schedule.interval`, in batches that each take the writer briefly (on
+/// SQLite then gives the freed pages back to the file system in steps; on
+/// PostgreSQL each batch skips rows that sales hold locked, and lapsed claims
+/// go too); counts them in `stats` and `metrics`.
 pub fn spawn_purge(
-    db: Db,
+    db: Store,
     schedule: PurgeSchedule,
     stats: Arc<Stats>,
     metrics: Arc<Metrics>,
@@ -486,7 +514,11 @@ pub fn spawn_purge(
         loop {
             ticker.tick().await;
             let started = Instant::now();
-            match purge(&db, schedule.batch, &stats, &metrics).await {
+            let purged = match &db {
+                Store::Sqlite(db) => purge(db, schedule.batch, &stats, &metrics).await,
+                Store::Postgres(pg) => postgres::purge(pg, schedule.batch, &metrics).await,
+            };
+            match purged {
                 Ok((0, _)) => {}
                 Ok((n, batches)) => tracing::info!(
                     "purged {n} expired idempotency keys in {batches} batches ({:?})",

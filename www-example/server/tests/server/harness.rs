@@ -1,5 +1,11 @@
 //! Starts the real `pos-server` binary on a free 127.0.0.1 port with a temporary
 //! SQLite file, and talks to it over HTTP.
+//!
+//! With `POS_TEST_DATABASE_URL` set (a `postgres://` URL of a throwaway server,
+//! as `test-server.sh` starts one), every [`temp_db`] is a new PostgreSQL
+//! database on that server instead (`CREATE DATABASE`, one per call, so tests
+//! stay independent), and servers get `--database` for it and a short claim
+//! lease ([`PG_CLAIM_LEASE`]) so a test that kills a server does not wait long.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,6 +25,12 @@ pub const CASHIER_3: &str = "demo-cashier-3";
 /// The `--metrics-token` of the tests that read `/metrics`.
 pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
+/// The `--claim-lease` servers get on PostgreSQL unless a test names one.
+pub const PG_CLAIM_LEASE: &str = "2s";
+
+/// The environment variable naming the PostgreSQL server to test against.
+pub const TEST_DATABASE_URL: &str = "POS_TEST_DATABASE_URL";
+
 /// How long a server gets to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -32,11 +44,87 @@ pub struct Server {
     pub http: reqwest::Client,
 }
 
-/// A temporary directory holding a database file.
+/// A temporary directory holding a database file; on PostgreSQL also a new
+/// database, whose URL the directory records for [`database_url`].
 pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("pos.db");
+    if let Some(server) = test_server_url() {
+        let name = format!("pos_test_{}", uuid::Uuid::new_v4().simple());
+        psql(&server, &format!("CREATE DATABASE {name}"));
+        let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
+        std::fs::write(url_file(&db), format!("{base}/{name}")).expect("write the URL");
+    }
     (dir, db)
+}
+
+/// The `POS_TEST_DATABASE_URL` of a PostgreSQL run, if this is one.
+pub fn test_server_url() -> Option<String> {
+    std::env::var(TEST_DATABASE_URL)
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Whether this run tests the PostgreSQL store.
+pub fn on_postgres() -> bool {
+    test_server_url().is_some()
+}
+
+/// On PostgreSQL, prints why the calling test does not apply there and
+/// returns true (the test then returns); on SQLite returns false.
+pub fn skip_on_postgres(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: {why}");
+    }
+    on_postgres()
+}
+
+fn url_file(db: &Path) -> PathBuf {
+    db.with_file_name("database-url")
+}
+
+/// The PostgreSQL database of the temporary `db`, on a PostgreSQL run.
+pub fn database_url(db: &Path) -> Option<String> {
+    std::fs::read_to_string(url_file(db)).ok()
+}
+
+/// Runs `sql` with `psql` on `url`; returns its unaligned output (panics on
+/// failure). Every statement of the tests is a fixed text.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql {sql:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8").trim().to_owned()
+}
+
+/// The first column of the first row of `sql` on the test's store, as text.
+pub fn query_text(db: &Path, sql: &str) -> String {
+    match database_url(db) {
+        Some(url) => psql(&url, sql),
+        None => rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row(sql, [], |r| r.get::<_, String>(0))
+            .unwrap(),
+    }
+}
+
+/// A `pos-server` command on the store of `db`: `POS_DB`, and on PostgreSQL
+/// `POS_DATABASE`.
+pub fn pos_server(db: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pos-server"));
+    command.env("POS_DB", db);
+    match database_url(db) {
+        Some(url) => command.env("POS_DATABASE", url),
+        None => command.env_remove("POS_DATABASE"),
+    };
+    command
 }
 
 impl Server {
@@ -55,10 +143,13 @@ impl Server {
             .append(true)
             .open(&log)
             .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pos-server"))
+        let mut command = pos_server(db);
+        if database_url(db).is_some() && !args.contains(&"--claim-lease") {
+            command.args(["--claim-lease", PG_CLAIM_LEASE]);
+        }
+        let mut child = command
             .args(args)
             .env("PORT", "0")
-            .env("POS_DB", db)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -178,6 +269,21 @@ impl Server {
             .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
+    /// `POST /api/sales` of `body` with `key`, sent again after each 409 with
+    /// `Retry-After` (a claim still in flight, e.g. one left by a killed
+    /// instance until its lease runs out) for up to 30 s; the final answer.
+    pub async fn sell_until_answered(&self, token: &str, key: &str, body: &Value) -> reqwest::Response {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let r = self.sell(token, Some(key), body).await;
+            if r.status() != 409 || !r.headers().contains_key("retry-after") {
+                return r;
+            }
+            assert!(Instant::now() < deadline, "key {key} stayed in flight");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// `POST /api/sales` of `body`; see [`Server::send_post`].
     pub async fn sell(&self, token: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
         self.send_post(token, "/api/sales", key, body).await
@@ -284,10 +390,9 @@ impl Drop for Server {
 /// returns its stderr. Panics if it is still running after the start timeout
 /// or exits successfully.
 pub fn start_refused(db: &Path, args: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pos-server"))
+    let mut child = pos_server(db)
         .args(args)
         .env("PORT", "0")
-        .env("POS_DB", db)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -3,7 +3,6 @@
 //! wrong tokens throttled.
 
 use std::path::Path;
-use std::process::Command;
 
 use reqwest::header::AUTHORIZATION;
 use reqwest::Method;
@@ -12,7 +11,7 @@ use crate::harness::*;
 
 /// Runs `pos-server admin ARGS` on `db`; returns its stdout (panics on failure).
 fn admin(db: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_pos-server"))
+    let out = pos_server(db)
         .arg("--db")
         .arg(db)
         .arg("admin")
@@ -49,12 +48,7 @@ async fn without_demo_there_are_no_demo_tokens_and_admin_makes_working_cashiers(
     let cashier = admin(&db, &["add-cashier", "--business", "1", "--name", "Dee"]);
     let token = cashier.lines().last().unwrap().trim().to_owned();
     assert!(token.starts_with("pos_") && token.len() == 68, "{cashier}");
-    let stored = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT token_sha256 FROM cashiers", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .unwrap();
+    let stored = query_text(&db, "SELECT token_sha256 FROM cashiers");
     assert_ne!(stored, token, "only the hash is stored");
 
     let server = Server::start_production(&db, &[]).await;
@@ -96,7 +90,7 @@ async fn without_demo_there_are_no_demo_tokens_and_admin_makes_working_cashiers(
 async fn a_demo_database_is_refused_without_demo() {
     let (_dir, db) = temp_db();
     Server::start(&db, &[]).await.terminate();
-    let out = Command::new(env!("CARGO_BIN_EXE_pos-server"))
+    let out = pos_server(&db)
         .args(["--port", "0"])
         .arg("--db")
         .arg(&db)
