@@ -18,7 +18,11 @@
 # instances behind HAProxy (round robin, as `make cluster`), each on a fresh
 # database of one throwaway PostgreSQL (postgres.sh; fsync and
 # synchronous_commit on, the defaults). Every sale is of one business, so all
-# take that business's sequence row for the month. During each PostgreSQL run
+# take that business's sequence row for the month, and product 7's stock row;
+# two more runs (2 instances, with keys) rotate the sales over the business's
+# seven products (only the sequence row is shared by every sale), then over
+# both businesses and their eleven products (two sequence rows).
+# During each PostgreSQL run
 # pg_stat_activity is sampled every 0.5 s (what the active sessions wait on)
 # and the CPU time of PostgreSQL, the instances, HAProxy and wrk is measured.
 #
@@ -26,7 +30,8 @@
 # them), BENCH_CONNECTIONS (16), BENCH_RETRIERS (200), BENCH_THREADS (1),
 # BENCH_BIN (a pos-server binary to measure instead of building one),
 # POS_SQLITE_SYNCHRONOUS (full; 'normal' trades power-loss durability for speed),
-# BENCH_BACKENDS (1), BENCH_BACKEND_SECONDS (10), BENCH_BACKEND_INSTANCES
+# BENCH_BACKENDS (1; 0 skips the backends, 'only' runs only them),
+# BENCH_BACKEND_SECONDS (10), BENCH_BACKEND_INSTANCES
 # ("1 2 4": the PostgreSQL configurations).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -123,6 +128,8 @@ check_sales() {
 # row LABEL SALES/S P50 P99 SALES: one line of the results table.
 row() { printf '  %-28s %12s %10s %10s %10s\n' "$@"; }
 
+# The SQLite figure (BENCH_BACKENDS=only skips it).
+sqlite_figure() {
 # Alternate the two configurations, so load from anything else on the machine
 # falls on both alike.
 rows=()
@@ -155,6 +162,8 @@ echo "$retry_row   ($non2xx of them not 201)"
 awk -v a="$with_sum" -v b="$without_sum" -v n="$rounds" 'BEGIN {
   printf "  mean sales/s: with keys %.0f, without %.0f\n", a / n, b / n
   printf "  ratio with/without: %.3f (idempotency layer overhead: %.1f%% of throughput)\n", a / b, (1 - a / b) * 100 }'
+}
+[[ "${BENCH_BACKENDS:-1}" == only ]] || sqlite_figure
 
 [[ "${BENCH_BACKENDS:-1}" == 0 ]] && exit 0
 
@@ -174,6 +183,7 @@ psql_() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_POR
 ticks() {
   local p sum=0 f
   for p in "$@"; do
+    [[ "$p" =~ ^[0-9]+$ ]] || continue
     f="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
     f="${f##*) }"   # fields from 3 on (the command name may hold spaces)
     sum=$(( sum + $(awk '{print $12 + $13}' <<<"$f") ))
@@ -182,20 +192,26 @@ ticks() {
 }
 pg_pids() { echo "$postmaster"; ps --ppid "$postmaster" -o pid= 2>/dev/null || true; }
 
-# sample_waits DB OUT: every 0.5 s, one line per active client session of DB:
-# its state and wait event ("CPU" when it waits on nothing).
+# sample_waits DB OUT: every 0.5 s, one line per non-idle client session of
+# DB: its state and wait event ("CPU" when active and waiting on nothing);
+# and one line "row:TABLE" per session waiting on a lock, naming the table
+# its statement writes (the table of the row it queues for).
 sample_waits() {
   while :; do
-    psql_ -d "$1" -c "SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event, 'CPU') ELSE state END
-      FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'
-      AND pid <> pg_backend_pid() AND state <> 'idle'" >>"$2" 2>/dev/null || true
+    psql_ -d "$1" -c "WITH s AS (SELECT * FROM pg_stat_activity WHERE datname = current_database()
+        AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND state <> 'idle')
+      SELECT CASE WHEN state = 'active' THEN coalesce(wait_event_type || ':' || wait_event, 'CPU') ELSE state END FROM s
+      UNION ALL
+      SELECT 'row:' || coalesce((regexp_match(query, '^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|SELECT\s.*?\sFROM)\s+(\w+)', 'i'))[1], '?')
+      FROM s WHERE wait_event_type = 'Lock'" >>"$2" 2>/dev/null || true
     sleep 0.5
   done
 }
 
 # run_backend LABEL INSTANCES KEYS: INSTANCES 0 is SQLite; 1 is PostgreSQL with
 # wrk straight to the instance; more go through HAProxy. KEYS is keys or
-# nokeys (--no-idempotency). Sets rps p50 p99 total non2xx errors sales cpu waits.
+# nokeys (--no-idempotency). Sets rps p50 p99 total non2xx errors sales cpu
+# waits hotrows (BENCH_SALES, when set, goes to bench-sales.lua).
 dbseq=0
 run_backend() {
   local label="$1" n="$2" keys="$3" dir="$work/$1" target db="" flags=() before after pids t0 t1 x
@@ -259,9 +275,12 @@ run_backend() {
       -v hap="$((hap_after - hap_before))" -v wrk="$wrk_ticks" -v b0="$busy_before" -v b1="$busy_after" 'BEGIN {
     d = e - s; split(b0, x, " "); split(b1, y, " ")
     printf "%.2f / %.2f / %.2f / %.2f, machine %d%%", pg / hz / d, app / hz / d, hap / hz / d, wrk / hz / d, 100 * (y[1] - x[1]) / (y[2] - x[2]) }')"
-  waits=""
+  waits=""; hotrows=""
   if [[ -s "$dir/waits" ]]; then
-    waits="$(sort "$dir/waits" | uniq -c | sort -rn | head -n 4 | awk -v n="$(wc -l <"$dir/waits")" '{ printf "%s%s %d%%", (NR > 1 ? ", " : ""), $2, 100 * $1 / n }')"
+    grep -v '^row:' "$dir/waits" >"$dir/states" || true
+    waits="$(sort "$dir/states" | uniq -c | sort -rn | head -n 3 | awk -v n="$(wc -l <"$dir/states")" '{ printf "%s%s %d%%", (NR > 1 ? ", " : ""), $2, 100 * $1 / n }')"
+    # Sessions waiting for a row lock, by the table their statement writes.
+    hotrows="$(grep '^row:' "$dir/waits" | sort | uniq -c | sort -rn | awk '{ sub(/^row:/, "", $2); printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')"
   fi
   stop_server
   balancer_stop
@@ -270,7 +289,7 @@ run_backend() {
 }
 
 brows=()
-brow() { printf '  %-34s %8s %9s %9s %8s   %-44s %s\n' "$@"; }
+brow() { printf '  %-44s %8s %9s %9s %7s  %-43s  %-52s %s\n' "$@"; }
 for n in 0 $pg_instances; do
   case "$n" in
     0) name="SQLite, 1 instance" ;;
@@ -281,12 +300,25 @@ for n in 0 $pg_instances; do
     label="backend-$n-$keys"
     run_backend "$label" "$n" "$keys"
     check_sales "$label"
-    brows+=("$(brow "$name, $([[ $keys == keys ]] && echo "with keys" || echo "without")" "$rps" "$p50" "$p99" "$total" "$cpu" "$waits")")
+    brows+=("$(brow "$name, $([[ $keys == keys ]] && echo "with keys" || echo "without")" "$rps" "$p50" "$p99" "$total" "$cpu" "$waits" "$hotrows")")
   done
 done
+if [[ " $pg_instances " == *" 2 "* ]]; then
+  one="$(for p in 1 2 3 4 5 6 7; do printf 'demo-cashier-1:%s ' "$p"; done)"
+  label="backend-2-keys-7-products"
+  BENCH_SALES="$one" run_backend "$label" 2 keys
+  check_sales "$label"
+  brows+=("$(brow "PostgreSQL, 2 behind HAProxy, keys, 7 products" "$rps" "$p50" "$p99" "$total" "$cpu" "$waits" "$hotrows")")
+  # Alternate the businesses: business 1's seven products, business 2's four.
+  two="$(for p in 1 2 3 4 5 6 7; do printf 'demo-cashier-1:%s demo-cashier-3:%s ' "$p" "$(( 8 + (p - 1) % 4 ))"; done)"
+  label="backend-2-keys-2-businesses"
+  BENCH_SALES="$two" run_backend "$label" 2 keys
+  check_sales "$label"
+  brows+=("$(brow "PostgreSQL, 2 behind HAProxy, keys, 2 businesses" "$rps" "$p50" "$p99" "$total" "$cpu" "$waits" "$hotrows")")
+fi
 
 echo
 echo "pos-server backends: $(nproc) cores, ${bduration}s per run, wrk -t$threads -c$connections on 127.0.0.1, one business;"
 echo "SQLite synchronous=${POS_SQLITE_SYNCHRONOUS:-full}; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') defaults (fsync, synchronous_commit on)"
-brow "" "sales/s" "p50" "p99" "sales" "CPU cores: PG / pos-server / HAProxy / wrk" "PG sessions sampled: state or wait"
+brow "" "sales/s" "p50" "p99" "sales" "CPU cores: PG / pos-server / HAProxy / wrk" "PG sessions (0.5 s samples): top states/waits" "lock waits sampled, by table written"
 printf '%s\n' "${brows[@]}"
