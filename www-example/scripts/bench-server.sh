@@ -278,7 +278,7 @@ run_backend() {
   waits=""; hotrows=""
   if [[ -s "$dir/waits" ]]; then
     grep -v '^row:' "$dir/waits" >"$dir/states" || true
-    waits="$(sort "$dir/states" | uniq -c | sort -rn | head -n 3 | awk -v n="$(wc -l <"$dir/states")" '{ printf "%s%s %d%%", (NR > 1 ? ", " : ""), $2, 100 * $1 / n }')"
+    waits="$(sort "$dir/states" | uniq -c | sort -rn | head -n 3 | awk -v n="$(wc -l <"$dir/states")" '{ c = $1; $1 = ""; sub(/^ /, ""); printf "%s%s %d%%", (NR > 1 ? ", " : ""), $0, 100 * c / n }')"
     # Sessions waiting for a row lock, by the table their statement writes.
     hotrows="$(grep '^row:' "$dir/waits" | sort | uniq -c | sort -rn | awk '{ sub(/^row:/, "", $2); printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')"
   fi
