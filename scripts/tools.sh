@@ -2,8 +2,9 @@
 # Installs what the build and the tests need, skipping whatever is already there:
 #   rustup target wasm32-unknown-unknown
 #   Debian packages chromium, chromium-driver, firefox-esr, curl, sqlite3,
-#   postgresql and haproxy (apt-get; the cluster soak and `make cluster` run a
-#   throwaway PostgreSQL and HAProxy, never the system services);
+#   postgresql and haproxy (apt-get; the server's suite, the cluster soak,
+#   `make cluster` and the bench run a throwaway PostgreSQL, and HAProxy,
+#   never the system services);
 #   with TOOLS_WEBKIT=1 also webkit2gtk-driver, xvfb, xauth; with TOOLS_BENCH=1 wrk
 #   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
 #   geckodriver (cargo install)
@@ -33,10 +34,11 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v firefox-esr >/dev/null || missing+=(firefox-esr)
 command -v curl >/dev/null || missing+=(curl)   # www-example/scripts/demo.sh polls with it
 command -v sqlite3 >/dev/null || missing+=(sqlite3)   # the e2e and soak tests read pos-server's database
-# The cluster (make cluster, make test-soak-cluster, make bench-server): a
-# throwaway PostgreSQL (initdb + pg_ctl from Debian's versioned bin dir, which
-# is not on PATH) and HAProxy (in /usr/sbin, not on a non-root PATH).
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
+# A throwaway PostgreSQL (www-example/scripts/postgres.sh: initdb + pg_ctl from
+# Debian's versioned bin dir, which is not on PATH) for the server's suite, the
+# cluster soak, make cluster and make bench-server; HAProxy (in /usr/sbin, not
+# on a non-root PATH) for the last three.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ "${TOOLS_WEBKIT:-}" = 1 ]; then            # make test-wasm and test-wasm-webkit
   command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)

@@ -189,7 +189,9 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
 /// Accepts a `postgres://` or `postgresql://` URL that the driver can parse.
 fn postgres_url(text: &str) -> Result<String, String> {
     if !crate::pg::is_postgres_url(text) {
-        return Err("must be a postgres:// URL (without --database the SQLite file --db is used)".into());
+        return Err(
+            "must be a postgres:// URL (without --database the SQLite file --db is used)".into(),
+        );
     }
     text.parse::<tokio_postgres::Config>()
         .map_err(|e| e.to_string())?;

@@ -35,10 +35,10 @@ use crate::auth;
 use crate::auth_throttle::AuthThrottle;
 use crate::chaos::{Chaos, ChaosSettings, DropConnection};
 use crate::config::Config;
-use crate::store::Store;
 use crate::idempotency;
 use crate::metrics::Metrics;
 use crate::routes::{self, AppState, Options};
+use crate::store::Store;
 
 /// The address the server listens on: loopback only.
 const BIND_IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);

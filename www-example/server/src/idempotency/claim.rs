@@ -71,6 +71,29 @@ impl DbClaim {
     }
 }
 
+/// Deletes the claim `token` holds on `scope`; a failure is logged (the
+/// claim then lapses with its lease).
+async fn release(pg: &Pg, scope: &Scope, token: &str) {
+    let released = match pg.client().await {
+        Ok(client) => keys::release(&**client, scope, token)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(problem) => Err(problem.detail),
+    };
+    if let Err(e) = released {
+        tracing::warn!("releasing a claim failed (it lapses with its lease): {e}");
+    }
+}
+
+impl DbClaim {
+    /// Deletes the row now unless it was settled; settles it.
+    pub async fn release(&self) {
+        if !self.settled.swap(true, Ordering::AcqRel) {
+            release(&self.pg, &self.scope, &self.token).await;
+        }
+    }
+}
+
 impl Drop for DbClaim {
     fn drop(&mut self) {
         if self.settled.load(Ordering::Acquire) {
@@ -84,16 +107,6 @@ impl Drop for DbClaim {
             self.scope.clone(),
             std::mem::take(&mut self.token),
         );
-        runtime.spawn(async move {
-            let released = match pg.client().await {
-                Ok(client) => keys::release(&**client, &scope, &token)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(problem) => Err(problem.detail),
-            };
-            if let Err(e) = released {
-                tracing::warn!("releasing a claim failed (it lapses with its lease): {e}");
-            }
-        });
+        runtime.spawn(async move { release(&pg, &scope, &token).await });
     }
 }

@@ -1,7 +1,8 @@
-//! The in-flight guard: at most one request per idempotency scope executes at a
-//! time. It lives in memory because this process is the only writer of its
-//! database; a crash frees every key with the process, so no key can stay
-//! stuck (a lease in the database would need expiry to get the same property).
+//! The in-flight guard of the SQLite store: at most one request per
+//! idempotency scope executes at a time. It lives in memory because this
+//! process is the only writer of its database; a crash frees every key with the
+//! process, so no key can stay stuck. (On PostgreSQL, shared by several
+//! instances, the claim is a row with a lease instead: see [`super::claim`].)
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

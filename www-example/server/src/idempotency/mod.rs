@@ -20,6 +20,11 @@
 //! Stored responses expire after the key TTL and are deleted by [`spawn_purge`];
 //! the key on the created row does not expire, so a late retry of a sale or a
 //! refund is still a replay. [`policy`] publishes these rules.
+//!
+//! On PostgreSQL (`--database`), where several instances share the database,
+//! the same two halves keep their roles but the claim is a `processing` row
+//! of `idempotency_keys` with a lease ([`claim`], `postgres`), which every
+//! instance sees; the rest is as above, in one PostgreSQL transaction.
 
 pub mod claim;
 pub mod completed;
@@ -48,16 +53,16 @@ use crate::auth::Caller;
 use crate::body::{read_limited, BufferedBody};
 use crate::clock;
 use crate::db::Db;
-use crate::sales::Operation;
-use crate::store::Store;
 use crate::metrics::Metrics;
 use crate::problem::{Problem, PROBLEM_JSON};
 use crate::routes::AppState;
+use crate::sales::Operation;
 use crate::stats::Stats;
+use crate::store::Store;
+use claim::Claim;
 use completed::Completed;
 use effect::Effectful;
 use fingerprint::Fingerprint;
-use claim::Claim;
 use inflight::Scope;
 use store::{NewResponse, StoredResponse};
 
@@ -266,23 +271,38 @@ pub async fn middleware(
             Some(guard) => Claim::Memory(guard),
             None => return claimed_elsewhere(&state, db, scope, route, fingerprint).await,
         },
-        Store::Postgres(pg) => match postgres::claim(&state, pg, &scope, &route, &fingerprint).await? {
-            Ok(claim) => Claim::Database(claim),
-            Err(answer) => return Ok(answer),
-        },
+        Store::Postgres(pg) => {
+            match postgres::claim(&state, pg, &scope, &route, &fingerprint).await? {
+                Ok(claim) => Claim::Database(claim),
+                Err(answer) => return Ok(answer),
+            }
+        }
     };
     // The store is consulted by `execute`, inside the write transaction: one
     // trip to the database per request, and a replay can never race a commit.
-    parts.extensions.insert(Arc::new(IdempotencyContext {
+    let context = Arc::new(IdempotencyContext {
         scope,
         route,
         fingerprint,
         claim,
-    }));
+    });
+    // A database claim the handler did not settle (it refused the input, or
+    // failed) is deleted before the answer goes out, so a retry finds the key
+    // free; a claim in memory is freed when the handler drops the context.
+    let unsettled = context
+        .claim
+        .database()
+        .is_some()
+        .then(|| Arc::clone(&context));
+    parts.extensions.insert(context);
     parts.extensions.insert(BufferedBody(bytes.clone()));
-    Ok(next
+    let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
-        .await)
+        .await;
+    if let Some(claim) = unsettled.as_ref().and_then(|c| c.claim.database()) {
+        claim.release().await;
+    }
+    Ok(response)
 }
 
 /// A write without a key: 400 under `required`; processed (and counted, and
@@ -328,21 +348,21 @@ async fn claimed_elsewhere(
 ) -> Result<Response, Problem> {
     let counting = Counting::of(state);
     db.read(move |conn| {
-            let now_ms = clock::unix_ms(clock::now());
-            Ok(match completed::find(conn, &scope, now_ms)? {
-                Some(completed) => counting.answer(&scope, &route, &fingerprint, completed),
-                None => {
-                    counting.stats.record_in_flight_conflict(scope.business_id);
-                    counting
-                        .metrics
-                        .in_flight_conflicts
-                        .with_label_values(&[route.as_str()])
-                        .inc();
-                    in_flight(&scope.key).into_response()
-                }
-            })
+        let now_ms = clock::unix_ms(clock::now());
+        Ok(match completed::find(conn, &scope, now_ms)? {
+            Some(completed) => counting.answer(&scope, &route, &fingerprint, completed),
+            None => {
+                counting.stats.record_in_flight_conflict(scope.business_id);
+                counting
+                    .metrics
+                    .in_flight_conflicts
+                    .with_label_values(&[route.as_str()])
+                    .inc();
+                in_flight(&scope.key).into_response()
+            }
         })
-        .await
+    })
+    .await
 }
 
 /// Whether an operation's error outcome is stored for replay: every outcome of
@@ -375,9 +395,7 @@ pub async fn execute(
 ) -> Response {
     match &state.db {
         Store::Sqlite(db) => execute_sqlite(state, db, caller, idempotency, operation).await,
-        Store::Postgres(pg) => {
-            postgres::execute(state, pg, caller, idempotency.0, operation).await
-        }
+        Store::Postgres(pg) => postgres::execute(state, pg, caller, idempotency.0, operation).await,
     }
 }
 

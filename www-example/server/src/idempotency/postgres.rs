@@ -6,11 +6,12 @@
 //!    what holds it: the stored response (replay or 422), the row the key
 //!    created (after the stored response expired), or 409 + `Retry-After`
 //!    while another request — on this instance or another — processes it.
-//! 2. [`execute`] (from the handler): one transaction that locks the claim
-//!    row, answers from the created row if the key has one, else runs the
-//!    operation, stamps its row with the key and turns the claim row into the
-//!    stored response, committed together. It runs in a task of its own, so
-//!    a client that goes away cannot interrupt it.
+//! 2. [`execute`] (from the handler): one transaction that checks the claim
+//!    is still the request's, answers from the created row if the key has
+//!    one, else runs the operation, stamps its row with the key and turns the
+//!    claim row into the stored response (only while the claim is still the
+//!    request's), committed together. It runs in a task of its own, so a
+//!    client that goes away cannot interrupt it.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -128,9 +129,15 @@ pub(super) async fn claim(
                     source: Source::Stored,
                 };
                 drop(client);
-                return Ok(Err(
-                    answer(pg, &counting, scope, route, fingerprint, completed).await
-                ));
+                return Ok(Err(answer(
+                    pg,
+                    &counting,
+                    scope,
+                    route,
+                    fingerprint,
+                    completed,
+                )
+                .await));
             }
             Some(keys::Held::Processing) => {
                 // The holder may be a retry on its way to a replay from the row.
@@ -180,32 +187,36 @@ struct Transaction {
     ttl_ms: i64,
 }
 
+/// How a write transaction ended.
+enum Done {
+    /// With this response (the operation's outcome).
+    Answered(Response),
+    /// The key had created a row already: answered from it.
+    FromRow(Completed),
+    /// The claim was no longer the request's: another request holds the key.
+    LostClaim,
+}
+
 impl Transaction {
+    /// Runs the transaction, then counts and answers; the database
+    /// connection is given back before the outcome is counted (which takes
+    /// one of its own), so requests never hold two connections at once.
     async fn run(
         self,
         context: Option<Arc<IdempotencyContext>>,
         operation: Operation,
     ) -> Result<Response, Problem> {
-        let claimed = context
-            .as_deref()
-            .and_then(|ctx| ctx.claim.database().map(|claim| (ctx, claim)));
-        let mut client = self.pg.client().await?;
-        let client: &mut tokio_postgres::Client = &mut client;
-        let now = clock::now();
-        let now_ms = clock::unix_ms(now);
-        let tx = client.transaction().await?;
-        if let Some((ctx, claim)) = claimed {
-            if !keys::hold(&tx, &ctx.scope, claim.token()).await? {
-                // The lease ran out before this transaction began, and another
-                // request holds the key now.
-                drop(tx);
-                return Ok(conflict(&self.pg, &self.counting, &ctx.scope, &ctx.route).await);
-            }
-            if let Some(completed) = from_row(&tx, &ctx.scope).await? {
-                keys::release(&tx, &ctx.scope, claim.token()).await?;
-                tx.commit().await?;
-                claim.settle();
-                return Ok(answer(
+        let done = self.transact(context.as_deref(), operation).await?;
+        let ctx = || {
+            context
+                .as_deref()
+                .expect("only a request with a key is answered so")
+        };
+        Ok(match done {
+            Done::Answered(response) => response,
+            Done::FromRow(completed) => {
+                let ctx = ctx();
+                answer(
                     &self.pg,
                     &self.counting,
                     &ctx.scope,
@@ -213,7 +224,37 @@ impl Transaction {
                     &ctx.fingerprint,
                     completed,
                 )
-                .await);
+                .await
+            }
+            Done::LostClaim => {
+                let ctx = ctx();
+                conflict(&self.pg, &self.counting, &ctx.scope, &ctx.route).await
+            }
+        })
+    }
+
+    async fn transact(
+        &self,
+        context: Option<&IdempotencyContext>,
+        operation: Operation,
+    ) -> Result<Done, Problem> {
+        let claimed = context.and_then(|ctx| ctx.claim.database().map(|claim| (ctx, claim)));
+        let mut client = self.pg.client().await?;
+        let client: &mut tokio_postgres::Client = &mut client;
+        let now = clock::now();
+        let now_ms = clock::unix_ms(now);
+        let tx = client.transaction().await?;
+        if let Some((ctx, claim)) = claimed {
+            if !keys::holds(&tx, &ctx.scope, claim.token()).await? {
+                // The lease ran out before this transaction began, and another
+                // request holds the key now.
+                return Ok(Done::LostClaim);
+            }
+            if let Some(completed) = from_row(&tx, &ctx.scope).await? {
+                keys::release(&tx, &ctx.scope, claim.token()).await?;
+                tx.commit().await?;
+                claim.settle();
+                return Ok(Done::FromRow(completed));
             }
         }
         let business_id = self.caller.business_id;
@@ -239,10 +280,10 @@ impl Transaction {
                     )
                     .await?;
                     if !ours {
-                        return Err(Problem::internal(
-                            "storing the response",
-                            "the claim row changed hands while it was locked",
-                        ));
+                        // The lease ran out while the operation ran and another
+                        // request holds the key: it, not this one, answers.
+                        tx.rollback().await?;
+                        return Ok(Done::LostClaim);
                     }
                 }
                 tx.commit().await?;
@@ -252,15 +293,17 @@ impl Transaction {
                     self.counting.stats.record_key_stored(business_id, false);
                     self.counting.metrics.keys_stored.inc();
                 }
-                Ok((
-                    status,
-                    [(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    )],
-                    body,
-                )
-                    .into_response())
+                Ok(Done::Answered(
+                    (
+                        status,
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        body,
+                    )
+                        .into_response(),
+                ))
             }
             Err(problem) => {
                 tx.rollback().await?;
@@ -273,8 +316,15 @@ impl Transaction {
                             body: &body,
                         };
                         let scope = &ctx.scope;
-                        if keys::complete(&*client, scope, claim.token(), response, now_ms, self.ttl_ms)
-                            .await?
+                        if keys::complete(
+                            &*client,
+                            scope,
+                            claim.token(),
+                            response,
+                            now_ms,
+                            self.ttl_ms,
+                        )
+                        .await?
                         {
                             claim.settle();
                             self.counting.stats.record_key_stored(business_id, false);
@@ -282,7 +332,7 @@ impl Transaction {
                         }
                     }
                 }
-                Ok(problem.into_response())
+                Ok(Done::Answered(problem.into_response()))
             }
         }
     }

@@ -6,11 +6,15 @@
 //!   takes over a row whose lease (a crashed instance's claim) or whose stored
 //!   response has expired; a live row is left alone and nothing is returned.
 //!   The unique scope makes two claims of one key impossible, on any instance.
-//! - [`hold`]: the claimant's transaction locks its row (`FOR UPDATE`, checked
-//!   against its token) before it runs the operation: a lease that ran out
-//!   meanwhile is noticed, and nobody can take the row over until it ends.
-//! - [`complete`]: turns the row into the stored response, in that same
-//!   transaction, so the effect and its answer commit together.
+//!   The row is not kept locked while the operation runs, so a request with
+//!   the same key on any instance is answered 409 at once rather than queued.
+//! - [`holds`]: whether the claim is still the request's before it runs the
+//!   operation (its lease may have run out and another request taken over).
+//! - [`complete`]: turns the row into the stored response, in the operation's
+//!   transaction and only if the claim is still the request's, so the effect
+//!   and its answer commit together. A request that lost its claim rolls back
+//!   (and a second execution that raced it is refused by the unique key on
+//!   the created row).
 //! - [`release`]: deletes an unfinished claim (400, 5xx, a dropped request).
 //! - [`purge_expired`]: deletes expired rows in batches that skip locked rows.
 
@@ -92,10 +96,9 @@ pub async fn held(
     }))
 }
 
-/// Locks the claim `token` holds on `scope` for the rest of the transaction
-/// `tx`; `false` when the claim is no longer this token's (its lease ran out
-/// and another request took the scope over, or the purge deleted it).
-pub async fn hold(
+/// Whether `token` still holds its claim on `scope`; `false` when its lease
+/// ran out and another request took the scope over, or the purge deleted it.
+pub async fn holds(
     tx: &impl GenericClient,
     scope: &Scope,
     token: &str,
@@ -103,8 +106,7 @@ pub async fn hold(
     Ok(tx
         .query_opt(
             "SELECT id FROM idempotency_keys
-             WHERE business_id = $1 AND cashier_id = $2 AND key = $3 AND claim_token = $4
-             FOR UPDATE",
+             WHERE business_id = $1 AND cashier_id = $2 AND key = $3 AND claim_token = $4",
             &[&scope.business_id, &scope.cashier_id, &scope.key, &token],
         )
         .await?

@@ -8,7 +8,10 @@ use crate::db::seed::{BUSINESSES, DEMO_TOKENS, PRODUCTS};
 
 /// Whether the database holds any of the demo cashiers, whose tokens are public.
 pub async fn has_demo_cashiers(client: &Client) -> Result<bool, tokio_postgres::Error> {
-    let hashes: Vec<String> = DEMO_TOKENS.iter().map(|(t, _, _)| token_sha256(t)).collect();
+    let hashes: Vec<String> = DEMO_TOKENS
+        .iter()
+        .map(|(t, _, _)| token_sha256(t))
+        .collect();
     Ok(client
         .query_opt(
             "SELECT 1 FROM cashiers WHERE token_sha256 = ANY($1) LIMIT 1",

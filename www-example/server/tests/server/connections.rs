@@ -158,7 +158,9 @@ async fn sigterm_does_not_wait_for_idle_or_slow_sockets() {
 
 #[tokio::test]
 async fn sigterm_lets_a_sale_in_flight_finish_and_answer() {
-    if skip_on_postgres("it holds SQLite's write lock from another connection to keep a sale in flight") {
+    if skip_on_postgres(
+        "it holds SQLite's write lock from another connection to keep a sale in flight",
+    ) {
         return;
     }
     let (_dir, db) = temp_db();

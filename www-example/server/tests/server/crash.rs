@@ -94,7 +94,9 @@ async fn sigkill_mid_load_loses_no_committed_sale_and_replays_every_key() {
     // (On PostgreSQL a claim the killed server left answers 409 until its
     // lease runs out.)
     for key in &unknown {
-        let r = server.sell_until_answered(CASHIER_1, key, &sale(cups, 1)).await;
+        let r = server
+            .sell_until_answered(CASHIER_1, key, &sale(cups, 1))
+            .await;
         assert_eq!(r.status(), 201);
     }
     let stats = server.stats(CASHIER_1).await;

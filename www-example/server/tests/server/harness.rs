@@ -92,7 +92,17 @@ pub fn database_url(db: &Path) -> Option<String> {
 /// failure). Every statement of the tests is a fixed text.
 pub fn psql(url: &str, sql: &str) -> String {
     let out = Command::new("psql")
-        .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            url,
+            "-c",
+            sql,
+        ])
         .stdin(Stdio::null())
         .output()
         .expect("run psql");
@@ -101,7 +111,10 @@ pub fn psql(url: &str, sql: &str) -> String {
         "psql {sql:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("UTF-8").trim().to_owned()
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned()
 }
 
 /// The first column of the first row of `sql` on the test's store, as text.
@@ -272,7 +285,12 @@ impl Server {
     /// `POST /api/sales` of `body` with `key`, sent again after each 409 with
     /// `Retry-After` (a claim still in flight, e.g. one left by a killed
     /// instance until its lease runs out) for up to 30 s; the final answer.
-    pub async fn sell_until_answered(&self, token: &str, key: &str, body: &Value) -> reqwest::Response {
+    pub async fn sell_until_answered(
+        &self,
+        token: &str,
+        key: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let r = self.sell(token, Some(key), body).await;

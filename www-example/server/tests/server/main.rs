@@ -1,9 +1,11 @@
 //! Integration tests: each starts the real `pos-server` binary on a temporary
-//! SQLite file and talks HTTP to it on 127.0.0.1.
+//! SQLite file (or, with `POS_TEST_DATABASE_URL`, a new PostgreSQL database)
+//! and talks HTTP to it on 127.0.0.1.
 
 mod harness;
 
 mod chaos;
+mod cluster;
 mod connections;
 mod crash;
 mod enforcement;
