@@ -31,7 +31,8 @@
 # BENCH_BIN (a pos-server binary to measure instead of building one),
 # POS_SQLITE_SYNCHRONOUS (full; 'normal' trades power-loss durability for speed),
 # BENCH_BACKENDS (1; 0 skips the backends, 'only' runs only them),
-# BENCH_BACKEND_SECONDS (10), BENCH_BACKEND_INSTANCES
+# BENCH_BACKEND_SECONDS (10), BENCH_BACKEND_ROUNDS (1: more run every
+# configuration again, in turn, and print the median sales/s of each), BENCH_BACKEND_INSTANCES
 # ("1 2 4": the PostgreSQL configurations).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -289,36 +290,53 @@ run_backend() {
 }
 
 brows=()
-brow() { printf '  %-44s %8s %9s %9s %7s  %-43s  %-52s %s\n' "$@"; }
-for n in 0 $pg_instances; do
-  case "$n" in
-    0) name="SQLite, 1 instance" ;;
-    1) name="PostgreSQL, 1 instance" ;;
-    *) name="PostgreSQL, $n behind HAProxy" ;;
-  esac
-  for keys in keys nokeys; do
-    label="backend-$n-$keys"
-    run_backend "$label" "$n" "$keys"
-    check_sales "$label"
-    brows+=("$(brow "$name, $([[ $keys == keys ]] && echo "with keys" || echo "without")" "$rps" "$p50" "$p99" "$total" "$cpu" "$waits" "$hotrows")")
+brow() { printf '  %-50s %8s %9s %9s %7s  %-43s  %-52s %s\n' "$@"; }
+declare -A rates=()
+# measure NAME LABEL INSTANCES KEYS: one run, its row, and its rate kept for the medians.
+measure() {
+  local name="$1" label="$2"; shift 2
+  run_backend "$label" "$@"
+  check_sales "$label"
+  brows+=("$(brow "$name" "$rps" "$p50" "$p99" "$total" "$cpu" "$waits" "$hotrows")")
+  rates["$name"]+="$rps "
+}
+order=()
+one="$(for p in 1 2 3 4 5 6 7; do printf 'demo-cashier-1:%s ' "$p"; done)"
+# Both businesses in turn: business 1's seven products, business 2's four.
+two="$(for p in 1 2 3 4 5 6 7; do printf 'demo-cashier-1:%s demo-cashier-3:%s ' "$p" "$(( 8 + (p - 1) % 4 ))"; done)"
+# BENCH_BACKEND_ROUNDS (1) rounds, each running every configuration in turn, so
+# that other load on the machine falls on all of them alike.
+for round in $(seq 1 "${BENCH_BACKEND_ROUNDS:-1}"); do
+  for n in 0 $pg_instances; do
+    case "$n" in
+      0) name="SQLite, 1 instance" ;;
+      1) name="PostgreSQL, 1 instance" ;;
+      *) name="PostgreSQL, $n behind HAProxy" ;;
+    esac
+    for keys in keys nokeys; do
+      full="$name, $([[ $keys == keys ]] && echo "with keys" || echo "without")"
+      (( round == 1 )) && order+=("$full")
+      measure "$full" "backend-$n-$keys-$round" "$n" "$keys"
+    done
   done
+  if [[ " $pg_instances " == *" 2 "* ]]; then
+    (( round == 1 )) && order+=("PostgreSQL, 2 behind HAProxy, keys, 7 products" "PostgreSQL, 2 behind HAProxy, keys, 2 businesses")
+    BENCH_SALES="$one" measure "PostgreSQL, 2 behind HAProxy, keys, 7 products" "backend-2-keys-7-products-$round" 2 keys
+    BENCH_SALES="$two" measure "PostgreSQL, 2 behind HAProxy, keys, 2 businesses" "backend-2-keys-2-businesses-$round" 2 keys
+  fi
 done
-if [[ " $pg_instances " == *" 2 "* ]]; then
-  one="$(for p in 1 2 3 4 5 6 7; do printf 'demo-cashier-1:%s ' "$p"; done)"
-  label="backend-2-keys-7-products"
-  BENCH_SALES="$one" run_backend "$label" 2 keys
-  check_sales "$label"
-  brows+=("$(brow "PostgreSQL, 2 behind HAProxy, keys, 7 products" "$rps" "$p50" "$p99" "$total" "$cpu" "$waits" "$hotrows")")
-  # Alternate the businesses: business 1's seven products, business 2's four.
-  two="$(for p in 1 2 3 4 5 6 7; do printf 'demo-cashier-1:%s demo-cashier-3:%s ' "$p" "$(( 8 + (p - 1) % 4 ))"; done)"
-  label="backend-2-keys-2-businesses"
-  BENCH_SALES="$two" run_backend "$label" 2 keys
-  check_sales "$label"
-  brows+=("$(brow "PostgreSQL, 2 behind HAProxy, keys, 2 businesses" "$rps" "$p50" "$p99" "$total" "$cpu" "$waits" "$hotrows")")
-fi
 
 echo
 echo "pos-server backends: $(nproc) cores, ${bduration}s per run, wrk -t$threads -c$connections on 127.0.0.1, one business;"
 echo "SQLite synchronous=${POS_SQLITE_SYNCHRONOUS:-full}; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') defaults (fsync, synchronous_commit on)"
 brow "" "sales/s" "p50" "p99" "sales" "CPU cores: PG / pos-server / HAProxy / wrk" "PG sessions (0.5 s samples): top states/waits" "lock waits sampled, by table written"
 printf '%s\n' "${brows[@]}"
+if (( ${BENCH_BACKEND_ROUNDS:-1} > 1 )); then
+  echo
+  echo "sales/s over ${BENCH_BACKEND_ROUNDS} rounds: median (min–max)"
+  for name in "${order[@]}"; do
+    printf '  %-50s %s\n' "$name" "$(tr ' ' '\n' <<<"${rates[$name]}" | grep . | sort -g | awk '{ v[NR] = $1 } END {
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%.0f (%.0f–%.0f)", m, v[1], v[NR] }')"
+  done
+fi
