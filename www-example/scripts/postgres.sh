@@ -13,12 +13,17 @@ pg__as_owner() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A port the kernel reports free on 127.0.0.1 (a random high one without
+# python3); pg_start tries another if the server cannot bind it.
 pg__free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
+    || echo $((20000 + RANDOM % 30000))
 }
 
 pg_start() {
-  local dir="$1" bin attempt port
+  local dir bin attempt port
+  mkdir -p "$1"
+  dir=$(cd "$1" && pwd)   # postgres resolves -k against its data directory
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   if [[ -z "$bin" || ! -x "$bin/initdb" ]]; then
     echo "postgres.sh: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql)" >&2

@@ -14,15 +14,7 @@ fn main() -> std::process::ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Some(Command::Admin(command)) = &config.command {
-        let outcome = match &config.database {
-            Some(url) => tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|rt| rt.block_on(pos_server::pg::admin::run(url, command))),
-            None => pos_server::admin::run(&config.db, config.sqlite_synchronous, command),
-        };
-        return match outcome {
+        return match pos_server::store::run_admin(&config, command) {
             Ok(report) => {
                 println!("{report}");
                 std::process::ExitCode::SUCCESS

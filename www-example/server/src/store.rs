@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::admin::{self, AdminCommand};
 use crate::auth::{self, Caller};
 use crate::catalog::{self, Product};
 use crate::config::Config;
@@ -16,6 +17,19 @@ use crate::pg::{self, Pg};
 use crate::problem::Problem;
 use crate::sales::{self, Sale};
 use crate::stats::{BusinessStats, Stats};
+
+/// Runs an `admin` subcommand on the store `config` names (outside any
+/// async runtime: PostgreSQL gets one of its own); returns what to print.
+pub fn run_admin(config: &Config, command: &AdminCommand) -> anyhow::Result<String> {
+    match &config.database {
+        Some(url) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?
+            .block_on(pg::admin::run(url, command)),
+        None => admin::run(&config.db, config.sqlite_synchronous, command),
+    }
+}
 
 /// The store of a running server; cheap to clone.
 #[derive(Clone)]
