@@ -785,14 +785,19 @@ try {
   const logText = logTexts.join("\n");
   const countLog = (re) => (logText.match(re) || []).length;
   const wire = countLog(wireRe);
-  // Cluster: how the balancer spread the sales' requests over the instances.
-  const perInstance = instances.map((x, i) => (logTexts[i].match(wireRe) || []).length);
-  const faults = {
-    "503": countLog(/chaos: 503 for POST/g),
-    dropBefore: countLog(/chaos: dropping the connection of POST/g),
-    commitThenDrop: countLog(/chaos: POST \S+ committed .*dropping the connection/g),
-    delayed: countLog(/chaos: delaying POST/g),
+  const faultRes = {
+    "503": /chaos: 503 for POST/g,
+    dropBefore: /chaos: dropping the connection of POST/g,
+    commitThenDrop: /chaos: POST \S+ committed .*dropping the connection/g,
+    delayed: /chaos: delaying POST/g,
   };
+  const faults = Object.fromEntries(Object.entries(faultRes).map(([k, re]) => [k, countLog(re)]));
+  // Cluster: how the balancer spread the sales' requests over the instances,
+  // and the faults each instance injected (chaos is set on each).
+  const perLog = (i, re) => (logTexts[i].match(re) || []).length;
+  const perInstance = instances.map((x, i) => perLog(i, wireRe));
+  const faultsPerInstance = instances.map((x, i) => Object.values(faultRes).reduce((n, re) => n + perLog(i, re), 0));
+  const commitDropPerInstance = instances.map((x, i) => perLog(i, faultRes.commitThenDrop));
   const replays = serverStats[1].replays + serverStats[2].replays;
   const inFlight = serverStats[1].inFlightConflicts + serverStats[2].inFlightConflicts;
   const keyMismatches = serverStats[1].keyMismatches + serverStats[2].keyMismatches;
@@ -831,7 +836,10 @@ try {
     ["SDK attempts (fetch calls in the pages)", counters.requests],
     ["  of which failed without a response", counters.networkErrors],
     ["faults: 503 / drop / commit+drop / delayed", `${faults["503"]} / ${faults.dropBefore} / ${faults.commitThenDrop} / ${faults.delayed}`],
-    ...(CLUSTER ? [["  per instance (HAProxy round robin)", perInstance.join(" / ")]] : []),
+    ...(CLUSTER ? [
+      ["  per instance (HAProxy round robin)", perInstance.join(" / ")],
+      ["  faults injected per instance (of them commit+drop)", instances.map((x, i) => `${faultsPerInstance[i]} (${commitDropPerInstance[i]})`).join(" / ")],
+    ] : []),
     ["replays served (server)", replays],
     ["in-flight 409s (server)", inFlight],
     ["calls: sent / queued / unknown-then-repressed", `${stats.sentCalls} / ${stats.queuedCalls} / ${stats.errorCalls}`],
