@@ -25,9 +25,15 @@ help: ## this list
 demo: tools pkg ## build the package and start the demo (reference server + page)
 	www-example/scripts/demo.sh
 
+# The demo through HAProxy (round robin, health checks on /readyz) in front of
+# CLUSTER_INSTANCES (2) pos-server instances on a throwaway PostgreSQL, on
+# http://127.0.0.1:$(CLUSTER_PORT) (8080); Ctrl-C stops it all.
+cluster: tools pkg ## the demo through HAProxy, CLUSTER_INSTANCES (2) servers on a throwaway PostgreSQL
+	www-example/scripts/cluster.sh
+
 # pkg comes before test-native: the server's test script also checks the demo
 # page in Chromium when pkg/ is built.
-test: tools pkg test-native model test-support test-wasm test-pkg test-e2e test-soak ## every test: native, model check, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak
+test: tools pkg test-native model test-support test-wasm test-pkg test-e2e test-soak test-soak-cluster ## every test: native (SQLite and PostgreSQL), model check, test-server self-test, wasm (Chromium, Firefox, WebKit), package smoke, e2e, soak (SQLite; cluster on PostgreSQL)
 	@echo "make test: all suites passed"
 
 tools: ## install what is missing (rust target, browsers, wasm-bindgen-cli, geckodriver, npm ci)
@@ -77,6 +83,10 @@ test-pkg: pkg ## npm pack pkg/, install the tarball, load it in headless Chromiu
 test-demo: pkg ## the demo page in headless Chromium against pos-server
 	www-example/scripts/test-demo.sh
 
+# The demo-page check through `make cluster` (HAProxy, two instances, PostgreSQL).
+test-demo-cluster: tools pkg ## the demo-page check through make cluster (HAProxy, 2 servers, PostgreSQL)
+	www-example/scripts/test-cluster.sh
+
 # The cashier's scenarios of docs/spec.md §1 in headless Chromium, through the
 # packed package and the demo page, against pos-server (tests/e2e/scenarios/).
 test-e2e: tools pkg ## end-to-end cashier scenarios in headless Chromium against pos-server
@@ -86,6 +96,11 @@ test-e2e: tools pkg ## end-to-end cashier scenarios in headless Chromium against
 # tabs against pos-server in chaos mode, reconciled against its database.
 test-soak: tools pkg ## chaos soak, 300 sales (part of make test)
 	SOAK_N=300 scripts/soak.sh
+
+# The same soak through HAProxy (round robin) to two pos-server instances on a
+# throwaway PostgreSQL, chaos on both, reconciled with psql.
+test-soak-cluster: tools pkg ## the chaos soak through HAProxy to 2 servers on PostgreSQL, 300 sales (part of make test)
+	SOAK_N=300 SOAK_CLUSTER=2 scripts/soak.sh
 
 soak: tools pkg ## the long chaos soak: SOAK_N sales (default 20000)
 	SOAK_N=$${SOAK_N:-20000} SOAK_SECONDS=$${SOAK_SECONDS:-780} SOAK_THINK_MS=$${SOAK_THINK_MS:-100} \
@@ -99,7 +114,7 @@ bench: tools ## every benchmark side by side (SDK vs fetch, ky, TanStack, raw In
 bench-queue: tools ## offline-queue benchmark in headless Chromium (tests/bench/README.md)
 	scripts/bench-queue.sh
 
-bench-server: ## load test of the reference server (wrk)
+bench-server: ## load test of the reference server (wrk): SQLite, and PostgreSQL with 1, 2 and 4 instances behind HAProxy
 	TOOLS_BENCH=1 scripts/tools.sh
 	www-example/scripts/bench-server.sh
 

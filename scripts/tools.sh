@@ -3,7 +3,9 @@
 #   rustup target wasm32-unknown-unknown
 #   the package's pinned nightly ($PKG_TOOLCHAIN, scripts/lib.sh) with rust-src
 #   Debian packages chromium, chromium-driver, firefox-esr, curl, sqlite3,
-#   postgresql (apt-get; the server's suite runs on a throwaway PostgreSQL too);
+#   postgresql and haproxy (apt-get; the server's suite, the cluster soak,
+#   `make cluster` and the bench run a throwaway PostgreSQL, and HAProxy,
+#   never the system services);
 #   with TOOLS_WEBKIT=1 also webkit2gtk-driver, xvfb, xauth; with TOOLS_BENCH=1 wrk
 #   wasm-bindgen-cli at the version of the wasm-bindgen crate in Cargo.lock
 #   geckodriver (cargo install)
@@ -43,7 +45,12 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v firefox-esr >/dev/null || missing+=(firefox-esr)
 command -v curl >/dev/null || missing+=(curl)   # www-example/scripts/demo.sh polls with it
 command -v sqlite3 >/dev/null || missing+=(sqlite3)   # the e2e and soak tests read pos-server's database
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)   # www-example/scripts/postgres.sh
+# A throwaway PostgreSQL (www-example/scripts/postgres.sh: initdb + pg_ctl from
+# Debian's versioned bin dir, which is not on PATH) for the server's suite, the
+# cluster soak, make cluster and make bench-server; HAProxy (in /usr/sbin, not
+# on a non-root PATH) for the last three.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ "${TOOLS_WEBKIT:-}" = 1 ]; then            # make test-wasm and test-wasm-webkit
   command -v WebKitWebDriver >/dev/null || missing+=(webkit2gtk-driver)
   command -v xvfb-run >/dev/null || missing+=(xvfb)
@@ -53,12 +60,15 @@ if [ "${TOOLS_BENCH:-}" = 1 ]; then             # only for make bench-server
   command -v wrk >/dev/null || missing+=(wrk)
 fi
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "Debian packages (browsers, drivers, curl, sqlite3, postgresql): present"
+  say "Debian packages (browsers, drivers, curl, sqlite3, postgresql, haproxy): present"
 else
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   say "apt-get install ${missing[*]}"
   "${sudo[@]}" apt-get update
+  # Installing postgresql or haproxy may enable their system services (on a
+  # machine with systemd); nothing here uses them: the scripts start their own
+  # instances on free ports in temporary directories.
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y "${missing[@]}"
 fi
 

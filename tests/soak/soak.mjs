@@ -13,6 +13,11 @@
 //   SOAK_DRAIN_SECONDS bound on the final drain (180)
 //   SOAK_SERVER_BIN   pos-server binary (target/release/pos-server)
 //   SOAK_SERVER_ARGS  extra pos-server flags (e.g. --no-idempotency: the soak must fail)
+//   SOAK_CLUSTER      0: one server on SQLite (default); N >= 1: N instances on
+//                     the PostgreSQL at SOAK_PG_URL (scripts/soak.sh starts a
+//                     throwaway one) behind HAProxy, round robin; the pages
+//                     and every request go through HAProxy
+//   SOAK_PSQL         psql of that PostgreSQL (the reconciliation reads with it)
 //   SOAK_SABOTAGE=clear-queue  self-test: throw one tab's queue away (the soak must fail)
 //   SOAK_KEEP=1       keep the temporary directory (database, ops log)
 //   SOAK_SEED         seed of the driver's random choices (random)
@@ -23,9 +28,11 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
 import { CHROMIUM_ARGS, flagEnv, intEnvReader, root } from "../support/driver.mjs";
 import { CHAOS_OFF_ARGS, startPosServer } from "../support/pos-server.mjs";
 
@@ -51,6 +58,14 @@ if (SABOTAGE && SABOTAGE !== "clear-queue") {
 }
 const EXTRA_SERVER_ARGS = (process.env.SOAK_SERVER_ARGS || "").split(/\s+/).filter(Boolean);
 const CHROMIUM = process.env.CHROMIUM_BIN || process.env.CHROMIUM || "/usr/bin/chromium";
+// Cluster mode: SOAK_CLUSTER instances on PostgreSQL behind HAProxy.
+const CLUSTER = intEnv("SOAK_CLUSTER", 0, 0);
+const PG_URL = process.env.SOAK_PG_URL || "";
+const PSQL = process.env.SOAK_PSQL || "psql";
+if (CLUSTER && !PG_URL) {
+  console.error("soak: SOAK_CLUSTER needs SOAK_PG_URL, a PostgreSQL database (scripts/soak.sh starts one)");
+  process.exit(2);
+}
 
 // Server chaos during the sales phase: 20 % of connections dropped,
 // half of them after the commit; 10 % 503 + Retry-After; 10 % delayed by up
@@ -95,9 +110,16 @@ if (!fs.existsSync(SERVER_BIN)) {
   console.error(`soak: ${SERVER_BIN} is missing: run scripts/soak.sh or cargo build --release -p pos-server`);
   process.exit(2);
 }
-try { execFileSync("sqlite3", ["-version"], { stdio: "ignore" }); } catch {
-  console.error("soak: the sqlite3 command is needed to read the server's database (apt-get install sqlite3; scripts/soak.sh does it)");
-  process.exit(2);
+if (CLUSTER) {
+  try { execFileSync(PSQL, ["--version"], { stdio: "ignore" }); } catch {
+    console.error(`soak: ${PSQL} is needed to read the cluster's database (SOAK_PSQL)`);
+    process.exit(2);
+  }
+} else {
+  try { execFileSync("sqlite3", ["-version"], { stdio: "ignore" }); } catch {
+    console.error("soak: the sqlite3 command is needed to read the server's database (apt-get install sqlite3; scripts/soak.sh does it)");
+    process.exit(2);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -105,15 +127,26 @@ try { execFileSync("sqlite3", ["-version"], { stdio: "ignore" }); } catch {
 // ---------------------------------------------------------------------------
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pos-soak-"));
 const dbFile = path.join(tmp, "soak.db");
-const serverLog = fs.createWriteStream(path.join(tmp, "server.log"));
-let server = null;
+// One server (SQLite), or CLUSTER instances and HAProxy: every process this
+// driver started, each instance's log, and its own URL (chaos settings and
+// the in-memory counters of GET /api/stats are per instance).
+const children = [];
+const instances = []; // {name, url, logFile, log}
+let balancerStats = null; // HAProxy's statistics URL in cluster mode
 let browser = null;
 let base = null;
 
 function stopServer() {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    try { server.kill("SIGTERM"); } catch { /* already gone */ }
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try { child.kill("SIGTERM"); } catch { /* already gone */ }
+    }
   }
+}
+function notePid(child) {
+  children.push(child);
+  // scripts/soak.sh stops these pids if Node itself dies without cleaning up.
+  if (process.env.SOAK_PIDFILE) fs.appendFileSync(process.env.SOAK_PIDFILE, `${child.pid}\n`);
 }
 process.on("exit", () => {
   stopServer();
@@ -139,11 +172,16 @@ for (const f of ["index.js", "pos_resilience.js", "pos_resilience_bg.wasm"]) {
   }
 }
 
-async function startServer() {
+// One pos-server; in cluster mode `name` names the instance and the database
+// is PostgreSQL.
+async function startInstance(name) {
+  const logFile = path.join(tmp, `${name}.log`);
+  const serverLog = fs.createWriteStream(logFile);
+  const database = CLUSTER ? ["--database", PG_URL] : ["--db", dbFile];
   const child = await startPosServer({
     bin: SERVER_BIN,
     args: [
-      "--demo", "--port", "0", "--db", dbFile, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
+      "--demo", "--port", "0", ...database, "--www", path.join(root, "tests", "soak"), "--pkg", pkgCopy,
       "--seed-stock", String(SEED_STOCK),
       ...CHAOS_OFF_ARGS, "--chaos-latency-ms", String(CHAOS.latencyMs),
       // Stored responses expire well within an offline window (1.5-4 s), so
@@ -154,15 +192,63 @@ async function startServer() {
     cwd: root,
     env: { RUST_LOG: "info,tower_http=debug" },
     onSpawn: (spawned) => {
-      server = spawned;
-      server.stderr.pipe(serverLog);
-      // scripts/soak.sh stops this pid if Node itself dies without cleaning up.
-      if (process.env.SOAK_PIDFILE) fs.writeFileSync(process.env.SOAK_PIDFILE, `${server.pid}\n`);
+      notePid(spawned);
+      spawned.stderr.pipe(serverLog);
     },
     onLine: (line) => serverLog.write(`${line}\n`),
-    hint: () => `; see ${tmp}/server.log`,
+    hint: () => `; see ${logFile}`,
   });
+  instances.push({ name, url: child.url, logFile, log: serverLog });
   return child.url;
+}
+
+const freePort = () => new Promise((resolve, reject) => {
+  const srv = net.createServer();
+  srv.once("error", reject);
+  srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+
+// HAProxy's view of the instances: how many of backend pos are UP with a
+// passed layer-7 health check (GET /readyz), from its CSV statistics.
+async function balancerUp(statsUrl) {
+  try {
+    const csv = await (await fetch(`${statsUrl}/;csv`)).text();
+    return csv.split("\n").map((l) => l.split(","))
+      .filter((f) => f[0] === "pos" && f[1] !== "BACKEND" && f[1] !== "FRONTEND" && f[17] === "UP" && f[36] === "L7OK").length;
+  } catch { return 0; }
+}
+
+// SQLite: one server, its URL. Cluster: the instances one after the other
+// (the first creates the schema and seeds the demo data), then HAProxy in
+// front (www-example/scripts/haproxy-config.sh, as `make cluster`), waited for
+// until every instance's health check passed and it answers /readyz itself;
+// the balancer's URL.
+async function startServer() {
+  if (!CLUSTER) return startInstance("server");
+  for (let i = 1; i <= CLUSTER; i += 1) await startInstance(`pos${i}`);
+  const hap = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].find((f) => fs.existsSync(f)) || "haproxy";
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const statsPort = await freePort();
+    const cfg = path.join(tmp, "haproxy.cfg");
+    fs.writeFileSync(cfg, execFileSync(path.join(root, "www-example", "scripts", "haproxy-config.sh"),
+      [String(port), String(statsPort), ...instances.map((x) => x.url.replace(/^http:\/\//, ""))]));
+    const logFd = fs.openSync(path.join(tmp, "haproxy.log"), "a");
+    const child = spawn(hap, ["-db", "-f", cfg], { stdio: ["ignore", logFd, logFd] });
+    fs.closeSync(logFd);
+    notePid(child);
+    const url = `http://127.0.0.1:${port}`;
+    const statsUrl = `http://127.0.0.1:${statsPort}`;
+    for (const deadline = Date.now() + 30_000; child.exitCode === null && Date.now() < deadline;) {
+      if (await balancerUp(statsUrl) === CLUSTER) {
+        try { if ((await fetch(`${url}/readyz`)).ok) { balancerStats = statsUrl; return url; } } catch { /* not yet */ }
+      }
+      await sleep(100);
+    }
+    const haproxyLog = fs.readFileSync(path.join(tmp, "haproxy.log"), "utf8");
+    if (child.exitCode !== null && /cannot bind/.test(haproxyLog) && attempt < 3) continue; // a port taken meanwhile
+    throw new Error(`HAProxy did not come up with ${CLUSTER} healthy instances within 30 s; see ${tmp}/haproxy.log:\n${haproxyLog}`);
+  }
 }
 
 async function api(pathname, business, init = {}) {
@@ -172,9 +258,47 @@ async function api(pathname, business, init = {}) {
   if (!res.ok) throw new Error(`${init.method || "GET"} ${pathname}: HTTP ${res.status} ${await res.text()}`);
   return res.json();
 }
-const setChaos = (patch) => api("/api/chaos", 1, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+// On one instance, by its own URL (not through the balancer).
+async function instanceApi(instance, pathname, business, init = {}) {
+  const headers = { ...(init.headers || {}), Authorization: `Bearer ${TOKENS[business]}` };
+  const res = await fetch(`${instance.url}${pathname}`, { ...init, headers });
+  if (!res.ok) throw new Error(`${instance.name}: ${init.method || "GET"} ${pathname}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
+// Chaos settings live in each instance's memory: every instance gets them,
+// each by its own URL, and each must answer with the settings asked for.
+async function setChaos(patch) {
+  for (const instance of instances) {
+    const now = await instanceApi(instance, "/api/chaos", 1, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+    for (const [k, v] of Object.entries(patch)) {
+      if (now[k] !== v) throw new Error(`${instance.name}: chaos ${k} is ${now[k]} after PUT ${v}`);
+    }
+  }
+}
+// GET /api/stats of a business. On SQLite, replays, in-flight 409s and key
+// mismatches are counted in the one process's memory. On PostgreSQL every
+// count is read from the database (one row per business and instance, summed
+// by the server), so any instance answers for the whole cluster: asked
+// through the balancer once.
+async function serverStatsOf(business) {
+  if (CLUSTER) return api("/api/stats", business);
+  const sum = {};
+  for (const instance of instances) {
+    for (const [k, v] of Object.entries(await instanceApi(instance, "/api/stats", business))) {
+      if (typeof v === "number") sum[k] = (sum[k] || 0) + v;
+    }
+  }
+  return sum;
+}
 
+// The server's truth, read from its database: the SQLite file, or in cluster
+// mode PostgreSQL through psql (each query's rows as one JSON array).
 function sql(query) {
+  if (CLUSTER) {
+    const out = execFileSync(PSQL, ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", PG_URL,
+      "-c", `SELECT coalesce(json_agg(q), '[]'::json) FROM (${query}) q`], { maxBuffer: 1 << 30 }).toString();
+    return JSON.parse(out);
+  }
   const out = execFileSync("sqlite3", ["-readonly", "-json", dbFile, query], { maxBuffer: 1 << 30 }).toString();
   return out.trim() ? JSON.parse(out) : [];
 }
@@ -470,7 +594,11 @@ try {
   log(`soak: N=${N}${SECONDS ? `, at most ${SECONDS} s of sales` : ""}, ${PAGES.length} pages × ${CONCURRENCY} in flight, think ${THINK_MS} ms, ` +
     `attempt timeout ${TIMEOUT_MS} ms, seed ${SEED}, work dir ${tmp}`);
   base = await startServer();
-  log(`pos-server at ${base} (database ${dbFile})`);
+  if (CLUSTER) {
+    log(`HAProxy at ${base}, round robin over ${instances.map((x) => `${x.name} ${x.url}`).join(", ")} (database ${PG_URL})`);
+  } else {
+    log(`pos-server at ${base} (database ${dbFile})`);
+  }
   for (const b of [1, 2]) products[b] = await api("/api/products", b);
 
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -551,7 +679,7 @@ try {
   await browser.close();
   browser = null;
 
-  const serverStats = { 1: await api("/api/stats", 1), 2: await api("/api/stats", 2) };
+  const serverStats = { 1: await serverStatsOf(1), 2: await serverStatsOf(2) };
   const serverProducts = { 1: await api("/api/products", 1), 2: await api("/api/products", 2) };
   const sales = sql("SELECT id, business_id AS business, location_id AS location, period, seq, invoice_number AS invoice, idempotency_key AS key FROM sales");
   const items = sql("SELECT s.business_id AS business, i.product_id AS product, SUM(i.quantity) AS qty FROM sale_items i JOIN sales s ON s.id = i.sale_id GROUP BY 1, 2");
@@ -648,16 +776,28 @@ try {
   // Chromium resends a POST by itself when a reused keep-alive connection
   // closes without a response, so the server can see more requests than the
   // SDK made attempts.
-  await new Promise((resolve) => serverLog.write("", resolve));
-  const logText = fs.readFileSync(path.join(tmp, "server.log"), "utf8");
+  const wireRe = /method=POST uri=\/api\/sales[^}]*\}: tower_http::trace::on_request: started processing request/g;
+  const logTexts = [];
+  for (const instance of instances) {
+    await new Promise((resolve) => instance.log.write("", resolve));
+    logTexts.push(fs.readFileSync(instance.logFile, "utf8"));
+  }
+  const logText = logTexts.join("\n");
   const countLog = (re) => (logText.match(re) || []).length;
-  const wire = countLog(/method=POST uri=\/api\/sales[^}]*\}: tower_http::trace::on_request: started processing request/g);
-  const faults = {
-    "503": countLog(/chaos: 503 for POST/g),
-    dropBefore: countLog(/chaos: dropping the connection of POST/g),
-    commitThenDrop: countLog(/chaos: POST \S+ committed .*dropping the connection/g),
-    delayed: countLog(/chaos: delaying POST/g),
+  const wire = countLog(wireRe);
+  const faultRes = {
+    "503": /chaos: 503 for POST/g,
+    dropBefore: /chaos: dropping the connection of POST/g,
+    commitThenDrop: /chaos: POST \S+ committed .*dropping the connection/g,
+    delayed: /chaos: delaying POST/g,
   };
+  const faults = Object.fromEntries(Object.entries(faultRes).map(([k, re]) => [k, countLog(re)]));
+  // Cluster: how the balancer spread the sales' requests over the instances,
+  // and the faults each instance injected (chaos is set on each).
+  const perLog = (i, re) => (logTexts[i].match(re) || []).length;
+  const perInstance = instances.map((x, i) => perLog(i, wireRe));
+  const faultsPerInstance = instances.map((x, i) => Object.values(faultRes).reduce((n, re) => n + perLog(i, re), 0));
+  const commitDropPerInstance = instances.map((x, i) => perLog(i, faultRes.commitThenDrop));
   const replays = serverStats[1].replays + serverStats[2].replays;
   const inFlight = serverStats[1].inFlightConflicts + serverStats[2].inFlightConflicts;
   const keyMismatches = serverStats[1].keyMismatches + serverStats[2].keyMismatches;
@@ -696,6 +836,10 @@ try {
     ["SDK attempts (fetch calls in the pages)", counters.requests],
     ["  of which failed without a response", counters.networkErrors],
     ["faults: 503 / drop / commit+drop / delayed", `${faults["503"]} / ${faults.dropBefore} / ${faults.commitThenDrop} / ${faults.delayed}`],
+    ...(CLUSTER ? [
+      ["  per instance (HAProxy round robin)", perInstance.join(" / ")],
+      ["  faults injected per instance (of them commit+drop)", instances.map((x, i) => `${faultsPerInstance[i]} (${commitDropPerInstance[i]})`).join(" / ")],
+    ] : []),
     ["replays served (server)", replays],
     ["in-flight 409s (server)", inFlight],
     ["calls: sent / queued / unknown-then-repressed", `${stats.sentCalls} / ${stats.queuedCalls} / ${stats.errorCalls}`],
@@ -715,6 +859,7 @@ try {
   const w = Math.max(...rows.map((r) => r[0].length));
   const line = `+${"-".repeat(w + 2)}+${"-".repeat(34)}+`;
   console.log(`\nchaos soak, seed ${SEED}, chaos ${JSON.stringify(CHAOS)}, attempt timeout ${TIMEOUT_MS} ms`);
+  if (CLUSTER) console.log(`through HAProxy (round robin, health checks on /readyz) to ${CLUSTER} pos-server instances on PostgreSQL; chaos set on each instance`);
   console.log(line);
   for (const [k, v] of rows) console.log(`| ${k.padEnd(w)} | ${String(v).padStart(32)} |`);
   console.log(line);
@@ -739,9 +884,9 @@ try {
   show("page errors", pageErrors);
   show("page loads that did not start in 60 s", stats.loadStalls);
 
-  const result = { seed: SEED, n: N, chaos: CHAOS, timeoutMs: TIMEOUT_MS, table: Object.fromEntries(rows), faults, wire, counters, failures, wallSeconds: wall };
+  const result = { seed: SEED, n: N, cluster: CLUSTER, chaos: CHAOS, timeoutMs: TIMEOUT_MS, table: Object.fromEntries(rows), faults, wire, counters, failures, wallSeconds: wall };
   fs.mkdirSync(path.join(root, "target", "soak"), { recursive: true });
-  fs.writeFileSync(path.join(root, "target", "soak", "result.json"), `${JSON.stringify(result, null, 2)}\n`);
+  fs.writeFileSync(path.join(root, "target", "soak", CLUSTER ? "result-cluster.json" : "result.json"), `${JSON.stringify(result, null, 2)}\n`);
   if (KEEP) fs.writeFileSync(path.join(tmp, "ops.jsonl"), ops.map((o) => JSON.stringify(o)).join("\n") + "\n");
 
   if (failures.length) {
@@ -753,7 +898,7 @@ try {
   }
 } catch (e) {
   console.error(`soak: could not complete: ${e.stack || e}`);
-  console.error(`soak: server log in ${tmp}/server.log${KEEP ? "" : " (set SOAK_KEEP=1 to keep it)"}`);
+  console.error(`soak: server log${instances.length > 1 ? "s" : ""} in ${instances.map((x) => x.logFile).join(", ") || tmp}${KEEP ? "" : " (set SOAK_KEEP=1 to keep them)"}`);
   exitCode = 2;
 } finally {
   stopped.browser = true;
