@@ -15,11 +15,11 @@
 #
 # Environment: CLUSTER_INSTANCES (2), CLUSTER_PORT (8080), CLUSTER_KEEP=1
 # (keep the work directory: logs, haproxy.cfg, the database files),
-# RUST_LOG (info), CLUSTER_BIN (a pos-server binary to run instead of
+# RUST_LOG (info), POS_SERVER_BIN (a pos-server binary to run instead of
 # building one). Extra arguments go to every pos-server (e.g.
 # --allowed-host till.example, for a name other than localhost / 127.0.0.1).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../../scripts/lib.sh"
 
 n="${CLUSTER_INSTANCES:-2}"
 [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "cluster: CLUSTER_INSTANCES must be a positive number, got '$n'" >&2; exit 1; }
@@ -32,12 +32,8 @@ fi
 command -v curl >/dev/null || { echo "cluster: curl is needed (apt-get install curl)" >&2; exit 1; }
 command -v node >/dev/null || { echo "cluster: node is needed" >&2; exit 1; }
 
-bin="${CLUSTER_BIN:-}"
-if [[ -z "$bin" ]]; then
-  echo "cluster: building pos-server (release)…"
-  cargo build --release -p pos-server
-  bin="${CARGO_TARGET_DIR:-target}/release/pos-server"
-fi
+build_pos_server
+bin="$POS_SERVER_BIN"
 
 source www-example/scripts/postgres.sh
 source www-example/scripts/cluster-lib.sh

@@ -4,10 +4,10 @@
 # PostgreSQL behind HAProxy) on a free port, waits for its URL, runs the
 # check against HAProxy, then stops the cluster (SIGTERM) and waits until it
 # has stopped everything. Needs pkg/ built and playwright-core (npm ci).
-# Env: CLUSTER_INSTANCES (2), CLUSTER_BIN (a pos-server binary instead of
+# Env: CLUSTER_INSTANCES (2), POS_SERVER_BIN (a pos-server binary instead of
 # building one), CHROMIUM.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/../../scripts/lib.sh"
 
 [[ -f pkg/index.js ]] || { echo "test-cluster: pkg/ is not built (make pkg)" >&2; exit 1; }
 [[ -d node_modules/playwright-core ]] || { echo "test-cluster: node_modules/playwright-core is missing (npm ci)" >&2; exit 1; }
