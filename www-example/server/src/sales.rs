@@ -239,6 +239,14 @@ pub struct Line {
     pub line_total_cents: i64,
 }
 
+impl Line {
+    /// A line read back from the database: its total was checked for
+    /// overflow when it was sold, so it is simply recomputed.
+    pub fn stored(product_id: i64, name: String, quantity: i64, unit_price_cents: i64) -> Line {
+        Line { product_id, name, quantity, unit_price_cents, line_total_cents: quantity * unit_price_cents }
+    }
+}
+
 /// A recorded sale, as `POST /api/sales` and `GET /api/sales` return it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -542,10 +550,7 @@ fn sale_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Sale)> {
 fn load_lines(conn: &Connection, row_id: i64, sale: &mut Sale) -> rusqlite::Result<()> {
     sale.items = conn
         .prepare_cached("SELECT product_id, name, quantity, unit_price_cents FROM sale_items WHERE sale_id = ?1 ORDER BY product_id")?
-        .query_map([row_id], |r| {
-            let (quantity, unit_price_cents): (i64, i64) = (r.get(2)?, r.get(3)?);
-            Ok(Line { product_id: r.get(0)?, name: r.get(1)?, quantity, unit_price_cents, line_total_cents: quantity * unit_price_cents })
-        })?
+        .query_map([row_id], |r| Ok(Line::stored(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     sale.payments = conn
         .prepare_cached(
@@ -619,16 +624,7 @@ pub fn refund_as_created(conn: &Connection, id: &str) -> rusqlite::Result<Refund
              FROM refund_items ri JOIN sale_items si ON si.sale_id = ?2 AND si.product_id = ri.product_id
              WHERE ri.refund_id = ?1 ORDER BY ri.product_id",
         )?
-        .query_map(params![row_id, sale_row_id], |r| {
-            let (quantity, unit_price_cents): (i64, i64) = (r.get(2)?, r.get(3)?);
-            Ok(Line {
-                product_id: r.get(0)?,
-                name: r.get(1)?,
-                quantity,
-                unit_price_cents,
-                line_total_cents: quantity * unit_price_cents,
-            })
-        })?
+        .query_map(params![row_id, sale_row_id], |r| Ok(Line::stored(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(refund)
 }

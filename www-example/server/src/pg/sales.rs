@@ -231,16 +231,7 @@ async fn load_lines(
         )
         .await?
         .iter()
-        .map(|r| {
-            let (quantity, unit_price_cents): (i64, i64) = (r.get(2), r.get(3));
-            Line {
-                product_id: r.get(0),
-                name: r.get(1),
-                quantity,
-                unit_price_cents,
-                line_total_cents: quantity * unit_price_cents,
-            }
-        })
+        .map(|r| Line::stored(r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect();
     sale.payments = client
         .query(
@@ -321,16 +312,7 @@ pub async fn refund_as_created(
         )
         .await?
         .iter()
-        .map(|r| {
-            let (quantity, unit_price_cents): (i64, i64) = (r.get(2), r.get(3));
-            Line {
-                product_id: r.get(0),
-                name: r.get(1),
-                quantity,
-                unit_price_cents,
-                line_total_cents: quantity * unit_price_cents,
-            }
-        })
+        .map(|r| Line::stored(r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect();
     Ok(Refund {
         id: r.get(0),
