@@ -382,15 +382,7 @@ async fn the_purge_deletes_expired_responses_and_lapsed_claims_in_batches() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let m = server.metrics(METRICS_TOKEN).await;
-    assert_eq!(
-        sample(&m, "pos_idempotency_keys_purged_total", &[]),
-        f64::from(keys)
-    );
-    assert!(
-        sample(&m, "pos_idempotency_purge_batches_total", &[]) > f64::from(keys / 500),
-        "batches of at most 500"
-    );
+    assert_purged_in_batches(&server.metrics(METRICS_TOKEN).await, keys);
     assert_eq!(
         psql(
             &url,

@@ -454,6 +454,13 @@ pub fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &s
         .sum()
 }
 
+/// Checks the purge's counters after it deleted `keys` expired keys with
+/// `--purge-batch 500`: every key counted, in batches of at most 500.
+pub fn assert_purged_in_batches(scrape: &prometheus_parse::Scrape, keys: u32) {
+    assert_eq!(sample(scrape, "pos_idempotency_keys_purged_total", &[]), f64::from(keys));
+    assert!(sample(scrape, "pos_idempotency_purge_batches_total", &[]) > f64::from(keys / 500), "batches of at most 500");
+}
+
 /// A sale body of `quantity` × `product_id`.
 pub fn sale(product_id: i64, quantity: i64) -> Value {
     json!({ "locationId": "till-1", "items": [{ "productId": product_id, "quantity": quantity }] })
