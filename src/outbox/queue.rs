@@ -74,7 +74,7 @@ impl Outbox {
     /// sale behind a blocked upgrade.
     pub async fn store_within(&self, ms: f64) -> Result<Rc<Store>, Error> {
         race_timeout(self.store(), ms).await.unwrap_or_else(|| {
-            Err(Error::Storage(["IndexedDB did not open within ", &crate::options::format_number(ms), " ms (another tab may hold an older version open, or storage is unresponsive)"].concat()))
+            Err(Error::Storage(["IndexedDB did not open within ", &format_number(ms), " ms (another tab may hold an older version open, or storage is unresponsive)"].concat()))
         })
     }
 
