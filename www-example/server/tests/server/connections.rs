@@ -171,14 +171,19 @@ async fn sigterm_lets_a_sale_in_flight_finish_and_answer() {
     let blocker = rusqlite::Connection::open(&db).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
     let key = new_key();
-    let in_flight = tokio::spawn(
-        server
-            .post(CASHIER_1, "/api/sales", Some(&key), &sale(croissant, 1))
-            .send(),
-    );
+    let send_sale = || {
+        tokio::spawn(
+            server
+                .post(CASHIER_1, "/api/sales", Some(&key), &sale(croissant, 1))
+                .send(),
+        )
+    };
+    let mut in_flight = send_sale();
     // A request with the same key is refused with 409 once the sale is in
     // flight; until then it gets the 404 of a refund of no sale, which never
-    // waits for the database.
+    // waits for the database. The probe holds the key while it is answered:
+    // a sale that arrives just then is itself refused with 409, and is sent
+    // again.
     let probe = serde_json::json!({"items": [{"productId": croissant, "quantity": 1}]});
     let deadline = Instant::now() + PROMPT;
     loop {
@@ -194,6 +199,11 @@ async fn sigterm_lets_a_sale_in_flight_finish_and_answer() {
             409 => break,
             404 => assert!(Instant::now() < deadline, "the sale never got in flight"),
             other => panic!("unexpected {other}"),
+        }
+        if in_flight.is_finished() {
+            let refused = in_flight.await.unwrap().unwrap();
+            assert_eq!(refused.status(), 409, "the sale was answered while the write lock was held");
+            in_flight = send_sale();
         }
     }
     let base = server.base.clone();
