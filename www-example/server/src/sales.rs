@@ -240,6 +240,16 @@ pub struct Line {
 }
 
 impl Line {
+    /// A line being sold or refunded now: its total is `quantity ×
+    /// unit_price_cents`, or 400 when that overflows (quantities and prices
+    /// that large are not a sale).
+    pub fn priced(product_id: i64, name: String, quantity: i64, unit_price_cents: i64) -> Result<Line, Problem> {
+        let line_total_cents = quantity.checked_mul(unit_price_cents).ok_or_else(|| {
+            Problem::invalid_input("a line total overflows; quantities and prices are too large")
+        })?;
+        Ok(Line { product_id, name, quantity, unit_price_cents, line_total_cents })
+    }
+
     /// A line read back from the database: its total was checked for
     /// overflow when it was sold, so it is simply recomputed.
     pub fn stored(product_id: i64, name: String, quantity: i64, unit_price_cents: i64) -> Line {
@@ -291,12 +301,6 @@ pub struct Refund {
     pub created_at: String,
 }
 
-/// `quantity × unit_price_cents`; 400 if it overflows.
-pub(crate) fn line_total(quantity: i64, unit_price_cents: i64) -> Result<i64, Problem> {
-    quantity.checked_mul(unit_price_cents).ok_or_else(|| {
-        Problem::invalid_input("a line total overflows; quantities and prices are too large")
-    })
-}
 
 /// The sum of the line totals; 400 if it overflows (a refund's cannot: its
 /// lines are part of a sale, whose total did not).
@@ -394,13 +398,7 @@ pub fn create(
         if !catalog::take(tx, caller.business_id, product_id, quantity)? {
             return Err(insufficient_stock(&product, quantity));
         }
-        items.push(Line {
-            product_id,
-            name: product.name,
-            quantity,
-            unit_price_cents: product.price_cents,
-            line_total_cents: line_total(quantity, product.price_cents)?,
-        });
+        items.push(Line::priced(product_id, product.name, quantity, product.price_cents)?);
     }
     let total_cents = total(&items)?;
     check_payments(sale, total_cents)?;
@@ -483,13 +481,7 @@ pub fn refund(
             ));
         }
         catalog::restock(tx, caller.business_id, product_id, quantity)?;
-        items.push(Line {
-            product_id,
-            name,
-            quantity,
-            unit_price_cents,
-            line_total_cents: line_total(quantity, unit_price_cents)?,
-        });
+        items.push(Line::priced(product_id, name, quantity, unit_price_cents)?);
     }
     let total_cents = total(&items)?;
     let period = clock::period(now);

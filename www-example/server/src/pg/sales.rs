@@ -51,13 +51,7 @@ pub async fn create(
                 .unwrap_or(product);
             return Err(domain::insufficient_stock(&now_in_stock, quantity));
         }
-        items.push(Line {
-            product_id,
-            line_total_cents: domain::line_total(quantity, product.price_cents)?,
-            name: product.name,
-            quantity,
-            unit_price_cents: product.price_cents,
-        });
+        items.push(Line::priced(product_id, product.name, quantity, product.price_cents)?);
     }
     let total_cents = domain::total(&items)?;
     domain::check_payments(sale, total_cents)?;
@@ -154,13 +148,7 @@ pub async fn refund(
             ));
         }
         catalog::restock(tx, caller.business_id, product_id, quantity).await?;
-        items.push(Line {
-            product_id,
-            name,
-            quantity,
-            unit_price_cents,
-            line_total_cents: domain::line_total(quantity, unit_price_cents)?,
-        });
+        items.push(Line::priced(product_id, name, quantity, unit_price_cents)?);
     }
     let total_cents = domain::total(&items)?;
     let period = clock::period(now);
