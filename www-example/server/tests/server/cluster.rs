@@ -358,18 +358,7 @@ async fn the_purge_deletes_expired_responses_and_lapsed_claims_in_batches() {
            (business_id, cashier_id, key, fingerprint, state, claim_token, created_at_ms, expires_at_ms)
          VALUES (1, 1, 'lapsed-claim', '\\x00', 'processing', 'dead-instance', 0, 1)",
     );
-    let server = Server::start(
-        &db,
-        &[
-            "--metrics-token",
-            METRICS_TOKEN,
-            "--purge-interval",
-            "100ms",
-            "--purge-batch",
-            "500",
-        ],
-    )
-    .await;
+    let server = Server::start(&db, &FAST_PURGE).await;
     assert_executed(&server.sell(CASHIER_1, Some(&new_key()), &sale(1, 1)).await);
     server.wait_stored_keys(CASHIER_1, 1).await;
     // The purge logs once its last batch is done.

@@ -454,6 +454,10 @@ pub fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &s
         .sum()
 }
 
+/// Server flags for the purge tests: metrics on, a purge every 100 ms in
+/// batches of 500 (what [`assert_purged_in_batches`] checks).
+pub const FAST_PURGE: [&str; 6] = ["--metrics-token", METRICS_TOKEN, "--purge-interval", "100ms", "--purge-batch", "500"];
+
 /// Checks the purge's counters after it deleted `keys` expired keys with
 /// `--purge-batch 500`: every key counted, in batches of at most 500.
 pub fn assert_purged_in_batches(scrape: &prometheus_parse::Scrape, keys: u32) {

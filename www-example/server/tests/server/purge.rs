@@ -32,18 +32,7 @@ async fn a_large_purge_runs_in_batches_and_gives_the_space_back() {
         .unwrap();
     let pages_before = pragma(&db, "page_count");
 
-    let server = Server::start(
-        &db,
-        &[
-            "--metrics-token",
-            METRICS_TOKEN,
-            "--purge-interval",
-            "100ms",
-            "--purge-batch",
-            "500",
-        ],
-    )
-    .await;
+    let server = Server::start(&db, &FAST_PURGE).await;
     server.wait_stored_keys(CASHIER_1, 0).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     while pragma(&db, "freelist_count") > 0 {
