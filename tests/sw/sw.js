@@ -16,7 +16,13 @@ self.addEventListener("sync", (event) => {
   event.waitUntil(ready.then(async () => {
     const client = new ApiClient({ namespace });
     try {
-      const report = await client.drainQueue();
+      let report = await client.drainQueue();
+      // Another drainer (a page, or the drain of an earlier sync) holds the
+      // queue: wait until it lets go, then drain what it left.
+      while (report.skipped && report.remaining > 0) {
+        await navigator.locks.request(event.tag, () => {});
+        report = await client.drainQueue();
+      }
       // Records left behind (the server is down): fail, so the browser
       // fires the sync again later.
       if (!report.skipped && report.remaining > 0) throw new Error(`${report.remaining} writes still queued`);
