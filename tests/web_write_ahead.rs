@@ -147,6 +147,32 @@ async fn a_slow_live_call_is_not_sent_by_another_clients_drains_with_the_lease()
     hide_web_locks(false);
 }
 
+/// Another client counted a live call's record while it was on the wire;
+/// when the answered record leaves the outbox, that client is told
+/// (`queue-size` 0), so no counter keeps showing a sale that was sent.
+#[wasm_bindgen_test]
+async fn a_counter_that_saw_a_live_record_is_told_when_it_leaves() {
+    let ns = fresh("wa-count-live");
+    let owner = client_in(&ns, "").await;
+    let watcher = client_in(&ns, "").await;
+    let call = owner.post(url(&ns, "echo?delay=600").into(), json(r#"{"sale": "watched"}"#), None);
+    until_received(&ns, 1).await;
+    assert_eq!(settle(watcher.queue_size()).await.unwrap().as_f64(), Some(1.0), "the live record is counted");
+    let mut next = next_event(&watcher, "queue-size");
+    settle(call).await.expect("the call is answered");
+    // Bounded: every announcement comes within a second of a change.
+    for _ in 0..5 {
+        let detail = settle(within(&next, 3000, "queue-size after the removal")).await.expect("a queue-size event");
+        if num(&detail, "size") == 0.0 {
+            owner.close();
+            watcher.close();
+            return;
+        }
+        next = next_event(&watcher, "queue-size");
+    }
+    panic!("the other client was never told that the queue is empty");
+}
+
 #[wasm_bindgen_test]
 async fn thirty_sales_with_a_drain_racing_in_another_client_go_out_once_each() {
     let ns = fresh("wa-race");

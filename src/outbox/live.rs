@@ -188,7 +188,11 @@ impl LiveWrites {
             // our next drain sends them again with their keys, and the
             // server answers with replays. Nothing is lost.
             if let Ok(store) = ctx2.outbox.store().await {
-                let _ = store.remove_all(&ids).await;
+                if store.remove_all(&ids).await.is_ok() {
+                    // Another tab's counter may have counted these records
+                    // while they were on the wire: tell every tab.
+                    ctx2.drainer.announce_soon();
+                }
             }
             ctx2.live.removals_pending.set(ctx2.live.removals_pending.get() - 1);
             for id in ids {
