@@ -2,6 +2,7 @@
 # Builds the npm package into pkg/:
 #   cargo +$PKG_TOOLCHAIN build -Zbuild-std (wasm32, profile wasm-release,
 #   panics abort at once) -> wasm-bindgen --target web --encode-into always
+#   -> short names across the wasm/JS boundary (scripts/shorten-wasm-names.mjs)
 #   -> wasm-opt -Oz (binaryen from node_modules) -> JS minified (esbuild)
 #   -> package files from pkg-template/ -> index.js / index.d.ts
 #   -> a check that the result loads and instantiates.
@@ -64,6 +65,10 @@ bg="$out/pos_resilience_bg.wasm"
 before=$(stat -c %s "$bg")
 mkdir -p "$target_dir/pkg-build"
 cp "$bg" "$target_dir/pkg-build/pos_resilience_bg.pre-opt.wasm"
+# Short names for what crosses between the .wasm and its JS glue (the
+# imports from the glue and the exports), in both files alike: wasm-bindgen's
+# hashed and type-long names cost 4.8 KB gzip over the two.
+node scripts/shorten-wasm-names.mjs "$bg" "$out/pos_resilience.js"
 echo "build-pkg: wasm-opt -Oz ($("$wasm_opt" --version))"
 "$wasm_opt" -Oz "${features[@]}" --strip-debug --strip-producers "$bg" -o "$bg.opt"
 mv "$bg.opt" "$bg"

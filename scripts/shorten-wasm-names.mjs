@@ -1,0 +1,102 @@
+// Usage: node scripts/shorten-wasm-names.mjs MODULE.wasm GLUE.js
+//
+// Gives the names that cross between a wasm-bindgen module and its JS glue
+// short names ("a" … "Z", "aa", …) in both files: the functions the module
+// imports from the glue, and everything it exports. wasm-bindgen names an
+// import `__wbg_<name>_<16 hex digits>` and a closure's entry point after its
+// full Rust type (up to 334 characters); the hex digits do not compress, and
+// every name is written twice, in the .wasm and in the glue. Imports from
+// snippets (js/glue.js) are that file's export names and stay. The package's
+// JavaScript API is the glue's, so no user sees the module's export names.
+//
+// The .wasm is read and written with binaryen's JS API (the npm `binaryen`
+// package that also provides wasm-opt). Each import is removed and added
+// again under its short name with the same internal name, and each export
+// likewise, so nothing inside the module changes. Run it on wasm-bindgen's
+// output, before wasm-opt. Fails, leaving both files as they were, when the
+// glue does not use a name exactly as expected.
+import fs from "node:fs";
+import path from "node:path";
+import binaryen from "binaryen";
+
+const [wasmPath, jsPath] = process.argv.slice(2);
+if (!wasmPath || !jsPath) {
+  console.error("usage: node scripts/shorten-wasm-names.mjs MODULE.wasm GLUE.js");
+  process.exit(2);
+}
+const ownModule = `./${path.basename(jsPath, ".js")}_bg.js`;
+
+const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+/** The `n`th short name: a … Z, aa … ZZ, … */
+function shortName(n) {
+  let name = "";
+  for (let i = n; ; i = Math.floor(i / letters.length) - 1) {
+    name = letters[i % letters.length] + name;
+    if (i < letters.length) return name;
+  }
+}
+
+/** Replaces `name` with `short` in the glue where `where` (a RegExp
+ *  matching just the name) finds it. Any other match of `all` (a wider
+ *  RegExp for the name) is an error, as is a count outside `min`..`max`. */
+function renameInGlue(js, name, short, where, all, min, max) {
+  if (!/^[\w$]+$/.test(name)) throw new Error(`${wasmPath}: ${name} is not a plain JS identifier`);
+  const uses = js.match(where)?.length ?? 0;
+  const anywhere = js.match(all)?.length ?? 0;
+  if (uses < min || uses > max || anywhere !== uses) {
+    throw new Error(`${jsPath} has ${name} ${anywhere} times, ${uses} of them as expected (${min} to ${max})`);
+  }
+  return js.replace(where, short);
+}
+
+// The features are those the module declares (its target_features section).
+const module = binaryen.readBinary(fs.readFileSync(wasmPath));
+let js = fs.readFileSync(jsPath, "utf8");
+
+// Imports from the glue: each is a key of its imports object, `name: function(…)`.
+const imports = [];
+for (let i = 0; i < module.getNumFunctions(); i++) {
+  const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
+  if (info.module === ownModule) imports.push(info);
+}
+if (imports.length === 0) throw new Error(`${wasmPath} imports nothing from ${ownModule}`);
+const importNames = new Map();
+for (const { base } of imports) if (!importNames.has(base)) importNames.set(base, shortName(importNames.size));
+for (const [name, short] of importNames) {
+  const key = new RegExp(`(?<=[\\s{,])${name}(?=\\s*:)`, "g");
+  js = renameInGlue(js, name, short, key, new RegExp(`(?<![\\w$])${name}(?![\\w$])`, "g"), 1, 1);
+}
+for (const { name, base, params, results } of imports) {
+  module.removeFunction(name);
+  module.addFunctionImport(name, ownModule, importNames.get(base), params, results);
+}
+
+// Exports: the glue reads them as `wasm.name` (its functions of the same
+// names, such as `apiPost`, are not reads). One the glue never reads
+// (wasm-bindgen's abort-handler globals) gets a short name all the same.
+const addExport = {
+  [binaryen.ExternalFunction]: (internal, external) => module.addFunctionExport(internal, external),
+  [binaryen.ExternalMemory]: (internal, external) => module.addMemoryExport(internal, external),
+  [binaryen.ExternalTable]: (internal, external) => module.addTableExport(internal, external),
+  [binaryen.ExternalGlobal]: (internal, external) => module.addGlobalExport(internal, external),
+};
+const exports = [];
+for (let i = 0; i < module.getNumExports(); i++) exports.push(binaryen.getExportInfo(module.getExportByIndex(i)));
+exports.forEach((info, i) => {
+  if (!addExport[info.kind]) throw new Error(`${wasmPath} exports ${info.name} of a kind this script does not rename`);
+  info.short = shortName(i);
+  // Read as a property of anything but `wasm` would be a use this misses.
+  const read = new RegExp(`(?<=\\bwasm\\.)${info.name}(?![\\w$])`, "g");
+  js = renameInGlue(js, info.name, info.short, read, new RegExp(`(?<=\\.)${info.name}(?![\\w$])`, "g"), 0, Infinity);
+});
+for (const { name, value, kind, short } of exports) {
+  module.removeExport(name);
+  addExport[kind](value, short);
+}
+
+if (!module.validate()) throw new Error(`${wasmPath} does not validate after renaming`);
+const bytes = module.emitBinary();
+module.dispose();
+fs.writeFileSync(wasmPath, bytes);
+fs.writeFileSync(jsPath, js);
+console.log(`shorten-wasm-names: ${importNames.size} imports from ${ownModule} and ${exports.length} exports renamed`);
