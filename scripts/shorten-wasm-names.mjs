@@ -5,7 +5,8 @@
 // imports from the glue, and everything it exports. wasm-bindgen names an
 // import `__wbg_<name>_<16 hex digits>` and a closure's entry point after its
 // full Rust type (up to 334 characters); the hex digits do not compress, and
-// every name is written twice, in the .wasm and in the glue. Imports from
+// every name is written twice, in the .wasm and in the glue (the export
+// names also in the glue's .d.ts files, which are renamed too). Imports from
 // snippets (js/glue.js) are that file's export names and stay. The package's
 // JavaScript API is the glue's, so no user sees the module's export names.
 //
@@ -36,15 +37,16 @@ function shortName(n) {
   }
 }
 
-/** Replaces `name` with `short` in the glue where `where` (a RegExp
- *  matching just the name) finds it. Any other match of `all` (a wider
- *  RegExp for the name) is an error, as is a count outside `min`..`max`. */
+/** Replaces `name` with `short` in `js` (the glue or one of its
+ *  declaration files) where `where` (a RegExp matching just the name) finds
+ *  it. Any other match of `all` (a wider RegExp for the name) is an error,
+ *  as is a count outside `min`..`max`. */
 function renameInGlue(js, name, short, where, all, min, max) {
   if (!/^[\w$]+$/.test(name)) throw new Error(`${wasmPath}: ${name} is not a plain JS identifier`);
   const uses = js.match(where)?.length ?? 0;
   const anywhere = js.match(all)?.length ?? 0;
   if (uses < min || uses > max || anywhere !== uses) {
-    throw new Error(`${jsPath} has ${name} ${anywhere} times, ${uses} of them as expected (${min} to ${max})`);
+    throw new Error(`the glue or its types have ${name} ${anywhere} times, ${uses} of them as expected (${min} to ${max})`);
   }
   return js.replace(where, short);
 }
@@ -82,12 +84,25 @@ const addExport = {
 };
 const exports = [];
 for (let i = 0; i < module.getNumExports(); i++) exports.push(binaryen.getExportInfo(module.getExportByIndex(i)));
+// The glue's type declarations list the exports too, as the fields of
+// `InitOutput` (what init() resolves with) and as the consts of the
+// module's own declaration file: each names an export once, or not at all.
+const declarations = [
+  { file: jsPath.replace(/\.js$/, ".d.ts"), before: "readonly " },
+  { file: jsPath.replace(/\.js$/, "_bg.wasm.d.ts"), before: "export const " },
+].filter(({ file }) => fs.existsSync(file)).map((d) => ({ ...d, text: fs.readFileSync(d.file, "utf8") }));
 exports.forEach((info, i) => {
   if (!addExport[info.kind]) throw new Error(`${wasmPath} exports ${info.name} of a kind this script does not rename`);
   info.short = shortName(i);
+  // Any field or const of this name (`export function apiPost(` is the API's).
+  const field = new RegExp(`(?<![\\w$])${info.name}(?=\\??:)`, "g");
   // Read as a property of anything but `wasm` would be a use this misses.
   const read = new RegExp(`(?<=\\bwasm\\.)${info.name}(?![\\w$])`, "g");
   js = renameInGlue(js, info.name, info.short, read, new RegExp(`(?<=\\.)${info.name}(?![\\w$])`, "g"), 0, Infinity);
+  for (const d of declarations) {
+    const declared = new RegExp(`(?<=^\\s*${d.before})${info.name}(?=:)`, "gm");
+    d.text = renameInGlue(d.text, info.name, info.short, declared, field, 0, 1);
+  }
 });
 for (const { name, value, kind, short } of exports) {
   module.removeExport(name);
@@ -99,4 +114,5 @@ const bytes = module.emitBinary();
 module.dispose();
 fs.writeFileSync(wasmPath, bytes);
 fs.writeFileSync(jsPath, js);
+for (const { file, text } of declarations) fs.writeFileSync(file, text);
 console.log(`shorten-wasm-names: ${importNames.size} imports from ${ownModule} and ${exports.length} exports renamed`);
