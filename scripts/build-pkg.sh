@@ -38,9 +38,11 @@ else
   command -v rustup >/dev/null && rustup run "$PKG_TOOLCHAIN" true 2>/dev/null \
     || die "the Rust toolchain $PKG_TOOLCHAIN is missing: run 'make tools'"
   build+=(-Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size)
-  echo "build-pkg: cargo +$PKG_TOOLCHAIN ${build[*]} (RUSTFLAGS=-Zunstable-options -Cpanic=immediate-abort)"
-  CARGO_TARGET_DIR="$nightly_target" RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
-    cargo "+$PKG_TOOLCHAIN" "${build[@]}"
+  # -Zlocation-detail=none: no source paths for panic locations, which
+  # immediate-abort never prints.
+  rustflags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+  echo "build-pkg: cargo +$PKG_TOOLCHAIN ${build[*]} (RUSTFLAGS=$rustflags)"
+  CARGO_TARGET_DIR="$nightly_target" RUSTFLAGS="$rustflags" cargo "+$PKG_TOOLCHAIN" "${build[@]}"
 fi
 
 # --encode-into always: strings go to wasm through TextEncoder#encodeInto
