@@ -3,7 +3,7 @@
 #   cargo +$PKG_TOOLCHAIN build -Zbuild-std (wasm32, profile wasm-release,
 #   panics abort at once) -> wasm-bindgen --target web --encode-into always
 #   -> short names across the wasm/JS boundary (scripts/shorten-wasm-names.mjs)
-#   -> wasm-opt -Oz (binaryen from node_modules) -> JS minified (esbuild)
+#   -> wasm-opt (binaryen from node_modules) -> JS minified (esbuild)
 #   -> package files from pkg-template/ -> index.js / index.d.ts
 #   -> a check that the result loads and instantiates.
 # Needs `make tools` (the pinned nightly, wasm-bindgen-cli, node_modules).
@@ -47,7 +47,8 @@ fi
 
 # --encode-into always: strings go to wasm through TextEncoder#encodeInto
 # only, without the fallback for engines that lack it (every engine with the
-# wasm features below has it): 45 B less gzip of JS glue.
+# wasm features of WASM_OPT_ARGS in scripts/lib.sh has it): 45 B less gzip
+# of JS glue.
 echo "build-pkg: wasm-bindgen --target web --encode-into always"
 rm -rf "$out"
 wasm-bindgen --target web --encode-into always --out-dir "$out" --out-name pos_resilience "$wasm_in"
@@ -57,12 +58,6 @@ wasm-bindgen --target web --encode-into always --out-dir "$out" --out-name pos_r
 # declaration goes (close() is the documented way to let a client go).
 sed -i '/\[Symbol\.dispose\]()/d' "$out/pos_resilience.d.ts"
 
-# The wasm features rustc (>= 1.82) enables by default on wasm32-unknown-unknown
-# (`wasm-opt --print-features` on the wasm-bindgen output lists them); wasm-bindgen
-# uses externref when reference-types is on. Stated explicitly so the result
-# does not depend on binaryen reading them from the module's features section.
-features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
-          --enable-mutable-globals --enable-reference-types --enable-multivalue)
 bg="$out/pos_resilience_bg.wasm"
 before=$(stat -c %s "$bg")
 mkdir -p "$target_dir/pkg-build"
@@ -71,8 +66,8 @@ cp "$bg" "$target_dir/pkg-build/pos_resilience_bg.pre-opt.wasm"
 # imports from the glue and the exports), in both files alike: wasm-bindgen's
 # hashed and type-long names cost 4.8 KB gzip over the two.
 node scripts/shorten-wasm-names.mjs "$bg" "$out/pos_resilience.js"
-echo "build-pkg: wasm-opt -Oz ($("$wasm_opt" --version))"
-"$wasm_opt" -Oz "${features[@]}" --strip-debug --strip-producers "$bg" -o "$bg.opt"
+echo "build-pkg: wasm-opt ${WASM_OPT_ARGS[*]} ($("$wasm_opt" --version))"
+"$wasm_opt" "${WASM_OPT_ARGS[@]}" --strip-debug --strip-producers "$bg" -o "$bg.opt"
 mv "$bg.opt" "$bg"
 sha256sum "$bg" >"$target_dir/pkg-build/pkg.sha256"   # which build the kept copy is of
 echo "build-pkg: $bg $before -> $(stat -c %s "$bg") bytes"

@@ -15,6 +15,8 @@
 #     with (scripts/build-pkg.sh; make tools installs it). Everything else,
 #     the wasm tests included, builds with the stable toolchain.
 #     PKG_TOOLCHAIN=stable builds the package the old way, for comparison.
+#   - sets WASM_OPT_ARGS: the wasm features and passes the package's .wasm is
+#     optimised with (scripts/build-pkg.sh, and scripts/size.sh for twiggy).
 # The server's start and stop functions are in www-example/scripts/server-lib.sh.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +27,16 @@ case ":$PATH:" in
 esac
 
 PKG_TOOLCHAIN=${PKG_TOOLCHAIN:-nightly-2026-05-19}
+
+# The wasm features rustc (>= 1.82) enables by default on wasm32-unknown-unknown
+# (`wasm-opt --print-features` on the wasm-bindgen output lists them); wasm-bindgen
+# uses externref when reference-types is on. Stated explicitly so the result
+# does not depend on binaryen reading them from the module's features section.
+# The passes: functions that differ only in constants merged into one, then
+# -Oz until it changes nothing more (README.md, Size, has what each gave).
+WASM_OPT_ARGS=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+               --enable-mutable-globals --enable-reference-types --enable-multivalue
+               --merge-similar-functions -Oz --converge)
 
 die() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }
 

@@ -5,7 +5,7 @@
 # table to target/size.txt. Then, when twiggy is installed (cargo install
 # twiggy), the 15 largest items of the .wasm: the module as wasm-bindgen wrote
 # it (kept by scripts/build-pkg.sh with its names), through the same
-# wasm-opt -Oz but keeping the names, so the sizes are those of the shipped
+# wasm-opt passes but keeping the names, so the sizes are those of the shipped
 # code. Run `make pkg` first.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -48,9 +48,7 @@ elif ! [ -f "$named" ] || ! sha256sum --quiet --check "$target_dir/pkg-build/pkg
   echo "size: $named is missing or is not that of pkg/ (make pkg keeps it): no breakdown of the .wasm"
 else
   # The same features and passes as scripts/build-pkg.sh, names kept (-g).
-  node_modules/.bin/wasm-opt -Oz -g --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$named" -o "$target_dir/pkg-build/pos_resilience_bg.named.wasm"
+  node_modules/.bin/wasm-opt "${WASM_OPT_ARGS[@]}" -g "$named" -o "$target_dir/pkg-build/pos_resilience_bg.named.wasm"
   echo
   echo "twiggy top -n 15: the largest items of pkg/pos_resilience_bg.wasm (bytes, share of its $(stat -c %s pkg/pos_resilience_bg.wasm) raw bytes)"
   twiggy top -n 16 -f json "$target_dir/pkg-build/pos_resilience_bg.named.wasm" | node -e '
