@@ -43,3 +43,9 @@ mod typescript;
 pub use client::{api_post, ApiClient};
 #[cfg(target_arch = "wasm32")]
 pub use events::event_names;
+
+/// The wasm module's allocator: talc, a maintained drop-in replacement for
+/// the standard library's dlmalloc that is smaller and faster on wasm.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
