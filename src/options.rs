@@ -133,16 +133,22 @@ impl Overrides {
     /// returns the raw property value, `prefix` names the object in error
     /// messages (`"options"` or `"config"`).
     pub fn parse(prefix: &str, get: impl Fn(&str) -> Raw) -> Result<Overrides, String> {
-        let f = |name: &str| [prefix, ".", name].concat();
+        // The rules name the bare field; its object is put in front only
+        // when one fails, so a valid object builds no names at all.
+        Overrides::read(get).map_err(|e| [prefix, ".", &e].concat())
+    }
+
+    /// The fields, validated; an error names the field without its object.
+    fn read(get: impl Fn(&str) -> Raw) -> Result<Overrides, String> {
         Ok(Overrides {
-            max_retries: count(&f("maxRetries"), &get("maxRetries"))?,
-            retry_delay: timer_ms(&f("retryDelay"), non_negative_ms(&f("retryDelay"), &get("retryDelay"))?)?,
-            max_retry_delay: timer_ms(&f("maxRetryDelay"), non_negative_ms(&f("maxRetryDelay"), &get("maxRetryDelay"))?)?,
-            jitter: boolean(&f("jitter"), &get("jitter"))?,
-            timeout: timer_ms(&f("timeout"), positive_ms(&f("timeout"), &get("timeout"))?)?,
-            total_timeout: timer_ms(&f("totalTimeout"), positive_ms(&f("totalTimeout"), &get("totalTimeout"))?)?,
-            queue_if_offline: boolean(&f("queueIfOffline"), &get("queueIfOffline"))?,
-            write_ahead: boolean(&f("writeAhead"), &get("writeAhead"))?,
+            max_retries: count("maxRetries", &get("maxRetries"))?,
+            retry_delay: timer_ms("retryDelay", non_negative_ms("retryDelay", &get("retryDelay"))?)?,
+            max_retry_delay: timer_ms("maxRetryDelay", non_negative_ms("maxRetryDelay", &get("maxRetryDelay"))?)?,
+            jitter: boolean("jitter", &get("jitter"))?,
+            timeout: timer_ms("timeout", positive_ms("timeout", &get("timeout"))?)?,
+            total_timeout: timer_ms("totalTimeout", positive_ms("totalTimeout", &get("totalTimeout"))?)?,
+            queue_if_offline: boolean("queueIfOffline", &get("queueIfOffline"))?,
+            write_ahead: boolean("writeAhead", &get("writeAhead"))?,
         })
     }
 
