@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::config::{header_pairs, HeaderSource};
 use crate::error::Error;
 use crate::js;
+use crate::options::decimal;
 use crate::retry::AttemptOutcome;
 use crate::retry_after::parse_retry_after;
 use crate::transport::{self, Attempt, HttpResponse, Outgoing};
@@ -51,7 +52,7 @@ pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout
                 has_retry_after: header.is_some(),
                 retry_after_ms: header.as_deref().and_then(|h| parse_retry_after(h, js::now_ms())),
             };
-            let reason = ["status ", &resp.status.to_string()].concat();
+            let reason = ["status ", &decimal(resp.status.into())].concat();
             Sent { outcome, response: Some(resp), reason, aborted: false }
         }
     })

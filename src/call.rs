@@ -14,7 +14,7 @@ use crate::error::{CallError, Error, ErrorKind};
 use crate::events::Event;
 use crate::js::{self, get};
 use crate::operation::Operation;
-use crate::options::format_number;
+use crate::options::{decimal, format_number};
 use crate::outbox::ownership::{fate, CallEnd, RecordFate};
 use crate::outbox::policy::first_replay_delay;
 use crate::retry::{AttemptOutcome, Decision, GiveUp};
@@ -203,14 +203,14 @@ fn queued(ctx: &Rc<Context>, op: &Operation, id: f64, attempts: u32, next_attemp
 fn describe_status(resp: &HttpResponse) -> String {
     let detail = get(&resp.body, "detail").as_string().or_else(|| get(&resp.body, "title").as_string());
     match detail {
-        Some(d) => ["answered ", &resp.status.to_string(), ": ", &d].concat(),
-        None => ["answered ", &resp.status.to_string()].concat(),
+        Some(d) => ["answered ", &decimal(resp.status.into()), ": ", &d].concat(),
+        None => ["answered ", &decimal(resp.status.into())].concat(),
     }
 }
 
 fn message(op: &Operation, what: &str, attempts: u32) -> String {
     let plural = if attempts == 1 { " attempt)" } else { " attempts)" };
-    [op.method.as_str(), " ", &op.url, " ", what, " (", &attempts.to_string(), plural].concat()
+    [op.method.as_str(), " ", &op.url, " ", what, " (", &decimal(attempts.into()), plural].concat()
 }
 
 fn call_error(kind: ErrorKind, op: &Operation, what: &str, attempts: u32, resp: Option<&HttpResponse>) -> CallError {
