@@ -12,14 +12,15 @@
 /// (the header is then ignored and the computed backoff applies). A date in
 /// the past means "retry now": `Some(0.0)`.
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
-    let value = value.trim();
+    // Optional whitespace around the value is spaces and tabs (RFC 9110 §5.6.3).
+    let value = value.trim_ascii();
     if value.is_empty() {
         return None;
     }
     if value.bytes().all(|b| b.is_ascii_digit()) {
         // delay-seconds = 1*DIGIT; absurdly long values saturate.
-        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
-        return Some(seconds as f64 * 1_000.0);
+        let seconds = value.bytes().fold(0.0, |n, d| n * 10.0 + f64::from(d - b'0'));
+        return Some(seconds.min(u64::MAX as f64) * 1_000.0);
     }
     Some((http_date_ms(value.as_bytes())? - now_ms).max(0.0))
 }
