@@ -223,7 +223,8 @@ impl ApiClient {
     /// client can still be freed.
     fn watch_globals(&self) {
         let global: web_sys::EventTarget = js_sys::global().unchecked_into();
-        let document: Option<web_sys::EventTarget> = get(&js_sys::global(), "document").dyn_into().ok();
+        // A page has a document; a worker has none.
+        let document = get(&js_sys::global(), "document");
         let mut listeners = self.global_listeners.borrow_mut();
         let mut listen = |target: &web_sys::EventTarget, kind: &'static str, on: fn(&Rc<Context>)| {
             let weak: Weak<Context> = Rc::downgrade(&self.ctx);
@@ -245,8 +246,8 @@ impl ApiClient {
             ctx.emit(Event::Offline);
             ctx.monitor.refresh(ctx);
         });
-        if let Some(doc) = document {
-            listen(&doc, "visibilitychange", |ctx| {
+        if document.is_object() {
+            listen(document.unchecked_ref(), "visibilitychange", |ctx| {
                 let visible = get(&get(&js_sys::global(), "document"), "visibilityState").as_string();
                 if visible.as_deref() == Some("visible") {
                     ctx.drainer.drain_in_background(false);

@@ -113,7 +113,7 @@ impl ClientConfig {
             if !Array::is_array(&persist_value) {
                 return Err("config.persistHeaders must be an array of header names".into());
             }
-            for name in Array::from(&persist_value).iter() {
+            for name in persist_value.unchecked_ref::<Array>().iter() {
                 match name.as_string() {
                     Some(n) => persist_headers.push(n.to_ascii_lowercase()),
                     None => return Err("config.persistHeaders must contain only strings".into()),
