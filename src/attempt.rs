@@ -69,10 +69,12 @@ async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<web
         HeaderSource::Fixed(pairs) => pairs.clone(),
         HeaderSource::Function(f) => call_header_function(f).await?,
     };
+    let mut has_content_type = false;
     for (name, value) in req.stored_headers.iter().chain(client_pairs.iter()).chain(req.call_headers.iter()) {
         headers.set(name, value).map_err(|_| Error::InvalidInput(["invalid header: ", name].concat()))?;
+        has_content_type |= name.eq_ignore_ascii_case("content-type");
     }
-    if req.body.is_some() && !headers.has("content-type").unwrap_or(false) {
+    if req.body.is_some() && !has_content_type {
         headers.set("content-type", "application/json").map_err(Error::Js)?;
     }
     if let Some(key) = req.key {
