@@ -9,6 +9,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::config::{header_pairs, HeaderSource};
 use crate::error::Error;
 use crate::js;
+use crate::options::decimal;
 use crate::retry::AttemptOutcome;
 use crate::retry_after::parse_retry_after;
 use crate::transport::{self, Attempt, HttpResponse, Outgoing};
@@ -51,7 +52,7 @@ pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout
                 has_retry_after: header.is_some(),
                 retry_after_ms: header.as_deref().and_then(|h| parse_retry_after(h, js::now_ms())),
             };
-            let reason = ["status ", &resp.status.to_string()].concat();
+            let reason = ["status ", &decimal(resp.status.into())].concat();
             Sent { outcome, response: Some(resp), reason, aborted: false }
         }
     })
@@ -68,10 +69,12 @@ async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<web
         HeaderSource::Fixed(pairs) => pairs.clone(),
         HeaderSource::Function(f) => call_header_function(f).await?,
     };
+    let mut has_content_type = false;
     for (name, value) in req.stored_headers.iter().chain(client_pairs.iter()).chain(req.call_headers.iter()) {
         headers.set(name, value).map_err(|_| Error::InvalidInput(["invalid header: ", name].concat()))?;
+        has_content_type |= name.eq_ignore_ascii_case("content-type");
     }
-    if req.body.is_some() && !headers.has("content-type").unwrap_or(false) {
+    if req.body.is_some() && !has_content_type {
         headers.set("content-type", "application/json").map_err(Error::Js)?;
     }
     if let Some(key) = req.key {

@@ -14,7 +14,7 @@ use crate::error::{CallError, Error, ErrorKind};
 use crate::events::Event;
 use crate::js::{self, get};
 use crate::operation::Operation;
-use crate::options::format_number;
+use crate::options::{decimal, format_number};
 use crate::outbox::ownership::{fate, CallEnd, RecordFate};
 use crate::outbox::policy::first_replay_delay;
 use crate::retry::{AttemptOutcome, Decision, GiveUp};
@@ -45,49 +45,41 @@ enum Ended {
 pub(crate) async fn run(ctx: &Rc<Context>, op: &Operation) -> Result<JsValue, Error> {
     let queueable = op.queueable();
     let connection = ctx.monitor.now();
-    if queueable && queue_without_trying(connection) {
-        let now = js::now_ms();
-        let reason = connection.as_str();
-        let record = op.record(&ctx.config.persist_headers, None, 0, now, now, Some(reason));
-        return Err(enqueue(ctx, op, record, reason).await);
-    }
     let created_at = js::now_ms();
-    let written = if queueable && op.settings.write_ahead {
-        let record = op.record(&ctx.config.persist_headers, Some(&ctx.live.id), 0, created_at, created_at, None);
-        match ctx.live.write_ahead(ctx, &record).await {
-            Ok(id) => Some(id),
-            Err(e) => {
-                write_ahead_failed(ctx, op, &e);
-                None
-            }
-        }
+    let persist = &ctx.config.persist_headers;
+    let (record, reason) = if queueable && queue_without_trying(connection) {
+        let reason = connection.as_str();
+        (op.record(persist, None, 0, created_at, created_at, Some(reason)), reason.to_owned())
     } else {
-        None
-    };
-    let ended = attempt_until_final(ctx, op).await;
-    let end = match &ended {
-        Ended::Final(_) => CallEnd::Final,
-        Ended::GaveUp { .. } => CallEnd::GaveUp,
-    };
-    match (ended, written, fate(end)) {
-        (Ended::Final(result), Some(id), RecordFate::Remove) => {
-            ctx.live.finish(ctx, id);
-            result
-        }
-        (Ended::Final(result), _, _) => result,
-        (Ended::GaveUp { attempts, sent, .. }, written, _) if queueable => {
-            let next = js::now_ms() + first_replay_delay(attempts, js::random());
-            let mut record = op.record(&ctx.config.persist_headers, None, attempts, created_at, next, Some(&sent.reason));
-            match written {
-                Some(id) => {
-                    record.id = Some(id);
-                    Err(release(ctx, op, record, &sent.reason).await)
+        let written = if queueable && op.settings.write_ahead {
+            let record = op.record(persist, Some(&ctx.live.id), 0, created_at, created_at, None);
+            match ctx.live.write_ahead(ctx, &record).await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    write_ahead_failed(ctx, op, &e);
+                    None
                 }
-                None => Err(enqueue(ctx, op, record, &sent.reason).await),
             }
+        } else {
+            None
+        };
+        match attempt_until_final(ctx, op).await {
+            Ended::Final(result) => {
+                if let (Some(id), RecordFate::Remove) = (written, fate(CallEnd::Final)) {
+                    ctx.live.finish(ctx, id);
+                }
+                return result;
+            }
+            Ended::GaveUp { attempts, sent, .. } if queueable => {
+                let next = js::now_ms() + first_replay_delay(attempts, js::random());
+                let mut record = op.record(persist, None, attempts, created_at, next, Some(&sent.reason));
+                record.id = written;
+                (record, sent.reason)
+            }
+            Ended::GaveUp { attempts, why, sent } => return Err(gave_up(op, attempts, why, &sent)),
         }
-        (Ended::GaveUp { attempts, why, sent }, _, _) => Err(gave_up(op, attempts, why, &sent)),
-    }
+    };
+    Err(store_for_later(ctx, op, record, &reason).await)
 }
 
 /// Sends attempts until one is final or the retry policy gives up.
@@ -165,27 +157,27 @@ fn write_ahead_failed(ctx: &Context, op: &Operation, e: &Error) {
     ctx.emit(Event::WriteAheadFailed { idempotency_key: op.key.as_deref(), method: &op.method, url: &op.url, error: &error });
 }
 
-/// Writes an operation that cannot be delivered now to the outbox and
-/// returns the error its promise rejects with: `queued` once the record is
-/// committed, `storage` (with the key, so the caller can retry safely) when
-/// IndexedDB failed.
-async fn enqueue(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> Error {
-    match ctx.outbox.enqueue(&record).await {
+/// Hands an operation that cannot be delivered now to the outbox and
+/// returns the error its promise rejects with: `queued` once it is there,
+/// `storage` (with the key, so the caller can retry safely) when IndexedDB
+/// failed. A record written ahead (it has its id) is committed already and
+/// only released to the drains: even when that update fails, it stays in
+/// the outbox and this client's drain sends it. Any other is enqueued.
+async fn store_for_later(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> Error {
+    let stored = match record.id {
+        Some(id) => {
+            ctx.live.release(ctx, &record).await;
+            Ok(id)
+        }
+        None => ctx.outbox.enqueue(&record).await,
+    };
+    match stored {
         Ok(id) => queued(ctx, op, id, record.attempts, record.next_attempt_at, reason),
         Err(e) => {
             let what = ["could not be delivered now (", reason, ") nor stored in the offline queue: ", &e.message()].concat();
             failure(ErrorKind::Storage, op, &what, record.attempts, None)
         }
     }
-}
-
-/// Hands a written-ahead record whose attempts gave up to the drains and
-/// returns the `queued` error. The record is committed already: even when
-/// its update fails, it stays in the outbox and this client's drain sends it.
-async fn release(ctx: &Rc<Context>, op: &Operation, record: crate::outbox::record::QueuedRequest, reason: &str) -> Error {
-    let id = record.id.expect("a written-ahead record has its id");
-    ctx.live.release(ctx, &record).await;
-    queued(ctx, op, id, record.attempts, record.next_attempt_at, reason)
 }
 
 /// Announces record `id` as queued (`queued` event, a drain scheduled) and
@@ -211,14 +203,14 @@ fn queued(ctx: &Rc<Context>, op: &Operation, id: f64, attempts: u32, next_attemp
 fn describe_status(resp: &HttpResponse) -> String {
     let detail = get(&resp.body, "detail").as_string().or_else(|| get(&resp.body, "title").as_string());
     match detail {
-        Some(d) => ["answered ", &resp.status.to_string(), ": ", &d].concat(),
-        None => ["answered ", &resp.status.to_string()].concat(),
+        Some(d) => ["answered ", &decimal(resp.status.into()), ": ", &d].concat(),
+        None => ["answered ", &decimal(resp.status.into())].concat(),
     }
 }
 
 fn message(op: &Operation, what: &str, attempts: u32) -> String {
     let plural = if attempts == 1 { " attempt)" } else { " attempts)" };
-    [op.method.as_str(), " ", &op.url, " ", what, " (", &attempts.to_string(), plural].concat()
+    [op.method.as_str(), " ", &op.url, " ", what, " (", &decimal(attempts.into()), plural].concat()
 }
 
 fn call_error(kind: ErrorKind, op: &Operation, what: &str, attempts: u32, resp: Option<&HttpResponse>) -> CallError {

@@ -3,7 +3,6 @@
 //! (`call`); the outbox management calls delegate to the outbox.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::Promise;
@@ -25,8 +24,10 @@ struct InFlight {
     body: RefCell<Option<Promise>>,
 }
 
-/// The calls in flight, by each of their dedup keys.
-type InFlightCalls = Rc<RefCell<HashMap<String, Rc<InFlight>>>>;
+/// The calls in flight, once per dedup key of each. A list: a till has a
+/// few calls in flight at a time, and a hash map's code is larger than a
+/// scan of them.
+type InFlightCalls = Rc<RefCell<Vec<(String, Rc<InFlight>)>>>;
 
 /// A resilient HTTP client: idempotency keys, retries with backoff, per-attempt
 /// timeouts, in-flight deduplication, a write-ahead outbox and events.
@@ -46,8 +47,8 @@ impl ApiClient {
         // must not cancel somebody else's operation.
         let shareable = op.signal.is_none();
         if shareable {
-            let map = self.in_flight.borrow();
-            if let Some(existing) = keys.iter().find_map(|k| map.get(k)) {
+            let calls = self.in_flight.borrow();
+            if let Some((_, existing)) = calls.iter().find(|(k, _)| keys.contains(k)) {
                 return Ok(existing.clone());
             }
         }
@@ -57,19 +58,13 @@ impl ApiClient {
         let response = js::promise(async move {
             let result = run(&ctx, &op).await;
             if shareable {
-                let mut map = in_flight.borrow_mut();
-                for k in &registered {
-                    map.remove(k);
-                }
+                in_flight.borrow_mut().retain(|(k, _)| !registered.contains(k));
             }
             result
         });
         let entry = Rc::new(InFlight { response, body: RefCell::new(None) });
         if shareable {
-            let mut map = self.in_flight.borrow_mut();
-            for k in keys {
-                map.insert(k, entry.clone());
-            }
+            self.in_flight.borrow_mut().extend(keys.into_iter().map(|k| (k, entry.clone())));
         }
         Ok(entry)
     }
@@ -228,7 +223,8 @@ impl ApiClient {
     /// client can still be freed.
     fn watch_globals(&self) {
         let global: web_sys::EventTarget = js_sys::global().unchecked_into();
-        let document: Option<web_sys::EventTarget> = get(&js_sys::global(), "document").dyn_into().ok();
+        // A page has a document; a worker has none.
+        let document = get(&js_sys::global(), "document");
         let mut listeners = self.global_listeners.borrow_mut();
         let mut listen = |target: &web_sys::EventTarget, kind: &'static str, on: fn(&Rc<Context>)| {
             let weak: Weak<Context> = Rc::downgrade(&self.ctx);
@@ -250,8 +246,8 @@ impl ApiClient {
             ctx.emit(Event::Offline);
             ctx.monitor.refresh(ctx);
         });
-        if let Some(doc) = document {
-            listen(&doc, "visibilitychange", |ctx| {
+        if document.is_object() {
+            listen(document.unchecked_ref(), "visibilitychange", |ctx| {
                 let visible = get(&get(&js_sys::global(), "document"), "visibilityState").as_string();
                 if visible.as_deref() == Some("visible") {
                     ctx.drainer.drain_in_background(false);

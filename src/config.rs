@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::defaults;
 use crate::js::{get, raw};
+use crate::operation::absolute_url;
 use crate::options::{header_token, Overrides, Raw};
 
 /// Where the client's headers come from before every attempt and replay.
@@ -112,7 +113,7 @@ impl ClientConfig {
             if !Array::is_array(&persist_value) {
                 return Err("config.persistHeaders must be an array of header names".into());
             }
-            for name in Array::from(&persist_value).iter() {
+            for name in persist_value.unchecked_ref::<Array>().iter() {
                 match name.as_string() {
                     Some(n) => persist_headers.push(n.to_ascii_lowercase()),
                     None => return Err("config.persistHeaders must contain only strings".into()),
@@ -123,7 +124,7 @@ impl ClientConfig {
         let defaults = Overrides::parse("config", |name| raw(&get(config, name)))?;
         let health_url = match raw(&get(config, "healthUrl")) {
             Raw::Missing => None,
-            Raw::Text(s) => Some(health_url(&s, base_url.as_deref())?),
+            Raw::Text(s) => Some(absolute_url("config.healthUrl", &s, base_url.as_deref())?),
             _ => return Err("config.healthUrl must be a string".into()),
         };
         let probe_timeout = crate::options::positive_ms("config.probeTimeout", &raw(&get(config, "probeTimeout")))?;
@@ -131,21 +132,6 @@ impl ClientConfig {
         let background_sync = crate::options::boolean("config.backgroundSync", &raw(&get(config, "backgroundSync")))?.unwrap_or(defaults::BACKGROUND_SYNC);
         Ok(ClientConfig { base_url, namespace, headers, persist_headers, defaults, max_retention_ms, health_url, probe_timeout_ms, background_sync })
     }
-}
-
-/// `healthUrl` made absolute against the base URL (or the page), http(s) only.
-fn health_url(text: &str, base: Option<&str>) -> Result<String, String> {
-    let base = base.map(str::to_owned).or_else(|| get(&get(&js_sys::global(), "location"), "href").as_string());
-    let parsed = match &base {
-        Some(b) => web_sys::Url::new_with_base(text, b),
-        None => web_sys::Url::new(text),
-    }
-    .map_err(|_| ["config.healthUrl is not a valid URL: ", text].concat())?;
-    let protocol = parsed.protocol();
-    if protocol != "http:" && protocol != "https:" {
-        return Err(["config.healthUrl must use http or https, got ", &protocol].concat());
-    }
-    Ok(parsed.href())
 }
 
 /// The per-call options (`PostOptions`).

@@ -20,11 +20,11 @@ pub fn dedup_keys(method: &str, url: &str, body: Option<&str>, dedupe_key: Optio
         // Method and URL cannot contain '\n' (the URL is normalised by the
         // URL parser), so the separator makes the key unambiguous; a body
         // that is absent differs from an empty body.
-        let body_part = match body {
-            Some(b) => ["b", b].concat(),
-            None => String::from("-"),
+        let (marker, body) = match body {
+            Some(b) => ("b", b),
+            None => ("-", ""),
         };
-        keys.push(["c:", method, "\n", url, "\n", &body_part].concat());
+        keys.push(["c:", method, "\n", url, "\n", marker, body].concat());
     }
     keys
 }

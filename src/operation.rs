@@ -76,16 +76,7 @@ impl UrlResolver {
                 return Ok(resolved.clone());
             }
         }
-        let parsed = match &base {
-            Some(b) => web_sys::Url::new_with_base(&text, b),
-            None => web_sys::Url::new(&text),
-        }
-        .map_err(|_| ["url is not a valid URL: ", &text].concat())?;
-        let protocol = parsed.protocol();
-        if protocol != "http:" && protocol != "https:" {
-            return Err(["url must use http or https, got ", &protocol, " in ", &text].concat());
-        }
-        let resolved = parsed.href();
+        let resolved = absolute_url("url", &text, base.as_deref())?;
         *self.last.borrow_mut() = Some((text, base, resolved.clone()));
         Ok(resolved)
     }
@@ -105,8 +96,32 @@ fn normalize_method(method: &JsValue) -> Result<String, String> {
     Ok(m.to_ascii_uppercase())
 }
 
+/// The page's (or worker's) location, if it has one.
 fn global_location() -> Option<String> {
     get(&get(&js_sys::global(), "location"), "href").as_string()
+}
+
+/// `text` as an absolute http(s) URL, resolved against `base` (or, without
+/// one, the page's location); errors name `field`.
+pub(crate) fn absolute_url(field: &str, text: &str, base: Option<&str>) -> Result<String, String> {
+    let location;
+    let base = match base {
+        Some(b) => Some(b),
+        None => {
+            location = global_location();
+            location.as_deref()
+        }
+    };
+    let parsed = match base {
+        Some(b) => web_sys::Url::new_with_base(text, b),
+        None => web_sys::Url::new(text),
+    }
+    .map_err(|_| [field, " is not a valid URL: ", text].concat())?;
+    let protocol = parsed.protocol();
+    if protocol != "http:" && protocol != "https:" {
+        return Err([field, " must use http or https, got ", &protocol, " in ", text].concat());
+    }
+    Ok(parsed.href())
 }
 
 /// Validates a call and turns it into an operation, or names the problem.

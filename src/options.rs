@@ -43,10 +43,28 @@ pub fn format_number(n: f64) -> String {
     } else if n.is_infinite() {
         if n > 0.0 { "Infinity" } else { "-Infinity" }.into()
     } else if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        (n as i64).to_string()
+        let digits = decimal(n.abs() as u64);
+        if n < 0.0 { ["-", &digits].concat() } else { digits }
     } else {
         "a fractional number".into()
     }
+}
+
+/// The decimal digits of `n`: what `n.to_string()` gives, without the
+/// formatting machinery behind it (every integer in a message goes through
+/// here).
+pub fn decimal(mut n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[start..].iter().map(|&d| char::from(d)).collect()
 }
 
 fn invalid(field: &str, rule: &str, got: &Raw) -> String {
@@ -133,16 +151,22 @@ impl Overrides {
     /// returns the raw property value, `prefix` names the object in error
     /// messages (`"options"` or `"config"`).
     pub fn parse(prefix: &str, get: impl Fn(&str) -> Raw) -> Result<Overrides, String> {
-        let f = |name: &str| [prefix, ".", name].concat();
+        // The rules name the bare field; its object is put in front only
+        // when one fails, so a valid object builds no names at all.
+        Overrides::read(get).map_err(|e| [prefix, ".", &e].concat())
+    }
+
+    /// The fields, validated; an error names the field without its object.
+    fn read(get: impl Fn(&str) -> Raw) -> Result<Overrides, String> {
         Ok(Overrides {
-            max_retries: count(&f("maxRetries"), &get("maxRetries"))?,
-            retry_delay: timer_ms(&f("retryDelay"), non_negative_ms(&f("retryDelay"), &get("retryDelay"))?)?,
-            max_retry_delay: timer_ms(&f("maxRetryDelay"), non_negative_ms(&f("maxRetryDelay"), &get("maxRetryDelay"))?)?,
-            jitter: boolean(&f("jitter"), &get("jitter"))?,
-            timeout: timer_ms(&f("timeout"), positive_ms(&f("timeout"), &get("timeout"))?)?,
-            total_timeout: timer_ms(&f("totalTimeout"), positive_ms(&f("totalTimeout"), &get("totalTimeout"))?)?,
-            queue_if_offline: boolean(&f("queueIfOffline"), &get("queueIfOffline"))?,
-            write_ahead: boolean(&f("writeAhead"), &get("writeAhead"))?,
+            max_retries: count("maxRetries", &get("maxRetries"))?,
+            retry_delay: timer_ms("retryDelay", non_negative_ms("retryDelay", &get("retryDelay"))?)?,
+            max_retry_delay: timer_ms("maxRetryDelay", non_negative_ms("maxRetryDelay", &get("maxRetryDelay"))?)?,
+            jitter: boolean("jitter", &get("jitter"))?,
+            timeout: timer_ms("timeout", positive_ms("timeout", &get("timeout"))?)?,
+            total_timeout: timer_ms("totalTimeout", positive_ms("totalTimeout", &get("totalTimeout"))?)?,
+            queue_if_offline: boolean("queueIfOffline", &get("queueIfOffline"))?,
+            write_ahead: boolean("writeAhead", &get("writeAhead"))?,
         })
     }
 
@@ -275,6 +299,10 @@ mod tests {
         assert_eq!(format_number(-3.0), "-3");
         assert_eq!(format_number(0.25), "a fractional number");
         assert_eq!(format_number(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(format_number(-0.0), "0");
+        for n in [0, 7, 10, 409, 65_535, 4_294_967_295, u64::MAX] {
+            assert_eq!(decimal(n), n.to_string());
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl HttpResponse {
     pub fn replayed(&self) -> bool {
         ["idempotent-replayed", "x-idempotent-replay"]
             .iter()
-            .any(|h| self.header(h).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")))
+            .any(|h| self.header(h).is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case("true")))
     }
 }
 
