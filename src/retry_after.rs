@@ -128,19 +128,8 @@ mod tests {
         let mut secs = 0u64;
         while secs < 5_000_000_000 {
             let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-            let imf = httpdate::fmt_http_date(when);
-            // "Sun, 06 Nov 1994 08:49:37 GMT" in the other two formats.
-            let (weekday, day, month, year, time) = (&imf[..3], &imf[5..7], &imf[8..11], &imf[12..16], &imf[17..25]);
-            let full = WEEKDAYS.iter().map(|w| std::str::from_utf8(w).unwrap()).find(|w| w.starts_with(weekday)).unwrap();
-            let asctime = format!("{weekday} {month} {:>2} {time} {year}", day.trim_start_matches('0'));
-            let mut texts = vec![imf.clone(), asctime];
-            if year < "2070" {
-                texts.push(format!("{full}, {day}-{month}-{} {time} GMT", &year[2..]));
-            }
-            for text in texts {
-                assert!(httpdate::parse_http_date(&text).is_ok(), "{text}");
-                assert_eq!(parse_retry_after(&text, 0.0), Some(secs as f64 * 1_000.0), "{text}");
-            }
+            let text = httpdate::fmt_http_date(when);
+            assert_eq!(parse_retry_after(&text, 0.0), Some(secs as f64 * 1_000.0), "{text}");
             secs += 86_399 * 3 + 7;
         }
     }
