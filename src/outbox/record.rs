@@ -49,20 +49,20 @@ impl QueuedRequest {
             set(&o, "id", id);
         }
         set(&o, "v", RECORD_VERSION);
-        set(&o, "idempotencyKey", self.idempotency_key.clone());
-        set(&o, "method", self.method.clone());
-        set(&o, "url", self.url.clone());
-        set(&o, "body", self.body.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(&o, "idempotencyKey", self.idempotency_key.as_str());
+        set(&o, "method", self.method.as_str());
+        set(&o, "url", self.url.as_str());
+        set(&o, "body", self.body.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
         let headers = Object::new();
         for (name, value) in &self.headers {
-            set(&headers, name, value.clone());
+            set(&headers, name, value.as_str());
         }
         set(&o, "headers", headers);
         set(&o, "createdAt", self.created_at);
         set(&o, "attempts", self.attempts);
         set(&o, "nextAttemptAt", self.next_attempt_at);
-        set(&o, "lastError", self.last_error.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
-        set(&o, "owner", self.owner.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(&o, "lastError", self.last_error.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(&o, "owner", self.owner.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
         o.into()
     }
 
@@ -132,10 +132,10 @@ impl DeadLetter {
     pub fn to_js(&self, dead_at: f64) -> Object {
         let o = Object::new();
         set(&o, "reason", self.reason.as_str());
-        set(&o, "detail", self.detail.clone());
+        set(&o, "detail", self.detail.as_str());
         set(&o, "deadAt", dead_at);
         set(&o, "queueId", self.queue_id.clone());
-        set(&o, "idempotencyKey", self.idempotency_key.clone().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(&o, "idempotencyKey", self.idempotency_key.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
         if let Some((status, body)) = &self.response {
             set(&o, "status", *status);
             set(&o, "body", body.clone());
