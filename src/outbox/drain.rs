@@ -243,7 +243,15 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
     let mut generation = state.drainer.generation.get();
     // The foreign owners of the records read ahead that are alive.
     let mut alive: Vec<String> = Vec::new();
+    // The pending run's delete starts before the next record is looked at.
+    let mut start_deletes = false;
     loop {
+        if std::mem::take(&mut start_deletes) {
+            if let Err(e) = deletes.start(&store).await {
+                failure = Some(e);
+                break;
+            }
+        }
         if generation != state.drainer.generation.get() {
             // clearQueue() ran here: what was read ahead may be gone.
             ahead.clear();
@@ -276,10 +284,7 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
             let owner_now = Owner::of(Some(&owner), &state.live.id, || state.live.is_live(id), |o| alive.iter().any(|a| a == o));
             if let Claim::Skip { watch } = claim(owner_now) {
                 // A run of deletes never spans a record left in the queue.
-                if let Err(e) = deletes.start(&store).await {
-                    failure = Some(e);
-                    break;
-                }
+                start_deletes = true;
                 if watch {
                     state.live.watch(&state, &owner);
                 }
@@ -336,12 +341,7 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
         match replay(&state, &store, &mut record, &queue_id, timeout).await {
             Ok(Step::Delete) => {
                 sent += 1;
-                if deletes.add(record.id.unwrap_or(f64::NAN), now) {
-                    if let Err(e) = deletes.start(&store).await {
-                        failure = Some(e);
-                        break;
-                    }
-                }
+                start_deletes = deletes.add(record.id.unwrap_or(f64::NAN), now);
                 // Every tab's counter follows the drain, a few times a second.
                 state.drainer.announce_soon();
             }
