@@ -254,8 +254,8 @@ impl LiveWrites {
             // Should the query fail, every owner counts as alive: a record
             // left for later is safe, one sent twice at once is not.
             let Ok(names) = JsFuture::from(js::held_lock_names()).await else { return Ok(owners.to_vec()) };
-            let held: Vec<String> = Array::from(&names).iter().filter_map(|n| n.as_string()).collect();
-            return Ok(owners.iter().filter(|o| held.contains(&owner_lock(o))).cloned().collect());
+            let held = Array::from(&names);
+            return Ok(owners.iter().filter(|o| held.includes(&owner_lock(o).into(), 0)).cloned().collect());
         }
         let now = js::now_ms();
         let mut alive = Vec::new();
