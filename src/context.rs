@@ -16,7 +16,7 @@ use crate::outbox::queue::Outbox;
 /// The state behind one `ApiClient`.
 pub(crate) struct Context {
     pub config: ClientConfig,
-    pub events: Rc<Events>,
+    pub events: Events,
     pub outbox: Outbox,
     pub drainer: Drainer,
     /// The records this client wrote ahead and is sending.
@@ -29,7 +29,7 @@ pub(crate) struct Context {
 impl Context {
     /// The context of a new client, its drainer attached.
     pub fn new(config: ClientConfig) -> Rc<Context> {
-        let events = Rc::new(Events::new());
+        let events = Events::new();
         let monitor = Monitor::new(config.health_url.clone(), config.probe_timeout_ms);
         let ctx = Rc::new(Context {
             outbox: Outbox::new(&config.namespace, events.clone()),

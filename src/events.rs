@@ -237,6 +237,7 @@ extern "C" {
     /// The platform `EventTarget`, bound with the listener argument as a
     /// plain value so both functions and `{handleEvent}` objects work.
     #[wasm_bindgen(js_name = EventTarget)]
+    #[derive(Clone)]
     pub type Target;
     #[wasm_bindgen(constructor, js_class = "EventTarget")]
     fn new() -> Target;
@@ -246,7 +247,9 @@ extern "C" {
     fn remove(this: &Target, kind: &str, listener: &JsValue, options: &JsValue);
 }
 
-/// Where a client's events are dispatched and listened to.
+/// Where a client's events are dispatched and listened to. A clone
+/// dispatches to the same listeners.
+#[derive(Clone)]
 pub struct Events {
     target: Target,
 }

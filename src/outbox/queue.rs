@@ -37,7 +37,7 @@ pub struct Outbox {
 impl Outbox {
     /// The outbox of `namespace`; `events` receives the `queue-size` events
     /// other tabs broadcast.
-    pub fn new(namespace: &str, events: Rc<Events>) -> Outbox {
+    pub fn new(namespace: &str, events: Events) -> Outbox {
         let channel = web_sys::BroadcastChannel::new(&database_name(namespace)).ok();
         let outbox = Outbox { namespace: namespace.to_string(), opened: Rc::default(), channel, on_message: RefCell::new(None) };
         if let Some(ch) = &outbox.channel {
