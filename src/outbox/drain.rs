@@ -473,9 +473,8 @@ async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, 
                 return Ok(step);
             }
             Step::DeadLetter(reason) => {
-                let mut updated = record.clone();
-                updated.last_error = Some(sent.reason.clone());
-                bury(state, store, &updated.to_js(), queue_id, reason, &sent.reason, sent.response.as_ref()).await?;
+                record.last_error = Some(sent.reason.clone());
+                bury(state, store, &record.to_js(), queue_id, reason, &sent.reason, sent.response.as_ref()).await?;
                 return Ok(step);
             }
             Step::RefreshAuth => refreshed = true,
@@ -499,11 +498,11 @@ async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, 
 async fn bury(state: &Context, store: &Store, request: &JsValue, queue_id: &JsValue, reason: DeadReason, detail: &str, response: Option<&crate::transport::HttpResponse>) -> Result<(), Error> {
     let letter = DeadLetter {
         reason,
-        detail: detail.to_string(),
-        queue_id: queue_id.clone(),
+        detail,
+        queue_id,
         idempotency_key: get(request, "idempotencyKey").as_string(),
-        response: response.map(|r| (r.status, r.body.clone())),
-        request: request.clone(),
+        response: response.map(|r| (r.status, &r.body)),
+        request,
     };
     let stored = letter.to_js(js::now_ms());
     let id = store.bury(queue_id, &stored).await?;

@@ -111,36 +111,36 @@ impl QueuedRequest {
 
 /// A request that can never be delivered as it is, kept in the dead-letter
 /// store with the reason, until the app retries or discards it.
-pub struct DeadLetter {
+pub struct DeadLetter<'a> {
     /// Why it was taken out of the queue.
     pub reason: DeadReason,
     /// What went wrong, in words (the failed attempt, the malformed field).
-    pub detail: String,
+    pub detail: &'a str,
     /// Its id in the queue when it was taken out.
-    pub queue_id: JsValue,
+    pub queue_id: &'a JsValue,
     /// The key it was sent with, if the stored record had a readable one.
     pub idempotency_key: Option<String>,
     /// The status and body of the answer that condemned it, if any.
-    pub response: Option<(u16, JsValue)>,
+    pub response: Option<(u16, &'a JsValue)>,
     /// The stored record as it was (it may be the unreadable one).
-    pub request: JsValue,
+    pub request: &'a JsValue,
 }
 
-impl DeadLetter {
+impl DeadLetter<'_> {
     /// The JavaScript object stored in the dead-letter store and shown by
     /// `deadLetters()` and the `dead-letter` event (`id` is added once stored).
     pub fn to_js(&self, dead_at: f64) -> Object {
         let o = Object::new();
         set(&o, "reason", self.reason.as_str());
-        set(&o, "detail", self.detail.as_str());
+        set(&o, "detail", self.detail);
         set(&o, "deadAt", dead_at);
-        set(&o, "queueId", self.queue_id.clone());
+        set(&o, "queueId", self.queue_id);
         set(&o, "idempotencyKey", self.idempotency_key.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
         if let Some((status, body)) = &self.response {
             set(&o, "status", *status);
-            set(&o, "body", body.clone());
+            set(&o, "body", *body);
         }
-        set(&o, "request", self.request.clone());
+        set(&o, "request", self.request);
         o
     }
 
