@@ -71,6 +71,23 @@ pub async fn sleep(ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<(),
     wasm_bindgen_futures::JsFuture::from(sleep_promise(ms, signal.cloned())).await.map(|_| ()).map_err(|_| ())
 }
 
+/// Handles `promise`'s rejection by ignoring it, for a promise nobody may
+/// await whose failure is reported another way. The handler is the
+/// platform's `Boolean`, which takes any value and never throws: no
+/// closure of our own.
+pub fn ignore_rejection(promise: &js_sys::Promise) {
+    promise.unchecked_ref::<Rejectable>().catch_with(&get(&js_sys::global(), "Boolean"));
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise, with `catch` taking any function (js-sys takes only a
+    /// Rust closure).
+    type Rejectable;
+    #[wasm_bindgen(method, js_name = catch)]
+    fn catch_with(this: &Rejectable, handler: &JsValue) -> JsValue;
+}
+
 /// Milliseconds since the Unix epoch (`Date.now()`).
 pub fn now_ms() -> f64 {
     js_sys::Date::now()

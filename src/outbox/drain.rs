@@ -48,9 +48,6 @@ pub struct Drainer {
     timer_at: Cell<f64>,
     /// The pending `queue-size` announcement, if one is scheduled.
     announcement: RefCell<Option<Timeout>>,
-    /// Takes the rejection of a drain nobody awaits (its failure was told
-    /// to the app as a `drain-end` event).
-    ignore: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Drainer {
@@ -64,7 +61,6 @@ impl Drainer {
             timer: RefCell::new(None),
             timer_at: Cell::new(f64::INFINITY),
             announcement: RefCell::new(None),
-            ignore: Closure::new(|_| {}),
         }
     }
 
@@ -128,7 +124,7 @@ impl Drainer {
     /// becoming visible …) that nobody awaits: a failure is reported by the
     /// `drain-end` event, never as an unhandled rejection.
     pub fn drain_in_background(&self, forced: bool) {
-        let _ = self.drain(forced).catch(&self.ignore);
+        js::ignore_rejection(&self.drain(forced));
     }
 
     /// Notes that this client just added a record to the queue: every tab's

@@ -93,9 +93,7 @@ impl Outbox {
         });
         // Nobody may be waiting any more when it fails: that is not an
         // unhandled rejection, the next caller opens again.
-        let quiet = Closure::<dyn FnMut(JsValue)>::new(|_| {});
-        let _ = promise.catch(&quiet);
-        quiet.forget();
+        js::ignore_rejection(&promise);
         *self.opened.opening.borrow_mut() = Some(promise.clone());
         promise
     }
