@@ -2,7 +2,9 @@
 //! configuration, the events, the outbox, the drainer and this client's
 //! live writes. Calls and drains both depend on it; neither on the other.
 
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
 
 
 use crate::config::ClientConfig;
@@ -59,6 +61,17 @@ impl Context {
     pub async fn settled_store(self: &Rc<Self>) -> Result<Rc<crate::outbox::store::Store>, crate::error::Error> {
         self.live.settled(self).await;
         self.outbox.open().await
+    }
+
+    /// A timer that runs `action` on the context of `client` after `ms`,
+    /// if the client still exists; dropping it cancels it. Every timer of
+    /// the outbox is this one closure type.
+    pub fn timer(client: Weak<Context>, ms: u32, action: fn(&Rc<Context>)) -> Timeout {
+        Timeout::new(ms, move || {
+            if let Some(ctx) = client.upgrade() {
+                action(&ctx);
+            }
+        })
     }
 
     /// Dispatches `event` to the client's listeners.

@@ -79,12 +79,10 @@ impl Drainer {
         // A timer cannot wait longer than MAX_TIMER_MS: one that fires
         // early finds the head not due and arms the next.
         let delay = (at_ms - js::now_ms()).clamp(0.0, crate::options::MAX_TIMER_MS) as u32;
-        let timer = Timeout::new(delay, move || {
-            if let Some(state) = weak.upgrade() {
-                state.drainer.timer.borrow_mut().take();
-                state.drainer.timer_at.set(f64::INFINITY);
-                state.drainer.drain_in_background(false);
-            }
+        let timer = Context::timer(weak, delay, |state| {
+            state.drainer.timer.borrow_mut().take();
+            state.drainer.timer_at.set(f64::INFINITY);
+            state.drainer.drain_in_background(false);
         });
         self.timer_at.set(at_ms);
         *self.timer.borrow_mut() = Some(timer);
@@ -143,14 +141,13 @@ impl Drainer {
             return;
         }
         let weak = self.state.borrow().clone();
-        let timer = Timeout::new(ANNOUNCE_DELAY_MS, move || {
-            if let Some(state) = weak.upgrade() {
-                state.drainer.announcement.borrow_mut().take();
-                let _ = js::promise(async move {
-                    state.outbox.announce_size(&state.events).await;
-                    Ok(JsValue::UNDEFINED)
-                });
-            }
+        let timer = Context::timer(weak, ANNOUNCE_DELAY_MS, |state| {
+            state.drainer.announcement.borrow_mut().take();
+            let state = state.clone();
+            let _ = js::promise(async move {
+                state.outbox.announce_size(&state.events).await;
+                Ok(JsValue::UNDEFINED)
+            });
         });
         *self.announcement.borrow_mut() = Some(timer);
     }

@@ -159,12 +159,9 @@ impl LiveWrites {
         if delete_run_now(count, self.answered.borrow().1, now) {
             self.remove_answered(ctx);
         } else if self.answered_timer.borrow().is_none() {
-            let weak = Rc::downgrade(ctx);
-            let timer = Timeout::new(DELETE_RUN_MAX_MS as u32, move || {
-                if let Some(ctx) = weak.upgrade() {
-                    ctx.live.answered_timer.borrow_mut().take();
-                    ctx.live.remove_answered(&ctx);
-                }
+            let timer = Context::timer(Rc::downgrade(ctx), DELETE_RUN_MAX_MS as u32, |ctx| {
+                ctx.live.answered_timer.borrow_mut().take();
+                ctx.live.remove_answered(ctx);
             });
             *self.answered_timer.borrow_mut() = Some(timer);
         }
