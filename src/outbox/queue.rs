@@ -31,7 +31,8 @@ pub struct Outbox {
     opened: Rc<Opened>,
     /// Tells the other tabs (and other clients of this page) the queue size.
     channel: Option<web_sys::BroadcastChannel>,
-    on_message: RefCell<Option<Closure<dyn FnMut(web_sys::MessageEvent)>>>,
+    /// The channel's listener (detached by `close`).
+    _on_message: Option<Closure<dyn FnMut(web_sys::MessageEvent)>>,
 }
 
 impl Outbox {
@@ -39,15 +40,14 @@ impl Outbox {
     /// other tabs broadcast.
     pub fn new(namespace: &str, events: Events) -> Outbox {
         let channel = web_sys::BroadcastChannel::new(&database_name(namespace)).ok();
-        let outbox = Outbox { namespace: namespace.to_string(), opened: Rc::default(), channel, on_message: RefCell::new(None) };
-        if let Some(ch) = &outbox.channel {
+        let on_message = channel.as_ref().map(|ch| {
             let listener = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
                 events.emit(Event::QueueSize(&e.data()));
             });
             ch.set_onmessage(Some(listener.as_ref().unchecked_ref()));
-            *outbox.on_message.borrow_mut() = Some(listener);
-        }
-        outbox
+            listener
+        });
+        Outbox { namespace: namespace.to_string(), opened: Rc::default(), channel, _on_message: on_message }
     }
 
     /// The open database, opening it on first use. A failed open is not
@@ -190,7 +190,6 @@ impl Outbox {
             ch.set_onmessage(None);
             ch.close();
         }
-        self.on_message.borrow_mut().take();
     }
 }
 
