@@ -6,7 +6,6 @@
 //! a backoff timer for the head record, and `drainQueue()`.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
@@ -231,7 +230,8 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
     let mut deletes = Deletes::default();
     // Records are read ahead in small batches (one transaction per batch,
     // not per record) and still sent one at a time, in order.
-    let mut ahead: VecDeque<JsValue> = VecDeque::new();
+    // Kept last first: the next record is popped from the end.
+    let mut ahead: Vec<JsValue> = Vec::new();
     let mut last_id: Option<f64> = None;
     let mut generation = state.drainer.generation.get();
     // The foreign owners of the records read ahead that are alive.
@@ -267,9 +267,10 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
                     break;
                 }
             }
-            ahead.extend(batch);
+            ahead = batch;
+            ahead.reverse();
         }
-        let Some(mut raw) = ahead.pop_front() else { break };
+        let Some(mut raw) = ahead.pop() else { break };
         let queue_id = get(&raw, "id");
         last_id = queue_id.as_f64().or(last_id);
         if let Some(owner) = get(&raw, "owner").as_string() {
