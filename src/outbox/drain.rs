@@ -260,12 +260,10 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
             };
             // Asked after the read: an owner registers its proof of life
             // before it writes, so one not alive now has ended.
-            match state.live.alive_owners(&store, &foreign_owners(&batch, &state.live.id)).await {
-                Ok(owners) => alive = owners,
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
+            alive = foreign_owners(&batch, &state.live.id);
+            if let Err(e) = state.live.retain_alive(&store, &mut alive).await {
+                failure = Some(e);
+                break;
             }
             ahead = batch;
             ahead.reverse();

@@ -241,27 +241,31 @@ impl LiveWrites {
         }
     }
 
-    /// Which of the foreign `owners` are alive, by their Web Locks or,
-    /// without Web Locks, their heartbeats in `store`.
-    pub async fn alive_owners(&self, store: &Store, owners: &[String]) -> Result<Vec<String>, Error> {
+    /// Keeps those of the foreign `owners` that are alive, by their Web
+    /// Locks or, without Web Locks, their heartbeats in `store`.
+    pub async fn retain_alive(&self, store: &Store, owners: &mut Vec<String>) -> Result<(), Error> {
         if owners.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         if js::has_web_locks() {
             // Should the query fail, every owner counts as alive: a record
             // left for later is safe, one sent twice at once is not.
-            let Ok(names) = JsFuture::from(js::held_lock_names()).await else { return Ok(owners.to_vec()) };
-            let held = Array::from(&names);
-            return Ok(owners.iter().filter(|o| held.includes(&owner_lock(o).into(), 0)).cloned().collect());
+            if let Ok(names) = JsFuture::from(js::held_lock_names()).await {
+                let held = Array::from(&names);
+                owners.retain(|o| held.includes(&owner_lock(o).into(), 0));
+            }
+            return Ok(());
         }
         let now = js::now_ms();
-        let mut alive = Vec::new();
-        for owner in owners {
-            if heartbeat_alive(store.heartbeat_until(owner).await?, now) {
-                alive.push(owner.clone());
+        let mut i = 0;
+        while i < owners.len() {
+            if heartbeat_alive(store.heartbeat_until(&owners[i]).await?, now) {
+                i += 1;
+            } else {
+                owners.swap_remove(i);
             }
         }
-        Ok(alive)
+        Ok(())
     }
 
     /// Starts a drain when foreign owner `owner` ends (its page dies or its
