@@ -245,6 +245,14 @@ extern "C" {
     fn add(this: &Target, kind: &str, listener: &JsValue, options: &JsValue);
     #[wasm_bindgen(method, js_name = removeEventListener)]
     fn remove(this: &Target, kind: &str, listener: &JsValue, options: &JsValue);
+    #[wasm_bindgen(method, js_name = dispatchEvent)]
+    fn dispatch(this: &Target, event: &JsValue);
+
+    /// `new CustomEvent(kind, init)`.
+    #[wasm_bindgen(js_name = CustomEvent)]
+    type CustomEvent;
+    #[wasm_bindgen(constructor, js_class = "CustomEvent")]
+    fn new(kind: &str, init: &JsValue) -> CustomEvent;
 }
 
 /// Where a client's events are dispatched and listened to. A clone
@@ -273,11 +281,8 @@ impl Events {
     /// Dispatches `event` as a `CustomEvent`. A listener that throws is
     /// reported by the browser and does not stop the SDK.
     pub fn emit(&self, event: Event) {
-        let init = web_sys::CustomEventInit::new();
-        init.set_detail(&event.detail());
-        if let Ok(custom) = web_sys::CustomEvent::new_with_event_init_dict(event.kind().name(), &init) {
-            let target: &web_sys::EventTarget = self.target.unchecked_ref();
-            let _ = target.dispatch_event(&custom);
-        }
+        let init = Object::new();
+        set(&init, "detail", event.detail());
+        self.target.dispatch(&CustomEvent::new(event.kind().name(), &init));
     }
 }
