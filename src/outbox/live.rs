@@ -10,7 +10,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use gloo_timers::callback::{Interval, Timeout};
+use gloo_timers::callback::Timeout;
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -46,7 +46,7 @@ pub struct LiveWrites {
     lock: RefCell<Option<Promise>>,
     /// When the heartbeat was last written (browsers without Web Locks).
     heartbeat_at: Cell<Option<f64>>,
-    heartbeat_timer: RefCell<Option<Interval>>,
+    heartbeat_timer: RefCell<Option<Timeout>>,
     /// Records whose call has its final answer, to be removed together:
     /// (ids, when the first of them was answered).
     answered: RefCell<(Vec<f64>, f64)>,
@@ -115,9 +115,11 @@ impl LiveWrites {
         if self.heartbeat_timer.borrow().is_some() {
             return;
         }
-        let weak = Rc::downgrade(ctx);
-        let timer = Interval::new(HEARTBEAT_INTERVAL_MS as u32, move || {
-            let Some(ctx) = weak.upgrade() else { return };
+        // Each renewal arms the next one.
+        let timer = Context::timer(Rc::downgrade(ctx), HEARTBEAT_INTERVAL_MS as u32, |ctx| {
+            ctx.live.heartbeat_timer.borrow_mut().take();
+            ctx.live.keep_heartbeat(ctx);
+            let ctx = ctx.clone();
             let _ = js::promise(async move {
                 if let Ok(store) = ctx.outbox.store().await {
                     let now = js::now_ms();
