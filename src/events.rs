@@ -171,7 +171,7 @@ impl Event<'_> {
 
     /// The event's `detail`.
     pub fn detail(&self) -> JsValue {
-        let key = |k: Option<&str>| k.map(JsValue::from).unwrap_or(JsValue::NULL);
+        let key = crate::js::text_or_null;
         let o = Object::new();
         match *self {
             Event::Online | Event::Offline => return JsValue::NULL,

@@ -108,6 +108,11 @@ pub fn get(obj: &JsValue, name: &str) -> JsValue {
     }
 }
 
+/// `text` as a JavaScript string, or `null`.
+pub fn text_or_null(text: Option<&str>) -> JsValue {
+    text.map(JsValue::from).unwrap_or(JsValue::NULL)
+}
+
 /// Sets property `name` on `obj` (a plain object we created).
 pub fn set(obj: &Object, name: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &JsValue::from_str(name), &value.into());

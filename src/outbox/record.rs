@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use super::policy::DeadReason;
 use crate::config::header_pairs;
-use crate::js::{get, set};
+use crate::js::{get, set, text_or_null};
 
 /// The schema version written into each record (`v`). Version 1 records
 /// (no `nextAttemptAt`, no `v`) and version 2 records (no `owner`) are
@@ -52,7 +52,7 @@ impl QueuedRequest {
         set(&o, "idempotencyKey", self.idempotency_key.as_str());
         set(&o, "method", self.method.as_str());
         set(&o, "url", self.url.as_str());
-        set(&o, "body", self.body.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(&o, "body", text_or_null(self.body.as_deref()));
         let headers = Object::new();
         for (name, value) in &self.headers {
             set(&headers, name, value.as_str());
@@ -61,8 +61,8 @@ impl QueuedRequest {
         set(&o, "createdAt", self.created_at);
         set(&o, "attempts", self.attempts);
         set(&o, "nextAttemptAt", self.next_attempt_at);
-        set(&o, "lastError", self.last_error.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
-        set(&o, "owner", self.owner.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(&o, "lastError", text_or_null(self.last_error.as_deref()));
+        set(&o, "owner", text_or_null(self.owner.as_deref()));
         o.into()
     }
 
@@ -135,7 +135,7 @@ impl DeadLetter<'_> {
         set(&o, "detail", self.detail);
         set(&o, "deadAt", dead_at);
         set(&o, "queueId", self.queue_id);
-        set(&o, "idempotencyKey", self.idempotency_key.as_deref().map(JsValue::from).unwrap_or(JsValue::NULL));
+        set(&o, "idempotencyKey", text_or_null(self.idempotency_key.as_deref()));
         if let Some((status, body)) = &self.response {
             set(&o, "status", *status);
             set(&o, "body", *body);
