@@ -115,7 +115,13 @@ pub fn text_or_null(text: Option<&str>) -> JsValue {
 
 /// Sets property `name` on `obj` (a plain object we created).
 pub fn set(obj: &Object, name: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &JsValue::from_str(name), &value.into());
+    set_value(obj, name, value.into());
+}
+
+/// [`set`] once the value is converted: one copy, whatever the value's type.
+#[inline(never)]
+fn set_value(obj: &Object, name: &str, value: JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(name), &value);
 }
 
 /// Classifies a JavaScript value for option validation.
