@@ -234,7 +234,11 @@ impl LiveWrites {
 
     /// Record `id` is no longer live here.
     fn forget(&self, id: f64) {
-        self.ids.borrow_mut().retain(|x| *x != id);
+        let mut ids = self.ids.borrow_mut();
+        if let Some(i) = ids.iter().position(|x| *x == id) {
+            ids.swap_remove(i);
+        }
+        drop(ids);
         if self.ids.borrow().is_empty() {
             self.heartbeat_timer.borrow_mut().take();
             if self.closing.get() {
@@ -249,19 +253,23 @@ impl LiveWrites {
         if owners.is_empty() {
             return Ok(());
         }
-        if js::has_web_locks() {
+        // The names of the Web Locks held, with Web Locks.
+        let held = if js::has_web_locks() {
             // Should the query fail, every owner counts as alive: a record
             // left for later is safe, one sent twice at once is not.
-            if let Ok(names) = JsFuture::from(js::held_lock_names()).await {
-                let held = Array::from(&names);
-                owners.retain(|o| held.includes(&owner_lock(o).into(), 0));
-            }
-            return Ok(());
-        }
+            let Ok(names) = JsFuture::from(js::held_lock_names()).await else { return Ok(()) };
+            Some(Array::from(&names))
+        } else {
+            None
+        };
         let now = js::now_ms();
         let mut i = 0;
         while i < owners.len() {
-            if heartbeat_alive(store.heartbeat_until(&owners[i]).await?, now) {
+            let alive = match &held {
+                Some(held) => held.includes(&owner_lock(&owners[i]).into(), 0),
+                None => heartbeat_alive(store.heartbeat_until(&owners[i]).await?, now),
+            };
+            if alive {
                 i += 1;
             } else {
                 owners.swap_remove(i);
