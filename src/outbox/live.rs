@@ -296,7 +296,11 @@ impl LiveWrites {
         let _ = js::promise(async move {
             let _ = JsFuture::from(ended).await;
             if let Some(ctx) = weak.upgrade() {
-                ctx.live.watched.borrow_mut().retain(|o| *o != owner);
+                let mut watched = ctx.live.watched.borrow_mut();
+                if let Some(i) = watched.iter().position(|o| *o == owner) {
+                    watched.swap_remove(i);
+                }
+                drop(watched);
                 ctx.drainer.drain_in_background(false);
             }
             Ok(JsValue::UNDEFINED)
