@@ -99,20 +99,80 @@ impl Error {
 #[cfg(target_arch = "wasm32")]
 impl From<rexie::Error> for Error {
     fn from(e: rexie::Error) -> Self {
-        // rexie's Display says only "idb error"; the source has the
-        // browser's message (QuotaExceededError, InvalidStateError, …).
-        let detail = match &e {
-            rexie::Error::IdbError(inner) => inner.to_string(),
-            other => other.to_string(),
-        };
-        Error::Storage(detail)
+        // rexie's own words say only "idb error"; idb's error has the
+        // browser's (QuotaExceededError, InvalidStateError, …).
+        match e {
+            rexie::Error::IdbError(e) => e.into(),
+            rexie::Error::TransactionAbortFailed => Error::Storage("couldn't abort a transaction".into()),
+            rexie::Error::TransactioncommitFailed => Error::Storage("couldn't commit a transaction".into()),
+            _ => Error::Storage("idb error".into()),
+        }
     }
 }
 
 #[cfg(target_arch = "wasm32")]
 impl From<idb::Error> for Error {
+    /// idb's message for the failure, with the browser's error where there
+    /// is one: the same words as idb's `Display`, built from the variant
+    /// without its formatting machinery.
     fn from(e: idb::Error) -> Self {
-        Error::Storage(e.to_string())
+        if let idb::Error::UnexpectedJsType(expected, found) = &e {
+            return Error::Storage(["unexpected JS type. expected: ", expected, ", found: ", &js_words(found)].concat());
+        }
+        let (what, value) = idb_words(&e);
+        Error::Storage(match value {
+            Some(value) => [what, ": ", &js_words(value)].concat(),
+            None => what.into(),
+        })
+    }
+}
+
+/// What an idb operation failed to do, and the JavaScript value it failed
+/// with, if any.
+#[cfg(target_arch = "wasm32")]
+fn idb_words(e: &idb::Error) -> (&'static str, Option<&wasm_bindgen::JsValue>) {
+    use idb::Error as E;
+    match e {
+        E::AddFailed(x) => ("failed to add a value", Some(x)),
+        E::ClearFailed(x) => ("failed to clear object store", Some(x)),
+        E::CountFailed(x) => ("failed to get count of records", Some(x)),
+        E::DeleteFailed(x) => ("failed to delete a value", Some(x)),
+        E::DomException(x) => ("DOM exception", Some(x.as_ref())),
+        E::DomExceptionNotFound => ("DOM exception not found", None),
+        E::EventTargetNotFound => ("failed to get event target", None),
+        E::GetAllFailed(x) => ("failed to get all values", Some(x)),
+        E::GetFailed(x) => ("failed to get a value", Some(x)),
+        E::IndexedDbNotFound(_) => ("indexed db not found", None),
+        E::IndexedDbOpenFailed(x) => ("failed to open indexed db", Some(x)),
+        E::KeyRangeCreateFailed(x) => ("failed to create key range", Some(x)),
+        E::NumberConversionError => ("number conversion error", None),
+        E::ObjectStoreCreateFailed(x) => ("failed to create new object store", Some(x)),
+        E::ObjectStoreNotFound(x) => ("failed to get object store", Some(x)),
+        E::RequestErrorNotFound(x) => ("failed to get request error", Some(x)),
+        E::RequestResultNotFound(x) => ("failed to get request source", Some(x)),
+        E::RequestSourceNotFound => ("failed to get request source", None),
+        E::TransactionAbortError(x) => ("failed to abort transaction", Some(x)),
+        E::TransactionCommitError(x) => ("failed to commit transaction", Some(x)),
+        E::TransactionOpenFailed(x) => ("failed to open new transaction", Some(x)),
+        E::UpdateFailed(x) => ("failed to update a value", Some(x)),
+        E::OneshotChannelReceiveError => ("failed to receive object on oneshot channel", None),
+        E::TransactionNotFound => ("no transaction associated with database request", None),
+        // Cursors, indexes, key paths and deleting databases: the outbox
+        // uses none of them.
+        _ => ("IndexedDB failed", None),
+    }
+}
+
+/// A JavaScript value in words, as its `toString()` gives them.
+#[cfg(target_arch = "wasm32")]
+fn js_words(value: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    if value.is_undefined() {
+        "undefined".into()
+    } else if value.is_null() {
+        "null".into()
+    } else {
+        value.unchecked_ref::<js_sys::Object>().to_string().into()
     }
 }
 
