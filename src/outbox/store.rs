@@ -57,11 +57,34 @@ impl Store {
         Ok(Store { db, strict, _on_version_change: on_version_change })
     }
 
+    /// Makes write `write` on `store_name` in a transaction of its own and
+    /// returns the key it wrote (`undefined` for a delete), once the
+    /// transaction is done.
+    async fn write(&self, store_name: &str, write: Write<'_>) -> Result<JsValue> {
+        let tx = self.db.transaction(&[store_name], TransactionMode::ReadWrite)?;
+        let store = tx.store(store_name)?;
+        let key = match write {
+            Write::Add(value) => store.add(value, None).await?,
+            Write::Put(value, key) => store.put(value, key.as_ref()).await?,
+            Write::Delete(key) => {
+                store.delete(key).await?;
+                JsValue::UNDEFINED
+            }
+        };
+        tx.done().await?;
+        Ok(key)
+    }
+
+    /// Record `key` of `store_name`, if it is there.
+    async fn read(&self, store_name: &str, key: JsValue) -> Result<Option<JsValue>> {
+        let tx = self.db.transaction(&[store_name], TransactionMode::ReadOnly)?;
+        let value = tx.store(store_name)?.get(key).await?;
+        Ok(value)
+    }
+
     /// Appends a record; returns its id (its FIFO position).
     pub async fn add(&self, record: &JsValue) -> Result<f64> {
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        let key = tx.store(QUEUE)?.add(record, None).await?;
-        tx.done().await?;
+        let key = self.write(QUEUE, Write::Add(record)).await?;
         Ok(key.as_f64().unwrap_or(f64::NAN))
     }
 
@@ -128,23 +151,18 @@ impl Store {
 
     /// Queue record `id`, if it is still there.
     pub async fn get(&self, id: f64) -> Result<Option<JsValue>> {
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
-        let value = tx.store(QUEUE)?.get(JsValue::from_f64(id)).await?;
-        Ok(value)
+        self.read(QUEUE, JsValue::from_f64(id)).await
     }
 
     /// Writes `owner`'s heartbeat, valid until `until_ms`.
     pub async fn put_heartbeat(&self, owner: &str, until_ms: f64) -> Result<()> {
-        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
-        tx.store(META)?.put(&heartbeat_value(until_ms), Some(&heartbeat_key(owner))).await?;
-        tx.done().await?;
+        self.write(META, Write::Put(&heartbeat_value(until_ms), Some(heartbeat_key(owner)))).await?;
         Ok(())
     }
 
     /// Until when `owner`'s heartbeat vouches for it, if it wrote one.
     pub async fn heartbeat_until(&self, owner: &str) -> Result<Option<f64>> {
-        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
-        let value = tx.store(META)?.get(heartbeat_key(owner)).await?;
+        let value = self.read(META, heartbeat_key(owner)).await?;
         Ok(value.and_then(|v| crate::js::get(&v, "until").as_f64()))
     }
 
@@ -174,9 +192,7 @@ impl Store {
 
     /// Replaces a record (same id), e.g. after a failed replay.
     pub async fn update(&self, record: &JsValue) -> Result<()> {
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        tx.store(QUEUE)?.put(record, None).await?;
-        tx.done().await?;
+        self.write(QUEUE, Write::Put(record, None)).await?;
         Ok(())
     }
 
@@ -186,9 +202,7 @@ impl Store {
     /// dead-letter store, and a record added later always gets a larger id.
     pub async fn remove_run(&self, first: f64, last: f64) -> Result<()> {
         let range = KeyRange::bound(&JsValue::from_f64(first), &JsValue::from_f64(last), None, None).map_err(rexie::Error::from)?;
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        tx.store(QUEUE)?.delete(range.into()).await?;
-        tx.done().await?;
+        self.write(QUEUE, Write::Delete(range.into())).await?;
         Ok(())
     }
 
@@ -216,9 +230,7 @@ impl Store {
 
     /// Reads dead letter `id`.
     pub async fn dead_letter(&self, id: f64) -> Result<Option<JsValue>> {
-        let tx = self.db.transaction(&[DEAD], TransactionMode::ReadOnly)?;
-        let value = tx.store(DEAD)?.get(JsValue::from_f64(id)).await?;
-        Ok(value)
+        self.read(DEAD, JsValue::from_f64(id)).await
     }
 
     /// Moves dead letter `id` back to the tail of the queue as `record`,
@@ -233,9 +245,7 @@ impl Store {
 
     /// Deletes dead letter `id`.
     pub async fn discard(&self, id: f64) -> Result<()> {
-        let tx = self.db.transaction(&[DEAD], TransactionMode::ReadWrite)?;
-        tx.store(DEAD)?.delete(JsValue::from_f64(id)).await?;
-        tx.done().await?;
+        self.write(DEAD, Write::Delete(JsValue::from_f64(id))).await?;
         Ok(())
     }
 
@@ -299,6 +309,16 @@ extern "C" {
     type DatabaseWithOptions;
     #[wasm_bindgen(method, catch, js_name = transaction)]
     fn transaction_with_options(this: &DatabaseWithOptions, stores: &js_sys::Array, mode: &str, options: &js_sys::Object) -> std::result::Result<web_sys::IdbTransaction, JsValue>;
+}
+
+/// The one request of a [`Store::write`].
+enum Write<'a> {
+    /// Adds a value under a new key (the stores with auto-increment keys).
+    Add(&'a JsValue),
+    /// Puts a value under its key path's key, or under the key given.
+    Put(&'a JsValue, Option<JsValue>),
+    /// Deletes the record of a key, or the records of a key range.
+    Delete(JsValue),
 }
 
 /// The `meta` key of an owner's heartbeat.
