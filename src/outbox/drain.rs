@@ -401,7 +401,7 @@ impl Deletes {
         settle(self.in_flight.take()).await?;
         let store = store.clone();
         self.in_flight = Some(js::promise(async move {
-            store.remove_run(run.first_id, run.last_id).await.map(|_| JsValue::UNDEFINED)
+            store.remove_run(run.first_id, run.last_id).await
         }));
         Ok(())
     }

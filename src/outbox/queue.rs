@@ -152,7 +152,8 @@ impl Outbox {
     /// Deletes dead letter `id` for good.
     pub async fn discard_dead_letter(&self, ctx: &Rc<Context>, id: f64) -> Result<(), Error> {
         let store = ctx.settled_store().await?;
-        store.discard(id).await.map_err(|e| e.doing("cannot delete the dead letter"))
+        store.discard(id).await.map_err(|e| e.doing("cannot delete the dead letter"))?;
+        Ok(())
     }
 
     /// Deletes every queued request (not the dead letters); returns how many.

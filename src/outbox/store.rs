@@ -7,6 +7,8 @@
 //! IndexedDB requests, so it cannot go inactive; moves between stores are
 //! one transaction, so a record is never in both stores or in neither.
 
+use std::future::Future;
+
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::*;
 
@@ -150,14 +152,13 @@ impl Store {
     }
 
     /// Queue record `id`, if it is still there.
-    pub async fn get(&self, id: f64) -> Result<Option<JsValue>> {
-        self.read(QUEUE, JsValue::from_f64(id)).await
+    pub fn get(&self, id: f64) -> impl Future<Output = Result<Option<JsValue>>> + '_ {
+        self.read(QUEUE, JsValue::from_f64(id))
     }
 
     /// Writes `owner`'s heartbeat, valid until `until_ms`.
-    pub async fn put_heartbeat(&self, owner: &str, until_ms: f64) -> Result<()> {
-        self.write(META, Write::Put(&heartbeat_value(until_ms), Some(heartbeat_key(owner)))).await?;
-        Ok(())
+    pub async fn put_heartbeat(&self, owner: &str, until_ms: f64) -> Result<JsValue> {
+        self.write(META, Write::Put(&heartbeat_value(until_ms), Some(heartbeat_key(owner)))).await
     }
 
     /// Until when `owner`'s heartbeat vouches for it, if it wrote one.
@@ -174,13 +175,13 @@ impl Store {
     }
 
     /// Every queued record, oldest first.
-    pub async fn queued(&self) -> Result<Vec<JsValue>> {
-        self.all(QUEUE).await
+    pub fn queued(&self) -> impl Future<Output = Result<Vec<JsValue>>> + '_ {
+        self.all(QUEUE)
     }
 
     /// Every dead letter, oldest first.
-    pub async fn dead_letters(&self) -> Result<Vec<JsValue>> {
-        self.all(DEAD).await
+    pub fn dead_letters(&self) -> impl Future<Output = Result<Vec<JsValue>>> + '_ {
+        self.all(DEAD)
     }
 
     /// How many records wait in the queue.
@@ -191,19 +192,17 @@ impl Store {
     }
 
     /// Replaces a record (same id), e.g. after a failed replay.
-    pub async fn update(&self, record: &JsValue) -> Result<()> {
-        self.write(QUEUE, Write::Put(record, None)).await?;
-        Ok(())
+    pub fn update<'a>(&'a self, record: &'a JsValue) -> impl Future<Output = Result<JsValue>> + 'a {
+        self.write(QUEUE, Write::Put(record, None))
     }
 
     /// Deletes the queue records with ids `first..=last`, in one
     /// transaction. The drain passes a run it delivered in order: every
     /// queue record in that range was delivered or has already moved to the
     /// dead-letter store, and a record added later always gets a larger id.
-    pub async fn remove_run(&self, first: f64, last: f64) -> Result<()> {
+    pub async fn remove_run(&self, first: f64, last: f64) -> Result<JsValue> {
         let range = KeyRange::bound(&JsValue::from_f64(first), &JsValue::from_f64(last), None, None).map_err(rexie::Error::from)?;
-        self.write(QUEUE, Write::Delete(range.into())).await?;
-        Ok(())
+        self.write(QUEUE, Write::Delete(range.into())).await
     }
 
     /// Up to `limit` records after `after` (from the head when `None`), in
@@ -229,8 +228,8 @@ impl Store {
     }
 
     /// Reads dead letter `id`.
-    pub async fn dead_letter(&self, id: f64) -> Result<Option<JsValue>> {
-        self.read(DEAD, JsValue::from_f64(id)).await
+    pub fn dead_letter(&self, id: f64) -> impl Future<Output = Result<Option<JsValue>>> + '_ {
+        self.read(DEAD, JsValue::from_f64(id))
     }
 
     /// Moves dead letter `id` back to the tail of the queue as `record`,
@@ -244,9 +243,8 @@ impl Store {
     }
 
     /// Deletes dead letter `id`.
-    pub async fn discard(&self, id: f64) -> Result<()> {
-        self.write(DEAD, Write::Delete(JsValue::from_f64(id))).await?;
-        Ok(())
+    pub fn discard(&self, id: f64) -> impl Future<Output = Result<JsValue>> + '_ {
+        self.write(DEAD, Write::Delete(JsValue::from_f64(id)))
     }
 
     /// Deletes every queued record (not the dead letters); returns how many.
