@@ -259,43 +259,44 @@ impl Store {
 
     /// The drain lease for browsers without Web Locks: takes or renews it
     /// for `owner` until `until_ms` when it is free, expired or already
-    /// `owner`'s. IndexedDB runs read-write transactions on a store one at a
-    /// time, so this read-then-write is atomic across tabs.
-    pub async fn take_lease(&self, owner: &str, now_ms: f64, until_ms: f64) -> Result<bool> {
-        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
-        let store = tx.store(META)?;
-        let key = JsValue::from_str("drain-lease");
-        let current = store.get(key.clone()).await?;
-        let free = match &current {
-            None => true,
-            Some(lease) => {
-                let holder = crate::js::get(lease, "owner").as_string();
-                let until = crate::js::get(lease, "until").as_f64().unwrap_or(0.0);
-                super::policy::lease_available(holder.as_deref(), until, owner, now_ms)
-            }
-        };
-        if free {
-            let lease = js_sys::Object::new();
-            crate::js::set(&lease, "owner", owner);
-            crate::js::set(&lease, "until", until_ms);
-            store.put(&lease.into(), Some(&key)).await?;
-        }
-        tx.done().await?;
-        Ok(free)
+    /// `owner`'s; returns whether it did. IndexedDB runs read-write
+    /// transactions on a store one at a time, so this read-then-write is
+    /// atomic across tabs.
+    pub fn take_lease<'a>(&'a self, owner: &'a str, now_ms: f64, until_ms: f64) -> impl Future<Output = Result<bool>> + 'a {
+        self.lease(owner, now_ms, Some(until_ms))
     }
 
-    /// Gives the lease up if `owner` holds it.
-    pub async fn release_lease(&self, owner: &str) -> Result<()> {
+    /// Gives the lease up if `owner` holds it; returns whether it did.
+    pub fn release_lease<'a>(&'a self, owner: &'a str) -> impl Future<Output = Result<bool>> + 'a {
+        self.lease(owner, 0.0, None)
+    }
+
+    /// Takes the lease for `owner` until `until` (see [`Store::take_lease`])
+    /// or, with `None`, gives it up if `owner` holds it; returns whether it
+    /// did, in one read-write transaction.
+    async fn lease(&self, owner: &str, now_ms: f64, until: Option<f64>) -> Result<bool> {
         let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
         let store = tx.store(META)?;
         let key = JsValue::from_str("drain-lease");
-        if let Some(lease) = store.get(key.clone()).await? {
-            if crate::js::get(&lease, "owner").as_string().as_deref() == Some(owner) {
-                store.delete(key).await?;
+        let current = store.get(key.clone()).await?.unwrap_or(JsValue::UNDEFINED);
+        let holder = crate::js::get(&current, "owner").as_string();
+        let act = match until {
+            Some(_) => super::policy::lease_available(holder.as_deref(), crate::js::get(&current, "until").as_f64().unwrap_or(0.0), owner, now_ms),
+            None => holder.as_deref() == Some(owner),
+        };
+        if act {
+            match until {
+                Some(until_ms) => {
+                    let lease = js_sys::Object::new();
+                    crate::js::set(&lease, "owner", owner);
+                    crate::js::set(&lease, "until", until_ms);
+                    store.put(&lease.into(), Some(&key)).await?;
+                }
+                None => store.delete(key).await?,
             }
         }
         tx.done().await?;
-        Ok(())
+        Ok(act)
     }
 }
 
