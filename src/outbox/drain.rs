@@ -399,10 +399,7 @@ impl Deletes {
     async fn start(&mut self, store: &Rc<Store>) -> Result<(), Error> {
         let Some(run) = self.run.take() else { return Ok(()) };
         settle(self.in_flight.take()).await?;
-        let store = store.clone();
-        self.in_flight = Some(js::promise(async move {
-            store.remove_run(run.first_id, run.last_id).await
-        }));
+        self.in_flight = Some(js::promise(store.clone().remove_run(run.first_id, run.last_id)));
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //! one transaction, so a record is never in both stores or in neither.
 
 use std::future::Future;
+use std::rc::Rc;
 
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::*;
@@ -200,7 +201,8 @@ impl Store {
     /// transaction. The drain passes a run it delivered in order: every
     /// queue record in that range was delivered or has already moved to the
     /// dead-letter store, and a record added later always gets a larger id.
-    pub async fn remove_run(&self, first: f64, last: f64) -> Result<JsValue> {
+    /// Resolves with `undefined`; the store is owned, for a promise of it.
+    pub async fn remove_run(self: Rc<Self>, first: f64, last: f64) -> Result<JsValue> {
         let range = KeyRange::bound(&JsValue::from_f64(first), &JsValue::from_f64(last), None, None).map_err(rexie::Error::from)?;
         self.write(QUEUE, Write::Delete(range.into())).await
     }
