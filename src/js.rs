@@ -15,7 +15,7 @@ extern "C" {
 
     /// One fetch attempt under a timeout; never rejects.
     #[wasm_bindgen(js_name = attempt)]
-    pub fn fetch_attempt(url: &str, method: &str, headers: &web_sys::Headers, body: Option<String>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
+    pub fn fetch_attempt(url: &str, method: &str, headers: &web_sys::Headers, body: Option<&str>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
 
     /// The `ApiResponse` object (its `headers` copied from `Headers` on first read).
     #[wasm_bindgen(js_name = apiResponse)]

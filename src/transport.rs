@@ -52,7 +52,7 @@ pub struct Outgoing<'a> {
 
 /// Sends one attempt, aborting it after `timeout_ms` or when `signal` fires.
 pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Attempt {
-    let promise = js::fetch_attempt(req.url, req.method, req.headers, req.body.map(str::to_owned), timeout_ms, signal.cloned());
+    let promise = js::fetch_attempt(req.url, req.method, req.headers, req.body, timeout_ms, signal.cloned());
     let result = match JsFuture::from(promise).await {
         Ok(v) => v,
         Err(e) => return Attempt::Network(js::message_of(&e)),
