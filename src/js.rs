@@ -93,6 +93,13 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// A new random (version 4) UUID in lowercase hyphenated form, from the
+/// CSPRNG: idempotency keys and the ids of live-write owners.
+pub fn new_uuid() -> String {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf).to_owned()
+}
+
 /// A uniform number in `[0, 1)` for jitter (not for keys: those come from
 /// the CSPRNG through `uuid`).
 pub fn random() -> f64 {

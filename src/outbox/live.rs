@@ -65,7 +65,7 @@ impl LiveWrites {
     /// A client's live writes; starts taking its owner lock at once, so the
     /// first write-ahead finds it held.
     pub fn new() -> LiveWrites {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = js::new_uuid();
         let lock = js::has_web_locks().then(|| js::hold_lock(&owner_lock(&id)));
         LiveWrites {
             id,
