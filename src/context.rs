@@ -64,8 +64,8 @@ impl Context {
     }
 
     /// A timer that runs `action` on the context of `client` after `ms`,
-    /// if the client still exists; dropping it cancels it. Every timer of
-    /// the outbox is this one closure type.
+    /// if the client still exists; dropping it cancels it. The outbox's and
+    /// the connectivity monitor's timers are all this one closure type.
     pub fn timer(client: Weak<Context>, ms: u32, action: fn(&Rc<Context>)) -> Timeout {
         Timeout::new(ms, move || {
             if let Some(ctx) = client.upgrade() {

@@ -109,16 +109,8 @@ impl Monitor {
             Next::Recheck(ms) => (ms, false),
             Next::Probe(ms) => (ms, true),
         };
-        let weak = Rc::downgrade(ctx);
-        let timer = Timeout::new(delay as u32, move || {
-            let Some(ctx) = weak.upgrade() else { return };
-            ctx.monitor.timer.borrow_mut().take();
-            if probe && navigator_online() {
-                ctx.monitor.probe(&ctx);
-            } else {
-                ctx.monitor.refresh(&ctx);
-            }
-        });
+        let due: fn(&Rc<Context>) = if probe { probe_due } else { recheck_due };
+        let timer = Context::timer(Rc::downgrade(ctx), delay as u32, due);
         *self.timer.borrow_mut() = Some(timer);
     }
 
@@ -149,4 +141,21 @@ impl Monitor {
         self.stopped.set(true);
         self.timer.borrow_mut().take();
     }
+}
+
+/// A planned probe is due: probe, unless the browser reports no network
+/// (then only read the state again).
+fn probe_due(ctx: &Rc<Context>) {
+    ctx.monitor.timer.borrow_mut().take();
+    if navigator_online() {
+        ctx.monitor.probe(ctx);
+    } else {
+        ctx.monitor.refresh(ctx);
+    }
+}
+
+/// A planned recheck is due: read the state again.
+fn recheck_due(ctx: &Rc<Context>) {
+    ctx.monitor.timer.borrow_mut().take();
+    ctx.monitor.refresh(ctx);
 }
