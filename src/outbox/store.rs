@@ -221,12 +221,8 @@ impl Store {
 
     /// Moves queue record `queue_id` to the dead-letter store as `letter`,
     /// atomically. Returns the dead letter's id.
-    pub async fn bury(&self, queue_id: &JsValue, letter: &JsValue) -> Result<f64> {
-        let tx = self.db.transaction(&[QUEUE, DEAD], TransactionMode::ReadWrite)?;
-        tx.store(QUEUE)?.delete(queue_id.clone()).await?;
-        let key = tx.store(DEAD)?.add(letter, None).await?;
-        tx.done().await?;
-        Ok(key.as_f64().unwrap_or(f64::NAN))
+    pub fn bury<'a>(&'a self, queue_id: &JsValue, letter: &'a JsValue) -> impl Future<Output = Result<f64>> + 'a {
+        self.move_record(QUEUE, queue_id.clone(), DEAD, letter)
     }
 
     /// Reads dead letter `id`.
@@ -236,12 +232,18 @@ impl Store {
 
     /// Moves dead letter `id` back to the tail of the queue as `record`,
     /// atomically. Returns the new queue id.
-    pub async fn resurrect(&self, id: f64, record: &JsValue) -> Result<f64> {
+    pub fn resurrect<'a>(&'a self, id: f64, record: &'a JsValue) -> impl Future<Output = Result<f64>> + 'a {
+        self.move_record(DEAD, JsValue::from_f64(id), QUEUE, record)
+    }
+
+    /// Deletes record `key` of store `from` and adds `value` to store `to`,
+    /// in one transaction. Returns the new record's id.
+    async fn move_record(&self, from: &str, key: JsValue, to: &str, value: &JsValue) -> Result<f64> {
         let tx = self.db.transaction(&[QUEUE, DEAD], TransactionMode::ReadWrite)?;
-        tx.store(DEAD)?.delete(JsValue::from_f64(id)).await?;
-        let key = tx.store(QUEUE)?.add(record, None).await?;
+        tx.store(from)?.delete(key).await?;
+        let id = tx.store(to)?.add(value, None).await?;
         tx.done().await?;
-        Ok(key.as_f64().unwrap_or(f64::NAN))
+        Ok(id.as_f64().unwrap_or(f64::NAN))
     }
 
     /// Deletes dead letter `id`.
