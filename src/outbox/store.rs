@@ -168,21 +168,22 @@ impl Store {
         Ok(value.and_then(|v| crate::js::get(&v, "until").as_f64()))
     }
 
-    /// Every record of `store_name` (`queue` or `dead`), oldest first.
-    async fn all(&self, store_name: &str) -> Result<Vec<JsValue>> {
+    /// Up to `limit` records of `store_name` (`queue` or `dead`) in `range`
+    /// (every one when `None`), oldest first.
+    async fn get_all(&self, store_name: &str, range: Option<KeyRange>, limit: Option<u32>) -> Result<Vec<JsValue>> {
         let tx = self.db.transaction(&[store_name], TransactionMode::ReadOnly)?;
-        let values = tx.store(store_name)?.get_all(None, None).await?;
+        let values = tx.store(store_name)?.get_all(range, limit).await?;
         Ok(values)
     }
 
     /// Every queued record, oldest first.
     pub fn queued(&self) -> impl Future<Output = Result<Vec<JsValue>>> + '_ {
-        self.all(QUEUE)
+        self.get_all(QUEUE, None, None)
     }
 
     /// Every dead letter, oldest first.
     pub fn dead_letters(&self) -> impl Future<Output = Result<Vec<JsValue>>> + '_ {
-        self.all(DEAD)
+        self.get_all(DEAD, None, None)
     }
 
     /// How many records wait in the queue.
@@ -214,9 +215,7 @@ impl Store {
             Some(id) => Some(KeyRange::lower_bound(&JsValue::from_f64(id), Some(true)).map_err(rexie::Error::from)?),
             None => None,
         };
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
-        let records = tx.store(QUEUE)?.get_all(range, Some(limit)).await?;
-        Ok(records)
+        self.get_all(QUEUE, range, Some(limit)).await
     }
 
     /// Moves queue record `queue_id` to the dead-letter store as `letter`,
