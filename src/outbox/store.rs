@@ -187,9 +187,21 @@ impl Store {
     }
 
     /// How many records wait in the queue.
-    pub async fn count(&self) -> Result<u32> {
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadOnly)?;
-        let n = tx.store(QUEUE)?.count(None).await?;
+    pub fn count(&self) -> impl Future<Output = Result<u32>> + '_ {
+        self.count_then(false)
+    }
+
+    /// Counts the queued records and, with `clear`, deletes them all in the
+    /// same transaction (done when this returns); returns the count.
+    async fn count_then(&self, clear: bool) -> Result<u32> {
+        let mode = if clear { TransactionMode::ReadWrite } else { TransactionMode::ReadOnly };
+        let tx = self.db.transaction(&[QUEUE], mode)?;
+        let store = tx.store(QUEUE)?;
+        let n = store.count(None).await?;
+        if clear {
+            store.clear().await?;
+            tx.done().await?;
+        }
         Ok(n)
     }
 
@@ -251,13 +263,8 @@ impl Store {
     }
 
     /// Deletes every queued record (not the dead letters); returns how many.
-    pub async fn clear_queue(&self) -> Result<u32> {
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        let store = tx.store(QUEUE)?;
-        let n = store.count(None).await?;
-        store.clear().await?;
-        tx.done().await?;
-        Ok(n)
+    pub fn clear_queue(&self) -> impl Future<Output = Result<u32>> + '_ {
+        self.count_then(true)
     }
 
     /// The drain lease for browsers without Web Locks: takes or renews it
