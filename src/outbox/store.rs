@@ -60,34 +60,39 @@ impl Store {
         Ok(Store { db, strict, _on_version_change: on_version_change })
     }
 
-    /// Makes write `write` on `store_name` in a transaction of its own and
-    /// returns the key it wrote (`undefined` for a delete), once the
+    /// Makes request `request` on `store_name` in a transaction of its
+    /// own and returns its result: the record read (`undefined` when there
+    /// is none), or the key written (`undefined` for a delete) once the
     /// transaction is done.
-    async fn write(&self, store_name: &str, write: Write<'_>) -> Result<JsValue> {
-        let tx = self.db.transaction(&[store_name], TransactionMode::ReadWrite)?;
+    async fn single(&self, store_name: &str, request: Request<'_>) -> Result<JsValue> {
+        let mode = match request {
+            Request::Get(_) => TransactionMode::ReadOnly,
+            _ => TransactionMode::ReadWrite,
+        };
+        let tx = self.db.transaction(&[store_name], mode)?;
         let store = tx.store(store_name)?;
-        let key = match write {
-            Write::Add(value) => store.add(value, None).await?,
-            Write::Put(value, key) => store.put(value, key.as_ref()).await?,
-            Write::Delete(key) => {
+        let value = match request {
+            Request::Get(key) => return Ok(store.get(key).await?.unwrap_or(JsValue::UNDEFINED)),
+            Request::Add(value) => store.add(value, None).await?,
+            Request::Put(value, key) => store.put(value, key.as_ref()).await?,
+            Request::Delete(key) => {
                 store.delete(key).await?;
                 JsValue::UNDEFINED
             }
         };
         tx.done().await?;
-        Ok(key)
+        Ok(value)
     }
 
     /// Record `key` of `store_name`, if it is there.
     async fn read(&self, store_name: &str, key: JsValue) -> Result<Option<JsValue>> {
-        let tx = self.db.transaction(&[store_name], TransactionMode::ReadOnly)?;
-        let value = tx.store(store_name)?.get(key).await?;
-        Ok(value)
+        let value = self.single(store_name, Request::Get(key)).await?;
+        Ok((!value.is_undefined()).then_some(value))
     }
 
     /// Appends a record; returns its id (its FIFO position).
     pub async fn add(&self, record: &JsValue) -> Result<f64> {
-        let key = self.write(QUEUE, Write::Add(record)).await?;
+        let key = self.single(QUEUE, Request::Add(record)).await?;
         Ok(key.as_f64().unwrap_or(f64::NAN))
     }
 
@@ -159,7 +164,7 @@ impl Store {
 
     /// Writes `owner`'s heartbeat, valid until `until_ms`.
     pub async fn put_heartbeat(&self, owner: &str, until_ms: f64) -> Result<JsValue> {
-        self.write(META, Write::Put(&heartbeat_value(until_ms), Some(heartbeat_key(owner)))).await
+        self.single(META, Request::Put(&heartbeat_value(until_ms), Some(heartbeat_key(owner)))).await
     }
 
     /// Until when `owner`'s heartbeat vouches for it, if it wrote one.
@@ -207,7 +212,7 @@ impl Store {
 
     /// Replaces a record (same id), e.g. after a failed replay.
     pub fn update<'a>(&'a self, record: &'a JsValue) -> impl Future<Output = Result<JsValue>> + 'a {
-        self.write(QUEUE, Write::Put(record, None))
+        self.single(QUEUE, Request::Put(record, None))
     }
 
     /// Deletes the queue records with ids `first..=last`, in one
@@ -217,7 +222,7 @@ impl Store {
     /// Resolves with `undefined`; the store is owned, for a promise of it.
     pub async fn remove_run(self: Rc<Self>, first: f64, last: f64) -> Result<JsValue> {
         let range = KeyRange::bound(&JsValue::from_f64(first), &JsValue::from_f64(last), None, None).map_err(rexie::Error::from)?;
-        self.write(QUEUE, Write::Delete(range.into())).await
+        self.single(QUEUE, Request::Delete(range.into())).await
     }
 
     /// Up to `limit` records after `after` (from the head when `None`), in
@@ -259,7 +264,7 @@ impl Store {
 
     /// Deletes dead letter `id`.
     pub fn discard(&self, id: f64) -> impl Future<Output = Result<JsValue>> + '_ {
-        self.write(DEAD, Write::Delete(JsValue::from_f64(id)))
+        self.single(DEAD, Request::Delete(JsValue::from_f64(id)))
     }
 
     /// Deletes every queued record (not the dead letters); returns how many.
@@ -320,8 +325,10 @@ extern "C" {
     fn transaction_with_options(this: &DatabaseWithOptions, stores: &js_sys::Array, mode: &str, options: &js_sys::Object) -> std::result::Result<web_sys::IdbTransaction, JsValue>;
 }
 
-/// The one request of a [`Store::write`].
-enum Write<'a> {
+/// The one request of a [`Store::single`].
+enum Request<'a> {
+    /// Reads the record of a key.
+    Get(JsValue),
     /// Adds a value under a new key (the stores with auto-increment keys).
     Add(&'a JsValue),
     /// Puts a value under its key path's key, or under the key given.
