@@ -2,13 +2,14 @@
 //
 // Gives the names that cross between a wasm-bindgen module and its JS glue
 // short names ("a" … "Z", "aa", …) in both files: the functions the module
-// imports from the glue, and everything it exports. wasm-bindgen names an
-// import `__wbg_<name>_<16 hex digits>` and a closure's entry point after its
-// full Rust type (up to 334 characters); the hex digits do not compress, and
-// every name is written twice, in the .wasm and in the glue (the export
-// names also in the glue's .d.ts files, which are renamed too). Imports from
-// snippets (js/glue.js) are that file's export names and stay. The package's
-// JavaScript API is the glue's, so no user sees the module's export names.
+// imports from the glue, and what it exports but `memory`. wasm-bindgen
+// names an import `__wbg_<name>_<16 hex digits>` and a closure's entry point
+// after its full Rust type (up to 334 characters); the hex digits do not
+// compress, and every name is written twice, in the .wasm and in the glue
+// (the export names also in the glue's .d.ts files, which are renamed too).
+// Imports from snippets (js/glue.js) are that file's export names and stay.
+// The package's JavaScript API is the glue's: apps use no export of the
+// module but its `memory`.
 //
 // The .wasm is read and written with binaryen's JS API (the npm `binaryen`
 // package that also provides wasm-opt). Each import is removed and added
@@ -82,8 +83,14 @@ const addExport = {
   [binaryen.ExternalTable]: (internal, external) => module.addTableExport(internal, external),
   [binaryen.ExternalGlobal]: (internal, external) => module.addGlobalExport(internal, external),
 };
+// `memory` keeps its name: apps read `(await init()).memory` (its size, for
+// one), as wasm-bindgen's documentation shows.
+const kept = new Set(["memory"]);
 const exports = [];
-for (let i = 0; i < module.getNumExports(); i++) exports.push(binaryen.getExportInfo(module.getExportByIndex(i)));
+for (let i = 0; i < module.getNumExports(); i++) {
+  const info = binaryen.getExportInfo(module.getExportByIndex(i));
+  if (!kept.has(info.name)) exports.push(info);
+}
 // The glue's type declarations list the exports too, as the fields of
 // `InitOutput` (what init() resolves with) and as the consts of the
 // module's own declaration file: each names an export once, or not at all.

@@ -86,12 +86,14 @@ try {
   await page.goto(`${staticSrv.url}/static/index.html`);
   const entry = "/static/node_modules/pos-resilience/index.js";
 
-  await check("init() loads the optimized wasm in Chromium", async () => {
-    await page.evaluate(async (entry) => {
+  await check("init() loads the optimized wasm in Chromium and resolves with its memory", async () => {
+    const memoryBytes = await page.evaluate(async (entry) => {
       const m = await import(entry);
-      await m.default();
+      const exports = await m.default();
       window.__pkg = m;
+      return exports.memory instanceof WebAssembly.Memory ? exports.memory.buffer.byteLength : null;
     }, entry);
+    assert.ok(memoryBytes > 0, "init()'s result has no memory (the build renamed the export?)");
   });
 
   await check("apiPost sends a lowercase UUID v4 Idempotency-Key and the JSON body (cross-origin)", async () => {
