@@ -110,6 +110,14 @@ exports.forEach((info, i) => {
     const declared = new RegExp(`(?<=^\\s*${d.before})${info.name}(?=:)`, "gm");
     d.text = renameInGlue(d.text, info.name, info.short, declared, field, 0, 1);
   }
+  // The glue calls a closure's entry point through a module-private
+  // function of the export's (long) name: that function is renamed too.
+  // A function the glue exports (`export function apiPost(`) is the API's.
+  if (new RegExp(`(?<!export )function ${info.name}\\(`).test(js)) {
+    const local = `invoke_${info.short}`;
+    if (new RegExp(`\\b${local}\\b`).test(js)) throw new Error(`${jsPath} already has a ${local}`);
+    js = js.replace(new RegExp(`(?<![\\w$.])${info.name}(?![\\w$])`, "g"), local);
+  }
 });
 for (const { name, value, kind, short } of exports) {
   module.removeExport(name);
