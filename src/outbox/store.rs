@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::rc::Rc;
 
-use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use rexie::{KeyRange, Rexie, TransactionMode};
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
@@ -40,19 +40,45 @@ pub struct Store {
 
 type Result<T> = std::result::Result<T, Error>;
 
+/// The upgrade: creates the stores the database lacks (all three for a new
+/// database; `dead` and `meta` for a v1 one), keeping every record. The
+/// queue and dead-letter stores key records by their auto-incremented `id`;
+/// `meta` takes the key with each write.
+fn create_missing_stores(event: &idb::event::VersionChangeEvent) -> std::result::Result<(), idb::Error> {
+    use idb::DatabaseEvent;
+    let db = event.database()?;
+    let existing = db.store_names();
+    for (name, keyed_by_id) in [(QUEUE, true), (DEAD, true), (META, false)] {
+        if existing.iter().any(|n| n == name) {
+            continue;
+        }
+        let mut params = idb::ObjectStoreParams::new();
+        if keyed_by_id {
+            params.auto_increment(true).key_path(Some(idb::KeyPath::new_single("id")));
+        }
+        db.create_object_store(name, params)?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating or upgrading) the namespace's database.
     pub async fn open(namespace: &str) -> Result<Store> {
-        let db = Rexie::builder(&database_name(namespace))
-            .version(DB_VERSION)
-            .add_object_store(ObjectStore::new(QUEUE).key_path("id").auto_increment(true))
-            .add_object_store(ObjectStore::new(DEAD).key_path("id").auto_increment(true))
-            .add_object_store(ObjectStore::new(META))
-            .build()
-            .await?;
-        // Opened after rexie has created or upgraded the database, at its
-        // version, so it never creates one of its own.
         let factory = idb::Factory::new()?;
+        let mut request = factory.open(&database_name(namespace), Some(DB_VERSION))?;
+        request.on_upgrade_needed(|event| {
+            use idb::{Event as _, Request as _};
+            // A store that cannot be made aborts the upgrade: the open fails
+            // (a storage error) rather than leave a database without it.
+            if create_missing_stores(&event).is_err() {
+                if let Some(tx) = event.target().ok().and_then(|r| r.transaction()) {
+                    let _ = tx.abort();
+                }
+            }
+        });
+        let db = Rexie::from(request.await?);
+        // Opened after the first connection has created or upgraded the
+        // database, at its version, so it never creates one of its own.
         let strict: web_sys::IdbDatabase = factory.open(&database_name(namespace), Some(DB_VERSION))?.await?.into();
         let to_close = strict.clone();
         let on_version_change = Closure::<dyn FnMut()>::new(move || to_close.close());
