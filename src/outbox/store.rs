@@ -40,23 +40,22 @@ pub struct Store {
 
 type Result<T> = std::result::Result<T, Error>;
 
-/// The upgrade: creates the stores the database lacks (all three for a new
-/// database; `dead` and `meta` for a v1 one), keeping every record. The
-/// queue and dead-letter stores key records by their auto-incremented `id`;
-/// `meta` takes the key with each write.
-fn create_missing_stores(event: &idb::event::VersionChangeEvent) -> std::result::Result<(), idb::Error> {
+/// The upgrade, from the version the database had (0 when it is new): v1
+/// made the `queue` store, v2 the `dead` and `meta` stores; every record is
+/// kept. The queue and dead-letter stores key records by their
+/// auto-incremented `id`; `meta` takes the key with each write.
+fn upgrade(event: &idb::event::VersionChangeEvent) -> std::result::Result<(), idb::Error> {
     use idb::DatabaseEvent;
     let db = event.database()?;
-    let existing = db.store_names();
-    for (name, keyed_by_id) in [(QUEUE, true), (DEAD, true), (META, false)] {
-        if existing.iter().any(|n| n == name) {
-            continue;
+    let from = event.old_version()?;
+    for (name, since, keyed_by_id) in [(QUEUE, 1, true), (DEAD, 2, true), (META, 2, false)] {
+        if from < since {
+            let mut params = idb::ObjectStoreParams::new();
+            if keyed_by_id {
+                params.auto_increment(true).key_path(Some(idb::KeyPath::new_single("id")));
+            }
+            db.create_object_store(name, params)?;
         }
-        let mut params = idb::ObjectStoreParams::new();
-        if keyed_by_id {
-            params.auto_increment(true).key_path(Some(idb::KeyPath::new_single("id")));
-        }
-        db.create_object_store(name, params)?;
     }
     Ok(())
 }
@@ -70,7 +69,7 @@ impl Store {
             use idb::{Event as _, Request as _};
             // A store that cannot be made aborts the upgrade: the open fails
             // (a storage error) rather than leave a database without it.
-            if create_missing_stores(&event).is_err() {
+            if upgrade(&event).is_err() {
                 if let Some(tx) = event.target().ok().and_then(|r| r.transaction()) {
                     let _ = tx.abort();
                 }

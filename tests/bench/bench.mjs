@@ -74,9 +74,11 @@ const SALE = { locationId: "till-1", items: [{ productId: 7, quantity: 1 }] };
 // The sides of the post benchmark: apiPost with the write-ahead (the
 // default) and without, plain fetch, ky.
 const POST_SIDES = ["sdk", "sdk_no_write_ahead", "fetch", "ky"];
+// gzip_bytes: the package's goal of at most 60 KB (read strictly, as 60,000
+// bytes), which replaced the first goal of 40 KB.
 const GOALS = {
   post_vs_fetch_p50: 1.25, post_vs_fetch_p99: 1.25, post_vs_fetch_p50_no_write_ahead: 1.1, post_vs_fetch_p99_no_write_ahead: 1.1,
-  post_vs_ky_p50: 1.0, post_vs_tanstack: 1.0, enqueue_vs_idb: 1.5, drain_vs_fetch: 1.2, gzip_bytes: 40 * 1024,
+  post_vs_ky_p50: 1.0, post_vs_tanstack: 1.0, enqueue_vs_idb: 1.5, drain_vs_fetch: 1.2, gzip_bytes: 60000,
 };
 
 // --- helpers ---------------------------------------------------------------------
