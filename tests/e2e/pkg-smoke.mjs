@@ -96,6 +96,14 @@ try {
     assert.ok(memoryBytes > 0, "init()'s result has no memory (the build renamed the export?)");
   });
 
+  await check("the public class and functions keep their names through minification", async () => {
+    const names = await page.evaluate(() => {
+      const m = window.__pkg;
+      return [m.ApiClient.name, m.apiPost.name, m.eventNames.name, m.ApiError.name];
+    });
+    assert.deepEqual(names, ["ApiClient", "apiPost", "eventNames", "ApiError"]);
+  });
+
   await check("apiPost sends a lowercase UUID v4 Idempotency-Key and the JSON body (cross-origin)", async () => {
     const echo = await page.evaluate((url) => window.__pkg.apiPost(url, { hello: 1 }), `${apiSrv.url}/t/smoke/echo`);
     assert.equal(echo.method, "POST");
