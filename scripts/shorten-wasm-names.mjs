@@ -7,7 +7,9 @@
 // after its full Rust type (up to 334 characters); the hex digits do not
 // compress, and every name is written twice, in the .wasm and in the glue
 // (the export names also in the glue's .d.ts files, which are renamed too).
-// Imports from snippets (js/glue.js) are that file's export names and stay.
+// Imports from snippets (js/glue.js) keep their names, that file's export
+// names. The modules imported from (the glue, each snippet) get one-letter
+// names too, in the .wasm and as the keys of the glue's imports object.
 // The package's JavaScript API is the glue's: apps use no export of the
 // module but its `memory`.
 //
@@ -56,12 +58,14 @@ function renameInGlue(js, name, short, where, all, min, max) {
 const module = binaryen.readBinary(fs.readFileSync(wasmPath));
 let js = fs.readFileSync(jsPath, "utf8");
 
-// Imports from the glue: each is a key of its imports object, `name: function(…)`.
-const imports = [];
+// Every function the module imports, from the glue or from a snippet.
+const allImports = [];
 for (let i = 0; i < module.getNumFunctions(); i++) {
   const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
-  if (info.module === ownModule) imports.push(info);
+  if (info.module) allImports.push(info);
 }
+// Imports from the glue: each is a key of its imports object, `name: function(…)`.
+const imports = allImports.filter((info) => info.module === ownModule);
 if (imports.length === 0) throw new Error(`${wasmPath} imports nothing from ${ownModule}`);
 const importNames = new Map();
 for (const { base } of imports) if (!importNames.has(base)) importNames.set(base, shortName(importNames.size));
@@ -69,9 +73,19 @@ for (const [name, short] of importNames) {
   const key = new RegExp(`(?<=[\\s{,])${name}(?=\\s*:)`, "g");
   js = renameInGlue(js, name, short, key, new RegExp(`(?<![\\w$])${name}(?![\\w$])`, "g"), 1, 1);
 }
-for (const { name, base, params, results } of imports) {
+// The modules imported from: the glue itself and each snippet, written as a
+// key of the glue's imports object (`"./snippets/…/glue.js": import1`) and
+// once per import in the .wasm. Each gets a one-letter name in both.
+const moduleNames = new Map();
+for (const { module: from } of allImports) if (!moduleNames.has(from)) moduleNames.set(from, shortName(moduleNames.size));
+for (const [name, short] of moduleNames) {
+  const key = `"${name}": import`;
+  if (js.split(key).length !== 2) throw new Error(`${jsPath} does not list the import module ${name} once as expected`);
+  js = js.replace(key, `${short}: import`);
+}
+for (const { name, module: from, base, params, results } of allImports) {
   module.removeFunction(name);
-  module.addFunctionImport(name, ownModule, importNames.get(base), params, results);
+  module.addFunctionImport(name, moduleNames.get(from), from === ownModule ? importNames.get(base) : base, params, results);
 }
 
 // Exports: the glue reads them as `wasm.name` (its functions of the same
