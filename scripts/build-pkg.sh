@@ -3,8 +3,8 @@
 #   cargo +$PKG_TOOLCHAIN build -Zbuild-std (wasm32, profile wasm-release,
 #   panics abort at once) -> wasm-bindgen --target web --encode-into always
 #   -> short names across the wasm/JS boundary (scripts/shorten-wasm-names.mjs)
-#   -> wasm-opt (binaryen from node_modules) -> JS minified (esbuild)
-#   -> package files from pkg-template/ -> index.js / index.d.ts
+#   -> wasm-opt (binaryen from node_modules) -> the JS bundled and minified
+#   into index.js (esbuild) -> package files from pkg-template/ -> index.d.ts
 #   -> a check that the result loads and instantiates.
 # Needs `make tools` (the pinned nightly, wasm-bindgen-cli, node_modules).
 # PKG_TOOLCHAIN=stable builds with the stable toolchain and no build-std, as
@@ -78,48 +78,46 @@ echo "build-pkg: $bg $before -> $(stat -c %s "$bg") bytes"
 
 echo "build-pkg: package files"
 # The SDK imports ApiError from js/glue.js; wasm-bindgen copies that file to
-# snippets/<crate>-<hash>/js/glue.js. index.js must re-export that very module
-# (not a copy) so `instanceof ApiError` holds for errors the SDK throws.
+# snippets/<crate>-<hash>/js/glue.js and imports it from pos_resilience.js.
 shopt -s nullglob
 glue=("$out"/snippets/*/js/glue.js)
 shopt -u nullglob
 [ "${#glue[@]}" -eq 1 ] || die "expected exactly one snippets/*/js/glue.js in $out, found ${#glue[@]} (does src/ import ApiError from /js/glue.js?)"
 glue_rel=./${glue[0]#"$out"/}
-
-# The JS glue is shipped minified, as an app's bundler would serve it (and
-# as the benchmark measures the peer libraries). Exports, property names and
-# the names of the public class and functions stay, and
-# `new URL("pos_resilience_bg.wasm", import.meta.url)` is left as is for
-# bundlers to find the module. The readable sources are src/ and js/.
-# - glue.js: whitespace, comments and local names (--minify --keep-names).
-# - wasm-bindgen's pos_resilience.js: the same, local names too (its
-#   helpers and arguments, repeated in each of its ~130 import functions),
-#   but without --keep-names, which would wrap every function in a call that
-#   repeats its name: only `ApiClient`, `apiPost` and `eventNames` get their
-#   `name` back (the console and stack traces show them), set once at the
-#   end. 0.6 KB gzip less than minifying whitespace and syntax only.
-public_names='for(const[f,n]of[[ApiClient,"ApiClient"],[apiPost,"apiPost"],[eventNames,"eventNames"]])Object.defineProperty(f,"name",{value:n});'
 grep -q '^export class ApiClient\b\|^class ApiClient\b' "$out/pos_resilience.js" \
-  || die "pos_resilience.js has no class ApiClient: update the public names restored below"
-echo "$public_names" >>"$out/pos_resilience.js"
-# (wasm-bindgen lists the glue module twice in the imports object, with the
-# same value: esbuild's duplicate-key warning about it is silenced.)
+  || die "pos_resilience.js has no class ApiClient: update the public names in index.js below"
+
+# The package's JavaScript is one file, index.js: wasm-bindgen's
+# pos_resilience.js and glue.js bundled and minified (esbuild), as an app's
+# bundler would serve them and as the benchmark measures the peer libraries;
+# one module, so the ApiError the SDK throws is the one it exports. One file
+# compresses as one stream: 0.6 KB gzip less than the three files minified
+# apart. Exports and property names stay, and
+# `new URL("pos_resilience_bg.wasm", import.meta.url)` is left as is for
+# bundlers to find the module. Local names are minified (not kept: keeping
+# them wraps every function in a call that repeats its name), so the public
+# class and functions get their `name` back once, for the console and stack
+# traces. The readable sources are src/ and js/.
+cat > "$out/entry.js" <<EOF
+import { ApiClient, apiPost, eventNames } from "./pos_resilience.js";
+import { ApiError } from "$glue_rel";
+for (const [f, n] of [[ApiClient, "ApiClient"], [apiPost, "apiPost"], [eventNames, "eventNames"], [ApiError, "ApiError"]]) {
+  Object.defineProperty(f, "name", { value: n });
+}
+export { default, initSync } from "./pos_resilience.js";
+export { ApiClient, ApiError, apiPost, eventNames };
+EOF
 esbuild=node_modules/.bin/esbuild
 [ -x "$esbuild" ] || die "$esbuild is missing: run 'make tools' (npm ci)"
-minify() {
-  local js=$1; shift
-  "$esbuild" "$js" "$@" --format=esm --target=es2020 --log-level=warning --log-override:duplicate-object-key=silent --outfile="$js.min"
-  mv "$js.min" "$js"
-}
-minify "$out/pos_resilience.js" --minify
-minify "${glue[0]}" --minify --keep-names
+# (wasm-bindgen lists the glue module twice in the imports object, with the
+# same value: esbuild's duplicate-key warning about it is silenced.)
+"$esbuild" "$out/entry.js" --bundle --minify --format=esm --target=es2020 --log-level=warning \
+  --log-override:duplicate-object-key=silent --outfile="$out/index.js"
+rm -r "$out/entry.js" "$out/pos_resilience.js" "$out/snippets"
+grep -qF 'new URL("pos_resilience_bg.wasm",import.meta.url)' "$out/index.js" \
+  || die "index.js lost new URL(\"pos_resilience_bg.wasm\", import.meta.url), which bundlers look for"
 
 cp pkg-template/README.md pkg-template/LICENSE "$out/"
-cat > "$out/index.js" <<EOF
-// Entry point of the pos-resilience package (generated by scripts/build-pkg.sh).
-export { default, initSync, apiPost, ApiClient, eventNames } from "./pos_resilience.js";
-export { ApiError } from "$glue_rel";
-EOF
 cat > "$out/index.d.ts" <<'EOF'
 // Types of the pos-resilience package (generated by scripts/build-pkg.sh).
 export * from "./pos_resilience.js";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the size of the built package (pkg/): the .wasm and the JS glue
-# (pos_resilience.js, index.js, snippets/), raw, gzip -9 and brotli (quality
+# (index.js, wasm-bindgen's glue and js/glue.js in one file), raw, gzip -9 and brotli (quality
 # 11, node's zlib: what CDNs serve), per file and in total. Writes the same
 # table to target/size.txt. Then, when twiggy is installed (cargo install
 # twiggy), the 15 largest items of the .wasm: the module as wasm-bindgen wrote
@@ -11,8 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [ -f pkg/pos_resilience_bg.wasm ] || die "pkg/ is not built: run 'make pkg'"
 
-files=(pkg/pos_resilience_bg.wasm pkg/pos_resilience.js pkg/index.js)
-while IFS= read -r f; do files+=("$f"); done < <(find pkg/snippets -type f -name '*.js' 2>/dev/null | sort)
+files=(pkg/pos_resilience_bg.wasm pkg/index.js)
 
 target_dir=${CARGO_TARGET_DIR:-target}
 mkdir -p "$target_dir"
@@ -37,7 +36,7 @@ console.log("file".padEnd(60) + ["raw", "gzip-9", "brotli"].map((h) => h.padStar
 for (const r of rows) console.log(line(r));
 const wasm = rows.filter((r) => r.name.endsWith(".wasm")), js = rows.filter((r) => r.name.endsWith(".js"));
 console.log(line(sum("wasm", wasm)));
-console.log(line(sum("js glue (pos_resilience.js + index.js + snippets)", js)));
+console.log(line(sum("js (index.js)", js)));
 console.log(line(sum("total", rows)));
 ' | tee "$target_dir/size.txt"
 

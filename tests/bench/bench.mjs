@@ -102,9 +102,7 @@ function fail(msg) {
 const gzipBytes = (buf) => execFileSync("gzip", ["-9", "-c"], { input: buf, maxBuffer: 64 << 20 }).length;
 
 async function sizes() {
-  const files = ["pkg/pos_resilience_bg.wasm", "pkg/pos_resilience.js", "pkg/index.js"];
-  const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
-  if (fs.existsSync(path.join(root, "pkg/snippets"))) files.push(...walk(path.join(root, "pkg/snippets")).map((f) => path.relative(root, f)).sort());
+  const files = ["pkg/pos_resilience_bg.wasm", "pkg/index.js"];
   const ours = {};
   let total = 0;
   for (const f of files) {
@@ -390,8 +388,7 @@ function digestProfile(profile, calls) {
     else if (functionName === "(program)") b = "(program)";
     else if (functionName === "(garbage collector)") b = "(garbage collector)";
     else if (url.startsWith("wasm://") || /^\$?(func\d+|wasm-function)/.test(functionName)) b = "SDK wasm";
-    else if (url.includes("/snippets/")) b = "SDK glue.js";
-    else if (url.includes("/pkg/")) b = "SDK wasm-bindgen glue";
+    else if (url.includes("/pkg/")) b = "SDK JS (wasm-bindgen glue and glue.js)";
     else if (url.endsWith("/ky.js")) b = "ky";
     else if (url.includes("bench-page.js")) b = "bench page";
     else b = `other: ${functionName || "(anonymous)"}`;

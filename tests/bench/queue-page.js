@@ -405,11 +405,10 @@ async function durabilityCosts(tag, n, rounds) {
 // (its glue.js helpers included), next to the SDK itself and the baseline,
 // interleaved over `rounds` rounds: the median µs/record of each variant
 // shows what each step of the SDK adds.
-async function glueModule() {
-  const index = await (await fetch(new URL("../../pkg/index.js", import.meta.url))).text();
-  const m = /from "(\.\/snippets\/[^"]+\/js\/glue\.js)"/.exec(index);
-  if (!m) throw new Error("cannot find the glue.js path in pkg/index.js");
-  return import(new URL(`../../pkg/${m[1].slice(2)}`, import.meta.url).href);
+// The helpers are the sources' js/glue.js: the package bundles them into
+// its index.js, where they are not exported.
+function glueModule() {
+  return import(new URL("../../js/glue.js", import.meta.url).href);
 }
 
 async function decompose(tag, n, rounds) {

@@ -252,8 +252,7 @@ function digestProfile(profile) {
     else if (functionName === "(program)") bucket = "(program): native browser work on the main thread";
     else if (functionName === "(garbage collector)") bucket = "(garbage collector)";
     else if (url.startsWith("wasm://") || /^\$?(func\d+|wasm-function)/.test(functionName)) bucket = "SDK wasm";
-    else if (url.includes("/snippets/")) bucket = "SDK js/glue.js";
-    else if (url.includes("/pkg/")) bucket = "SDK wasm-bindgen JS glue (pos_resilience.js)";
+    else if (url.includes("/pkg/")) bucket = "SDK JS (wasm-bindgen glue and js/glue.js, in index.js)";
     else if (url.includes("/tests/bench/")) bucket = "bench page";
     else bucket = `other (${functionName || "anonymous"})`;
     buckets[bucket] = (buckets[bucket] || 0) + us;

@@ -165,7 +165,7 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 // reloaded during a rebuild would load half a package.
 const pkgCopy = path.join(tmp, "pkg");
 fs.cpSync(path.join(root, "pkg"), pkgCopy, { recursive: true });
-for (const f of ["index.js", "pos_resilience.js", "pos_resilience_bg.wasm"]) {
+for (const f of ["index.js", "pos_resilience_bg.wasm"]) {
   if (!fs.existsSync(path.join(pkgCopy, f))) {
     console.error(`soak: pkg/${f} is missing (is pkg/ being rebuilt right now?)`);
     process.exit(2);
