@@ -1,6 +1,6 @@
-// Small JavaScript helpers the wasm module imports (wasm-bindgen copies this
-// file into the package's `snippets/`). Kept tiny: anything with policy in it
-// lives in Rust.
+// Small JavaScript helpers the wasm module imports (the package build
+// bundles this file with wasm-bindgen's glue into the package's index.js).
+// Kept tiny: anything with policy in it lives in Rust.
 
 /**
  * The error every pos-resilience promise rejects with. A real `Error`
