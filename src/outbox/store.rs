@@ -30,12 +30,11 @@ pub fn database_name(namespace: &str) -> String {
 /// An open queue database.
 pub struct Store {
     db: Rexie,
-    /// A second connection to the same database, for the write-ahead's
+    /// The same connection as web-sys's `IDBDatabase`, for the write-ahead's
     /// transaction: rexie opens transactions without options, and a
     /// write-ahead must reach the disk before its request leaves (see
-    /// [`Store::add_owned`]). It closes itself when another tab upgrades.
+    /// [`Store::add_owned`]), so it asks for `durability: "strict"` here.
     strict: web_sys::IdbDatabase,
-    _on_version_change: Closure<dyn FnMut()>,
 }
 
 type Result<T> = std::result::Result<T, Error>;
@@ -75,14 +74,9 @@ impl Store {
                 }
             }
         });
-        let db = Rexie::from(request.await?);
-        // Opened after the first connection has created or upgraded the
-        // database, at its version, so it never creates one of its own.
-        let strict: web_sys::IdbDatabase = factory.open(&database_name(namespace), Some(DB_VERSION))?.await?.into();
-        let to_close = strict.clone();
-        let on_version_change = Closure::<dyn FnMut()>::new(move || to_close.close());
-        strict.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
-        Ok(Store { db, strict, _on_version_change: on_version_change })
+        let strict: web_sys::IdbDatabase = request.await?.into();
+        let db = Rexie::from(idb::Database::from(strict.clone()));
+        Ok(Store { db, strict })
     }
 
     /// Makes request `request` on `store_name` in a transaction of its
