@@ -91,7 +91,7 @@ impl Store {
         let tx = self.db.transaction(&[store_name], mode)?;
         let store = tx.store(store_name)?;
         let value = match request {
-            Request::Get(key) => return Ok(store.get(key).await?.unwrap_or(JsValue::UNDEFINED)),
+            Request::Get(key) => return Ok(store.get_all(Some(only(&key)?), Some(1)).await?.pop().unwrap_or(JsValue::UNDEFINED)),
             Request::Add(value) => store.add(value, None).await?,
             Request::Put(value, key) => store.put(value, key.as_ref()).await?,
             Request::Delete(key) => {
@@ -156,7 +156,7 @@ impl Store {
     pub async fn update_if_present(&self, record: &JsValue, id: f64) -> Result<bool> {
         let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
         let store = tx.store(QUEUE)?;
-        let present = store.get(JsValue::from_f64(id)).await?.is_some();
+        let present = !store.get_all(Some(only(&JsValue::from_f64(id))?), Some(1)).await?.is_empty();
         if present {
             store.put(record, None).await?;
         }
@@ -223,7 +223,7 @@ impl Store {
         let store = tx.store(QUEUE)?;
         let n = store.count(None).await?;
         if clear {
-            store.clear().await?;
+            store.delete(every_number()?).await?;
             tx.done().await?;
         }
         Ok(n)
@@ -312,7 +312,7 @@ impl Store {
         let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
         let store = tx.store(META)?;
         let key = JsValue::from_str("drain-lease");
-        let current = store.get(key.clone()).await?.unwrap_or(JsValue::UNDEFINED);
+        let current = store.get_all(Some(only(&key)?), Some(1)).await?.pop().unwrap_or(JsValue::UNDEFINED);
         let holder = crate::js::get(&current, "owner").as_string();
         let act = match until {
             Some(_) => super::policy::lease_available(holder.as_deref(), crate::js::get(&current, "until").as_f64().unwrap_or(0.0), owner, now_ms),
@@ -354,6 +354,18 @@ enum Request<'a> {
     Put(&'a JsValue, Option<JsValue>),
     /// Deletes the record of a key, or the records of a key range.
     Delete(JsValue),
+}
+
+/// The key range of one key: a record is read as `getAll(only(key), 1)`,
+/// the one read request the store makes.
+fn only(key: &JsValue) -> Result<KeyRange> {
+    Ok(KeyRange::only(key).map_err(rexie::Error::from)?)
+}
+
+/// The key range of every number key (every key of the queue), for
+/// deleting them all with the delete request the store makes anyway.
+fn every_number() -> Result<JsValue> {
+    Ok(KeyRange::lower_bound(&JsValue::from_f64(f64::NEG_INFINITY), None).map_err(rexie::Error::from)?.into())
 }
 
 /// The `meta` key of an owner's heartbeat.
