@@ -79,40 +79,56 @@ impl Store {
         Ok(Store { db, strict })
     }
 
-    /// Makes request `request` on `store_name` in a transaction of its
-    /// own and returns its result: the record read (`undefined` when there
-    /// is none), or the key written (`undefined` for a delete) once the
-    /// transaction is done.
-    async fn single(&self, store_name: &str, request: Request<'_>) -> Result<JsValue> {
-        let mode = match request {
-            Request::Get(_) => TransactionMode::ReadOnly,
-            _ => TransactionMode::ReadWrite,
+    /// The outbox's one transaction, through rexie: `read` first, then
+    /// `writes` in order when `gate` (given the record read) lets them,
+    /// every request awaited in turn, so the transaction never goes
+    /// inactive. It is read-write when there are writes, and then done when
+    /// this returns.
+    async fn run(&self, stores: &[&str], read: Read, gate: Gate<'_>, writes: Vec<Write>) -> Result<Ran> {
+        let mode = if writes.is_empty() { TransactionMode::ReadOnly } else { TransactionMode::ReadWrite };
+        let tx = self.db.transaction(stores, mode)?;
+        let records = match read {
+            Read::Records(keys, limit) => tx.store(stores[0])?.get_all(Some(keys.range()?), limit).await?,
+            Read::Count => vec![JsValue::from(tx.store(stores[0])?.count(None).await?)],
+            Read::Nothing => Vec::new(),
         };
-        let tx = self.db.transaction(&[store_name], mode)?;
-        let store = tx.store(store_name)?;
-        let value = match request {
-            Request::Get(key) => return Ok(store.get_all(Some(only(&key)?), Some(1)).await?.pop().unwrap_or(JsValue::UNDEFINED)),
-            Request::Add(value) => store.add(value, None).await?,
-            Request::Put(value, key) => store.put(value, key.as_ref()).await?,
-            Request::Delete(key) => {
-                store.delete(key).await?;
-                JsValue::UNDEFINED
+        let mut ran = Ran { records, wrote: false, key: JsValue::UNDEFINED };
+        if writes.is_empty() || !gate.allows(ran.records.first().unwrap_or(&JsValue::UNDEFINED)) {
+            return Ok(ran);
+        }
+        for (i, write) in writes.into_iter().enumerate() {
+            let key = match write {
+                Write::Add(name, value) => tx.store(name)?.add(&value, None).await?,
+                Write::Put(name, value, key) => tx.store(name)?.put(&value, key.as_ref()).await?,
+                Write::Delete(name, keys) => {
+                    tx.store(name)?.delete(keys.range()?.into()).await?;
+                    JsValue::UNDEFINED
+                }
+            };
+            if i == 0 {
+                ran.key = key;
             }
-        };
+        }
         tx.done().await?;
-        Ok(value)
+        ran.wrote = true;
+        Ok(ran)
     }
 
-    /// Record `key` of `store_name`, if it is there.
-    async fn read(&self, store_name: &str, key: JsValue) -> Result<Option<JsValue>> {
-        let value = self.single(store_name, Request::Get(key)).await?;
-        Ok((!value.is_undefined()).then_some(value))
+    /// `writes` in one read-write transaction, done when it resolves.
+    fn write<'a>(&'a self, stores: &'a [&'a str], writes: Vec<Write>) -> impl Future<Output = Result<Ran>> + 'a {
+        self.run(stores, Read::Nothing, Gate::Always, writes)
     }
 
-    /// Appends a record; returns its id (its FIFO position).
-    pub async fn add(&self, record: &JsValue) -> Result<f64> {
-        let key = self.single(QUEUE, Request::Add(record)).await?;
-        Ok(key.as_f64().unwrap_or(f64::NAN))
+    /// Up to `limit` records of store `store` with keys `keys`, oldest
+    /// first, in a read-only transaction.
+    fn read(&self, store: &'static [&'static str; 1], keys: Keys, limit: Option<u32>) -> impl Future<Output = Result<Ran>> + '_ {
+        self.run(store, Read::Records(keys, limit), Gate::Always, Vec::new())
+    }
+
+    /// Appends a record; resolves with its id (its FIFO position) as the
+    /// [`Ran::id`].
+    pub fn add(&self, record: JsValue) -> impl Future<Output = Result<Ran>> + '_ {
+        self.write(&[QUEUE], vec![Write::Add(QUEUE, record)])
     }
 
     /// Appends a record written ahead of its call's first attempt and
@@ -152,86 +168,53 @@ impl Store {
     /// Replaces queue record `record` (same id) only if it is still there,
     /// in one transaction: a live call releasing its record must not bring
     /// back one that a drain already delivered (a stalled page's lease
-    /// expired) or that `clearQueue()` discarded. Returns whether it was.
-    pub async fn update_if_present(&self, record: &JsValue, id: f64) -> Result<bool> {
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        let store = tx.store(QUEUE)?;
-        let present = !store.get_all(Some(only(&JsValue::from_f64(id))?), Some(1)).await?.is_empty();
-        if present {
-            store.put(record, None).await?;
-        }
-        tx.done().await?;
-        Ok(present)
+    /// expired) or that `clearQueue()` discarded. [`Ran::wrote`] says
+    /// whether it was.
+    pub fn update_if_present(&self, record: JsValue, id: f64) -> impl Future<Output = Result<Ran>> + '_ {
+        let read = Read::Records(Keys::One(JsValue::from_f64(id)), Some(1));
+        self.run(&[QUEUE], read, Gate::Present, vec![Write::Put(QUEUE, record, None)])
     }
 
     /// Deletes queue records `ids` (live calls' records, after their final
     /// answers), in one transaction.
-    pub async fn remove_all(&self, ids: &[f64]) -> Result<()> {
-        let tx = self.db.transaction(&[QUEUE], TransactionMode::ReadWrite)?;
-        let store = tx.store(QUEUE)?;
-        for id in ids {
-            store.delete(JsValue::from_f64(*id)).await?;
-        }
-        tx.done().await?;
-        Ok(())
+    pub fn remove_all(&self, ids: &[f64]) -> impl Future<Output = Result<Ran>> + '_ {
+        self.write(&[QUEUE], ids.iter().map(|id| Write::Delete(QUEUE, Keys::One(JsValue::from_f64(*id)))).collect())
     }
 
-    /// Queue record `id`, if it is still there.
-    pub fn get(&self, id: f64) -> impl Future<Output = Result<Option<JsValue>>> + '_ {
-        self.read(QUEUE, JsValue::from_f64(id))
+    /// Queue record `id`, if it is still there (the [`Ran::first`]).
+    pub fn get(&self, id: f64) -> impl Future<Output = Result<Ran>> + '_ {
+        self.read(&[QUEUE], Keys::One(JsValue::from_f64(id)), Some(1))
     }
 
     /// Writes `owner`'s heartbeat, valid until `until_ms`.
-    pub async fn put_heartbeat(&self, owner: &str, until_ms: f64) -> Result<JsValue> {
-        self.single(META, Request::Put(&heartbeat_value(until_ms), Some(heartbeat_key(owner)))).await
+    pub fn put_heartbeat(&self, owner: &str, until_ms: f64) -> impl Future<Output = Result<Ran>> + '_ {
+        self.write(&[META], vec![Write::Put(META, heartbeat_value(until_ms), Some(heartbeat_key(owner)))])
     }
 
-    /// Until when `owner`'s heartbeat vouches for it, if it wrote one.
-    pub async fn heartbeat_until(&self, owner: &str) -> Result<Option<f64>> {
-        let value = self.read(META, heartbeat_key(owner)).await?;
-        Ok(value.and_then(|v| crate::js::get(&v, "until").as_f64()))
+    /// `owner`'s heartbeat, if it wrote one (the [`Ran::first`]; its
+    /// `until` says until when it vouches for `owner`).
+    pub fn heartbeat(&self, owner: &str) -> impl Future<Output = Result<Ran>> + '_ {
+        self.read(&[META], Keys::One(heartbeat_key(owner)), Some(1))
     }
 
-    /// Up to `limit` records of `store_name` (`queue` or `dead`) in `range`
-    /// (every one when `None`), oldest first.
-    async fn get_all(&self, store_name: &str, range: Option<KeyRange>, limit: Option<u32>) -> Result<Vec<JsValue>> {
-        let tx = self.db.transaction(&[store_name], TransactionMode::ReadOnly)?;
-        let values = tx.store(store_name)?.get_all(range, limit).await?;
-        Ok(values)
+    /// Every queued record, oldest first (the [`Ran::records`]).
+    pub fn queued(&self) -> impl Future<Output = Result<Ran>> + '_ {
+        self.read(&[QUEUE], Keys::All, None)
     }
 
-    /// Every queued record, oldest first.
-    pub fn queued(&self) -> impl Future<Output = Result<Vec<JsValue>>> + '_ {
-        self.get_all(QUEUE, None, None)
+    /// Every dead letter, oldest first (the [`Ran::records`]).
+    pub fn dead_letters(&self) -> impl Future<Output = Result<Ran>> + '_ {
+        self.read(&[DEAD], Keys::All, None)
     }
 
-    /// Every dead letter, oldest first.
-    pub fn dead_letters(&self) -> impl Future<Output = Result<Vec<JsValue>>> + '_ {
-        self.get_all(DEAD, None, None)
-    }
-
-    /// How many records wait in the queue.
-    pub fn count(&self) -> impl Future<Output = Result<u32>> + '_ {
-        self.count_then(false)
-    }
-
-    /// Counts the queued records and, with `clear`, deletes them all in the
-    /// same transaction (done when this returns); returns the count.
-    async fn count_then(&self, clear: bool) -> Result<u32> {
-        let mode = if clear { TransactionMode::ReadWrite } else { TransactionMode::ReadOnly };
-        let tx = self.db.transaction(&[QUEUE], mode)?;
-        let store = tx.store(QUEUE)?;
-        let n = store.count(None).await?;
-        if clear {
-            store.delete(every_number()?).await?;
-            tx.done().await?;
-        }
-        Ok(n)
+    /// How many records wait in the queue (the [`Ran::count`]).
+    pub fn count(&self) -> impl Future<Output = Result<Ran>> + '_ {
+        self.run(&[QUEUE], Read::Count, Gate::Always, Vec::new())
     }
 
     /// Replaces a record (same id), e.g. after a failed replay.
-    pub fn update<'a>(&'a self, record: &'a JsValue) -> impl Future<Output = Result<JsValue>> + 'a {
-        self.single(QUEUE, Request::Put(record, None))
+    pub fn update(&self, record: JsValue) -> impl Future<Output = Result<Ran>> + '_ {
+        self.write(&[QUEUE], vec![Write::Put(QUEUE, record, None)])
     }
 
     /// Deletes the queue records with ids `first..=last`, in one
@@ -240,99 +223,190 @@ impl Store {
     /// dead-letter store, and a record added later always gets a larger id.
     /// Resolves with `undefined`; the store is owned, for a promise of it.
     pub async fn remove_run(self: Rc<Self>, first: f64, last: f64) -> Result<JsValue> {
-        let range = KeyRange::bound(&JsValue::from_f64(first), &JsValue::from_f64(last), None, None).map_err(rexie::Error::from)?;
-        self.single(QUEUE, Request::Delete(range.into())).await
+        self.write(&[QUEUE], vec![Write::Delete(QUEUE, Keys::Between(first, last))]).await?;
+        Ok(JsValue::UNDEFINED)
     }
 
     /// Up to `limit` records after `after` (from the head when `None`), in
-    /// queue order.
-    pub async fn batch_after(&self, after: Option<f64>, limit: u32) -> Result<Vec<JsValue>> {
-        let range = match after {
-            Some(id) => Some(KeyRange::lower_bound(&JsValue::from_f64(id), Some(true)).map_err(rexie::Error::from)?),
-            None => None,
+    /// queue order (the [`Ran::records`]).
+    pub fn batch_after(&self, after: Option<f64>, limit: u32) -> impl Future<Output = Result<Ran>> + '_ {
+        let keys = match after {
+            Some(id) => Keys::After(id),
+            None => Keys::All,
         };
-        self.get_all(QUEUE, range, Some(limit)).await
+        self.read(&[QUEUE], keys, Some(limit))
     }
 
     /// Moves queue record `queue_id` to the dead-letter store as `letter`,
-    /// atomically. Returns the dead letter's id.
-    pub fn bury<'a>(&'a self, queue_id: &JsValue, letter: &'a JsValue) -> impl Future<Output = Result<f64>> + 'a {
-        self.move_record(QUEUE, queue_id.clone(), DEAD, letter)
+    /// atomically. The dead letter's id is the [`Ran::id`].
+    pub fn bury(&self, queue_id: JsValue, letter: JsValue) -> impl Future<Output = Result<Ran>> + '_ {
+        self.write(&[QUEUE, DEAD], vec![Write::Delete(QUEUE, Keys::One(queue_id)), Write::Add(DEAD, letter)])
     }
 
-    /// Reads dead letter `id`.
-    pub fn dead_letter(&self, id: f64) -> impl Future<Output = Result<Option<JsValue>>> + '_ {
-        self.read(DEAD, JsValue::from_f64(id))
+    /// Dead letter `id`, if it is there (the [`Ran::first`]).
+    pub fn dead_letter(&self, id: f64) -> impl Future<Output = Result<Ran>> + '_ {
+        self.read(&[DEAD], Keys::One(JsValue::from_f64(id)), Some(1))
     }
 
     /// Moves dead letter `id` back to the tail of the queue as `record`,
-    /// atomically. Returns the new queue id.
-    pub fn resurrect<'a>(&'a self, id: f64, record: &'a JsValue) -> impl Future<Output = Result<f64>> + 'a {
-        self.move_record(DEAD, JsValue::from_f64(id), QUEUE, record)
-    }
-
-    /// Deletes record `key` of store `from` and adds `value` to store `to`,
-    /// in one transaction. Returns the new record's id.
-    async fn move_record(&self, from: &str, key: JsValue, to: &str, value: &JsValue) -> Result<f64> {
-        let tx = self.db.transaction(&[QUEUE, DEAD], TransactionMode::ReadWrite)?;
-        tx.store(from)?.delete(key).await?;
-        let id = tx.store(to)?.add(value, None).await?;
-        tx.done().await?;
-        Ok(id.as_f64().unwrap_or(f64::NAN))
+    /// atomically. The new queue id is the [`Ran::id`].
+    pub fn resurrect(&self, id: f64, record: JsValue) -> impl Future<Output = Result<Ran>> + '_ {
+        self.write(&[QUEUE, DEAD], vec![Write::Delete(DEAD, Keys::One(JsValue::from_f64(id))), Write::Add(QUEUE, record)])
     }
 
     /// Deletes dead letter `id`.
-    pub fn discard(&self, id: f64) -> impl Future<Output = Result<JsValue>> + '_ {
-        self.single(DEAD, Request::Delete(JsValue::from_f64(id)))
+    pub fn discard(&self, id: f64) -> impl Future<Output = Result<Ran>> + '_ {
+        self.write(&[DEAD], vec![Write::Delete(DEAD, Keys::One(JsValue::from_f64(id)))])
     }
 
-    /// Deletes every queued record (not the dead letters); returns how many.
-    pub fn clear_queue(&self) -> impl Future<Output = Result<u32>> + '_ {
-        self.count_then(true)
+    /// Counts the queued records and deletes them all (not the dead
+    /// letters), in one transaction; the [`Ran::count`] says how many.
+    pub fn clear_queue(&self) -> impl Future<Output = Result<Ran>> + '_ {
+        self.run(&[QUEUE], Read::Count, Gate::Always, vec![Write::Delete(QUEUE, Keys::All)])
     }
 
     /// The drain lease for browsers without Web Locks: takes or renews it
     /// for `owner` until `until_ms` when it is free, expired or already
-    /// `owner`'s; returns whether it did. IndexedDB runs read-write
-    /// transactions on a store one at a time, so this read-then-write is
-    /// atomic across tabs.
-    pub fn take_lease<'a>(&'a self, owner: &'a str, now_ms: f64, until_ms: f64) -> impl Future<Output = Result<bool>> + 'a {
-        self.lease(owner, now_ms, Some(until_ms))
+    /// `owner`'s; [`Ran::wrote`] says whether it did. IndexedDB runs
+    /// read-write transactions on a store one at a time, so this
+    /// read-then-write is atomic across tabs.
+    pub fn take_lease<'a>(&'a self, owner: &'a str, now_ms: f64, until_ms: f64) -> impl Future<Output = Result<Ran>> + 'a {
+        let lease = js_sys::Object::new();
+        crate::js::set(&lease, "owner", owner);
+        crate::js::set(&lease, "until", until_ms);
+        self.lease(Gate::LeaseFree(owner, now_ms), Write::Put(META, lease.into(), Some(JsValue::from_str(LEASE))))
     }
 
-    /// Gives the lease up if `owner` holds it; returns whether it did.
-    pub fn release_lease<'a>(&'a self, owner: &'a str) -> impl Future<Output = Result<bool>> + 'a {
-        self.lease(owner, 0.0, None)
+    /// Gives the lease up if `owner` holds it; [`Ran::wrote`] says whether
+    /// it did.
+    pub fn release_lease<'a>(&'a self, owner: &'a str) -> impl Future<Output = Result<Ran>> + 'a {
+        self.lease(Gate::LeaseHeld(owner), Write::Delete(META, Keys::One(JsValue::from_str(LEASE))))
     }
 
-    /// Takes the lease for `owner` until `until` (see [`Store::take_lease`])
-    /// or, with `None`, gives it up if `owner` holds it; returns whether it
-    /// did, in one read-write transaction.
-    async fn lease(&self, owner: &str, now_ms: f64, until: Option<f64>) -> Result<bool> {
-        let tx = self.db.transaction(&[META], TransactionMode::ReadWrite)?;
-        let store = tx.store(META)?;
-        let key = JsValue::from_str("drain-lease");
-        let current = store.get_all(Some(only(&key)?), Some(1)).await?.pop().unwrap_or(JsValue::UNDEFINED);
-        let holder = crate::js::get(&current, "owner").as_string();
-        let act = match until {
-            Some(_) => super::policy::lease_available(holder.as_deref(), crate::js::get(&current, "until").as_f64().unwrap_or(0.0), owner, now_ms),
-            None => holder.as_deref() == Some(owner),
-        };
-        if act {
-            match until {
-                Some(until_ms) => {
-                    let lease = js_sys::Object::new();
-                    crate::js::set(&lease, "owner", owner);
-                    crate::js::set(&lease, "until", until_ms);
-                    store.put(&lease.into(), Some(&key)).await?;
-                }
-                None => store.delete(key).await?,
-            }
-        }
-        tx.done().await?;
-        Ok(act)
+    /// Reads the lease record and makes `write` if `gate` allows it, in one
+    /// read-write transaction.
+    fn lease<'a>(&'a self, gate: Gate<'a>, write: Write) -> impl Future<Output = Result<Ran>> + 'a {
+        self.run(&[META], Read::Records(Keys::One(JsValue::from_str(LEASE)), Some(1)), gate, vec![write])
     }
 }
+
+/// What a [`Store::run`] transaction did.
+pub struct Ran {
+    /// The records read (the count, as one number, for [`Read::Count`]).
+    records: Vec<JsValue>,
+    /// Whether the writes ran (the gate let them).
+    wrote: bool,
+    /// The key of the first write when it was an add or a put.
+    key: JsValue,
+}
+
+impl Ran {
+    /// The records read, oldest first.
+    pub fn records(self) -> Vec<JsValue> {
+        self.records
+    }
+
+    /// The one record read, if there was one.
+    pub fn first(mut self) -> Option<JsValue> {
+        self.records.pop()
+    }
+
+    /// The count read.
+    pub fn count(self) -> u32 {
+        self.records.first().and_then(JsValue::as_f64).unwrap_or(0.0) as u32
+    }
+
+    /// The id of the record the first write added (NaN when there is none).
+    pub fn id(self) -> f64 {
+        self.key.as_f64().unwrap_or(f64::NAN)
+    }
+
+    /// Whether the writes ran: the record was present, the lease was free
+    /// or held.
+    pub fn wrote(self) -> bool {
+        self.wrote
+    }
+}
+
+/// What a [`Store::run`] transaction reads first, in the first of its
+/// stores.
+enum Read {
+    /// Nothing.
+    Nothing,
+    /// Up to a number of records (every one when `None`).
+    Records(Keys, Option<u32>),
+    /// How many records the store holds.
+    Count,
+}
+
+/// When the writes of a [`Store::run`] transaction run, given the record
+/// it read (`undefined` when there is none).
+enum Gate<'a> {
+    /// Always.
+    Always,
+    /// When the record is there.
+    Present,
+    /// When the lease read may be taken by this owner at this time (see
+    /// [`super::policy::lease_available`]).
+    LeaseFree(&'a str, f64),
+    /// When this owner holds the lease read.
+    LeaseHeld(&'a str),
+}
+
+impl Gate<'_> {
+    fn allows(&self, current: &JsValue) -> bool {
+        let holder = || crate::js::get(current, "owner").as_string();
+        match *self {
+            Gate::Always => true,
+            Gate::Present => !current.is_undefined(),
+            Gate::LeaseFree(owner, now_ms) => {
+                super::policy::lease_available(holder().as_deref(), crate::js::get(current, "until").as_f64().unwrap_or(0.0), owner, now_ms)
+            }
+            Gate::LeaseHeld(owner) => holder().as_deref() == Some(owner),
+        }
+    }
+}
+
+/// The keys a request of a [`Store::run`] transaction reads or deletes.
+enum Keys {
+    /// One key.
+    One(JsValue),
+    /// Every number key above this one.
+    After(f64),
+    /// The number keys from the first to the last, both included.
+    Between(f64, f64),
+    /// Every number key (every key of the queue and of the dead-letter
+    /// store).
+    All,
+}
+
+impl Keys {
+    /// The key range of these keys.
+    fn range(self) -> Result<KeyRange> {
+        let range = match self {
+            Keys::One(key) => KeyRange::only(&key),
+            Keys::After(id) => KeyRange::lower_bound(&JsValue::from_f64(id), Some(true)),
+            Keys::Between(first, last) => KeyRange::bound(&JsValue::from_f64(first), &JsValue::from_f64(last), None, None),
+            Keys::All => KeyRange::lower_bound(&JsValue::from_f64(f64::NEG_INFINITY), None),
+        };
+        Ok(range.map_err(rexie::Error::from)?)
+    }
+}
+
+/// A write of a [`Store::run`] transaction.
+enum Write {
+    /// Adds a value to a store under a new key (the stores with
+    /// auto-increment keys).
+    Add(&'static str, JsValue),
+    /// Puts a value in a store under its key path's key, or under the key
+    /// given.
+    Put(&'static str, JsValue, Option<JsValue>),
+    /// Deletes records from a store.
+    Delete(&'static str, Keys),
+}
+
+/// The `meta` key of the drain lease.
+const LEASE: &str = "drain-lease";
 
 #[wasm_bindgen]
 extern "C" {
@@ -342,30 +416,6 @@ extern "C" {
     type DatabaseWithOptions;
     #[wasm_bindgen(method, catch, js_name = transaction)]
     fn transaction_with_options(this: &DatabaseWithOptions, stores: &js_sys::Array, mode: &str, options: &js_sys::Object) -> std::result::Result<web_sys::IdbTransaction, JsValue>;
-}
-
-/// The one request of a [`Store::single`].
-enum Request<'a> {
-    /// Reads the record of a key.
-    Get(JsValue),
-    /// Adds a value under a new key (the stores with auto-increment keys).
-    Add(&'a JsValue),
-    /// Puts a value under its key path's key, or under the key given.
-    Put(&'a JsValue, Option<JsValue>),
-    /// Deletes the record of a key, or the records of a key range.
-    Delete(JsValue),
-}
-
-/// The key range of one key: a record is read as `getAll(only(key), 1)`,
-/// the one read request the store makes.
-fn only(key: &JsValue) -> Result<KeyRange> {
-    Ok(KeyRange::only(key).map_err(rexie::Error::from)?)
-}
-
-/// The key range of every number key (every key of the queue), for
-/// deleting them all with the delete request the store makes anyway.
-fn every_number() -> Result<JsValue> {
-    Ok(KeyRange::lower_bound(&JsValue::from_f64(f64::NEG_INFINITY), None).map_err(rexie::Error::from)?.into())
 }
 
 /// The `meta` key of an owner's heartbeat.
