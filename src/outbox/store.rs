@@ -43,17 +43,17 @@ type Result<T> = std::result::Result<T, Error>;
 /// made the `queue` store, v2 the `dead` and `meta` stores; every record is
 /// kept. The queue and dead-letter stores key records by their
 /// auto-incremented `id`; `meta` takes the key with each write.
-fn upgrade(event: &idb::event::VersionChangeEvent) -> std::result::Result<(), idb::Error> {
-    use idb::DatabaseEvent;
-    let db = event.database()?;
-    let from = event.old_version()?;
-    for (name, since, keyed_by_id) in [(QUEUE, 1, true), (DEAD, 2, true), (META, 2, false)] {
+fn upgrade(event: &UpgradeEvent) -> std::result::Result<(), JsValue> {
+    let db = event.target().result();
+    let from = event.old_version();
+    for (name, since, keyed_by_id) in [(QUEUE, 1.0, true), (DEAD, 2.0, true), (META, 2.0, false)] {
         if from < since {
-            let mut params = idb::ObjectStoreParams::new();
+            let params = js_sys::Object::new();
             if keyed_by_id {
-                params.auto_increment(true).key_path(Some(idb::KeyPath::new_single("id")));
+                crate::js::set(&params, "keyPath", "id");
+                crate::js::set(&params, "autoIncrement", true);
             }
-            db.create_object_store(name, params)?;
+            db.create_object_store(name, &params)?;
         }
     }
     Ok(())
@@ -65,11 +65,11 @@ impl Store {
         let factory = idb::Factory::new()?;
         let mut request = factory.open(&database_name(namespace), Some(DB_VERSION))?;
         request.on_upgrade_needed(|event| {
-            use idb::{Event as _, Request as _};
+            let event: UpgradeEvent = JsValue::from(event).unchecked_into();
             // A store that cannot be made aborts the upgrade: the open fails
             // (a storage error) rather than leave a database without it.
             if upgrade(&event).is_err() {
-                if let Some(tx) = event.target().ok().and_then(|r| r.transaction()) {
+                if let Some(tx) = event.target().transaction() {
                     let _ = tx.abort();
                 }
             }
@@ -411,11 +411,31 @@ const LEASE: &str = "drain-lease";
 #[wasm_bindgen]
 extern "C" {
     /// An `IDBDatabase`, for the one call web-sys offers only behind its
-    /// unstable-API flag: `transaction(stores, mode, options)`.
+    /// unstable-API flag, `transaction(stores, mode, options)`, and for
+    /// `createObjectStore` in [`upgrade`].
     #[wasm_bindgen(js_name = IDBDatabase)]
     type DatabaseWithOptions;
     #[wasm_bindgen(method, catch, js_name = transaction)]
     fn transaction_with_options(this: &DatabaseWithOptions, stores: &js_sys::Array, mode: &str, options: &js_sys::Object) -> std::result::Result<web_sys::IdbTransaction, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = createObjectStore)]
+    fn create_object_store(this: &DatabaseWithOptions, name: &str, options: &js_sys::Object) -> std::result::Result<JsValue, JsValue>;
+
+    /// The `IDBVersionChangeEvent` of an upgrade, with just what
+    /// [`upgrade`] reads: bound here, as web-sys's IndexedDB types beyond
+    /// `IDBDatabase` and `IDBTransaction` are not among the crate's
+    /// features.
+    type UpgradeEvent;
+    #[wasm_bindgen(method, getter, js_name = oldVersion)]
+    fn old_version(this: &UpgradeEvent) -> f64;
+    #[wasm_bindgen(method, getter)]
+    fn target(this: &UpgradeEvent) -> OpenRequest;
+
+    /// The `IDBOpenDBRequest` of an upgrade.
+    type OpenRequest;
+    #[wasm_bindgen(method, getter)]
+    fn result(this: &OpenRequest) -> DatabaseWithOptions;
+    #[wasm_bindgen(method, getter)]
+    fn transaction(this: &OpenRequest) -> Option<web_sys::IdbTransaction>;
 }
 
 /// The `meta` key of an owner's heartbeat.
