@@ -61,11 +61,22 @@ fn upgrade(event: &UpgradeEvent) -> std::result::Result<(), JsValue> {
 
 impl Store {
     /// Opens (creating or upgrading) the namespace's database.
+    ///
+    /// The open request is bound directly (idb's request future and
+    /// callbacks cost more than a promise of it); its failures keep idb's
+    /// words.
     pub async fn open(namespace: &str) -> Result<Store> {
-        let factory = idb::Factory::new()?;
-        let mut request = factory.open(&database_name(namespace), Some(DB_VERSION))?;
-        request.on_upgrade_needed(|event| {
-            let event: UpgradeEvent = JsValue::from(event).unchecked_into();
+        let factory = js_sys::Reflect::get(&js_sys::global(), &"indexedDB".into()).unwrap_or_default();
+        if !factory.is_object() {
+            return Err(idb::Error::IndexedDbNotFound(factory).into());
+        }
+        let request = factory
+            .unchecked_ref::<Factory>()
+            .open(&database_name(namespace), DB_VERSION)
+            .map_err(idb::Error::IndexedDbOpenFailed)?;
+        // Freed once called; kept if the open is given up while blocked, so
+        // that an upgrade the request makes later still runs.
+        request.set_onupgradeneeded(&Closure::once_into_js(|event: UpgradeEvent| {
             // A store that cannot be made aborts the upgrade: the open fails
             // (a storage error) rather than leave a database without it.
             if upgrade(&event).is_err() {
@@ -73,8 +84,15 @@ impl Store {
                     let _ = tx.abort();
                 }
             }
+        }));
+        let opened = js_sys::Promise::new(&mut |resolve, reject| {
+            request.set_onsuccess(&resolve);
+            request.set_onerror(&reject);
         });
-        let strict: web_sys::IdbDatabase = request.await?.into();
+        if wasm_bindgen_futures::JsFuture::from(opened).await.is_err() {
+            return Err(idb::Error::DomException(request.error().unchecked_into()).into());
+        }
+        let strict: web_sys::IdbDatabase = request.result().unchecked_into();
         let db = Rexie::from(idb::Database::from(strict.clone()));
         Ok(Store { db, strict })
     }
@@ -430,12 +448,26 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     fn target(this: &UpgradeEvent) -> OpenRequest;
 
-    /// The `IDBOpenDBRequest` of an upgrade.
+    /// The `IDBFactory` (`indexedDB`), for opening the database.
+    type Factory;
+    #[wasm_bindgen(method, catch)]
+    fn open(this: &Factory, name: &str, version: u32) -> std::result::Result<OpenRequest, JsValue>;
+
+    /// The `IDBOpenDBRequest` that opens the database, and that of an
+    /// upgrade.
     type OpenRequest;
     #[wasm_bindgen(method, getter)]
     fn result(this: &OpenRequest) -> DatabaseWithOptions;
     #[wasm_bindgen(method, getter)]
+    fn error(this: &OpenRequest) -> JsValue;
+    #[wasm_bindgen(method, getter)]
     fn transaction(this: &OpenRequest) -> Option<web_sys::IdbTransaction>;
+    #[wasm_bindgen(method, setter)]
+    fn set_onupgradeneeded(this: &OpenRequest, handler: &JsValue);
+    #[wasm_bindgen(method, setter)]
+    fn set_onsuccess(this: &OpenRequest, handler: &js_sys::Function);
+    #[wasm_bindgen(method, setter)]
+    fn set_onerror(this: &OpenRequest, handler: &js_sys::Function);
 }
 
 /// The `meta` key of an owner's heartbeat.
