@@ -399,15 +399,17 @@ enum Keys {
 }
 
 impl Keys {
-    /// The key range of these keys.
+    /// The key range of these keys, always made as `IDBKeyRange.bound` (one
+    /// key is the range from it to itself; the number keys run from minus
+    /// to plus infinity).
     fn range(self) -> Result<KeyRange> {
-        let range = match self {
-            Keys::One(key) => KeyRange::only(&key),
-            Keys::After(id) => KeyRange::lower_bound(&JsValue::from_f64(id), Some(true)),
-            Keys::Between(first, last) => KeyRange::bound(&JsValue::from_f64(first), &JsValue::from_f64(last), None, None),
-            Keys::All => KeyRange::lower_bound(&JsValue::from_f64(f64::NEG_INFINITY), None),
+        let (lower, upper, lower_open) = match self {
+            Keys::One(key) => (key.clone(), key, false),
+            Keys::After(id) => (JsValue::from_f64(id), JsValue::from_f64(f64::INFINITY), true),
+            Keys::Between(first, last) => (JsValue::from_f64(first), JsValue::from_f64(last), false),
+            Keys::All => (JsValue::from_f64(f64::NEG_INFINITY), JsValue::from_f64(f64::INFINITY), false),
         };
-        Ok(range.map_err(rexie::Error::from)?)
+        Ok(KeyRange::bound(&lower, &upper, Some(lower_open), None).map_err(rexie::Error::from)?)
     }
 }
 
