@@ -114,10 +114,10 @@ impl Store {
         if writes.is_empty() || !gate.allows(ran.records.first().unwrap_or(&JsValue::UNDEFINED)) {
             return Ok(ran);
         }
-        for (i, write) in writes.into_iter().enumerate() {
+        for (i, write) in writes.iter().enumerate() {
             let key = match write {
-                Write::Add(name, value) => tx.store(name)?.add(&value, None).await?,
-                Write::Put(name, value, key) => tx.store(name)?.put(&value, key.as_ref()).await?,
+                Write::Add(name, value) => tx.store(name)?.add(value, None).await?,
+                Write::Put(name, value, key) => tx.store(name)?.put(value, key.as_ref()).await?,
                 Write::Delete(name, keys) => {
                     tx.store(name)?.delete(keys.range()?.into()).await?;
                     JsValue::UNDEFINED
@@ -402,11 +402,11 @@ impl Keys {
     /// The key range of these keys, always made as `IDBKeyRange.bound` (one
     /// key is the range from it to itself; the number keys run from minus
     /// to plus infinity).
-    fn range(self) -> Result<KeyRange> {
+    fn range(&self) -> Result<KeyRange> {
         let (lower, upper, lower_open) = match self {
-            Keys::One(key) => (key.clone(), key, false),
-            Keys::After(id) => (JsValue::from_f64(id), JsValue::from_f64(f64::INFINITY), true),
-            Keys::Between(first, last) => (JsValue::from_f64(first), JsValue::from_f64(last), false),
+            Keys::One(key) => (key.clone(), key.clone(), false),
+            Keys::After(id) => (JsValue::from_f64(*id), JsValue::from_f64(f64::INFINITY), true),
+            Keys::Between(first, last) => (JsValue::from_f64(*first), JsValue::from_f64(*last), false),
             Keys::All => (JsValue::from_f64(f64::NEG_INFINITY), JsValue::from_f64(f64::INFINITY), false),
         };
         Ok(KeyRange::bound(&lower, &upper, Some(lower_open), None).map_err(rexie::Error::from)?)
