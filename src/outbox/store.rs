@@ -114,17 +114,11 @@ impl Store {
         if writes.is_empty() || !gate.allows(ran.records.first().unwrap_or(&JsValue::UNDEFINED)) {
             return Ok(ran);
         }
-        for (i, write) in writes.iter().enumerate() {
-            let key = match write {
-                Write::Add(name, value) => tx.store(name)?.add(value, None).await?,
-                Write::Put(name, value, key) => tx.store(name)?.put(value, key.as_ref()).await?,
-                Write::Delete(name, keys) => {
-                    tx.store(name)?.delete(keys.range()?.into()).await?;
-                    JsValue::UNDEFINED
-                }
-            };
-            if i == 0 {
-                ran.key = key;
+        for write in &writes {
+            match write {
+                Write::Add(name, value) => ran.key = tx.store(name)?.add(value, None).await?,
+                Write::Put(name, value, key) => ran.key = tx.store(name)?.put(value, key.as_ref()).await?,
+                Write::Delete(name, keys) => tx.store(name)?.delete(keys.range()?.into()).await?,
             }
         }
         tx.done().await?;
@@ -314,7 +308,7 @@ pub struct Ran {
     records: Vec<JsValue>,
     /// Whether the writes ran (the gate let them).
     wrote: bool,
-    /// The key of the first write when it was an add or a put.
+    /// The key of the last add or put (`undefined` when there was none).
     key: JsValue,
 }
 
@@ -334,7 +328,7 @@ impl Ran {
         self.records.first().and_then(JsValue::as_f64).unwrap_or(0.0) as u32
     }
 
-    /// The id of the record the first write added (NaN when there is none).
+    /// The id of the record added (NaN when there is none).
     pub fn id(self) -> f64 {
         self.key.as_f64().unwrap_or(f64::NAN)
     }
