@@ -100,8 +100,8 @@ impl Store {
     /// The outbox's one transaction, through rexie: `read` first, then
     /// `writes` in order when `gate` (given the record read) lets them,
     /// every request awaited in turn, so the transaction never goes
-    /// inactive. It is read-write when there are writes, and then done when
-    /// this returns.
+    /// inactive. It is read-write when there are writes and, when they ran,
+    /// done when this returns.
     async fn run(&self, stores: &[&str], read: Read, gate: Gate<'_>, writes: Vec<Write>) -> Result<Ran> {
         let mode = if writes.is_empty() { TransactionMode::ReadOnly } else { TransactionMode::ReadWrite };
         let tx = self.db.transaction(stores, mode)?;
@@ -114,11 +114,12 @@ impl Store {
         if writes.is_empty() || !gate.allows(ran.records.first().unwrap_or(&JsValue::UNDEFINED)) {
             return Ok(ran);
         }
-        for write in &writes {
+        for (name, write) in &writes {
+            let store = tx.store(name)?;
             match write {
-                Write::Add(name, value) => ran.key = tx.store(name)?.add(value, None).await?,
-                Write::Put(name, value, key) => ran.key = tx.store(name)?.put(value, key.as_ref()).await?,
-                Write::Delete(name, keys) => tx.store(name)?.delete(keys.range()?.into()).await?,
+                Op::Add(value) => ran.key = store.add(value, None).await?,
+                Op::Put(value, key) => ran.key = store.put(value, key.as_ref()).await?,
+                Op::Delete(keys) => store.delete(keys.range()?.into()).await?,
             }
         }
         tx.done().await?;
@@ -140,7 +141,7 @@ impl Store {
     /// Appends a record; resolves with its id (its FIFO position) as the
     /// [`Ran::id`].
     pub fn add(&self, record: JsValue) -> impl Future<Output = Result<Ran>> + '_ {
-        self.write(&[QUEUE], vec![Write::Add(QUEUE, record)])
+        self.write(&[QUEUE], vec![(QUEUE, Op::Add(record))])
     }
 
     /// Appends a record written ahead of its call's first attempt and
@@ -184,13 +185,13 @@ impl Store {
     /// whether it was.
     pub fn update_if_present(&self, record: JsValue, id: f64) -> impl Future<Output = Result<Ran>> + '_ {
         let read = Read::Records(Keys::One(JsValue::from_f64(id)), Some(1));
-        self.run(&[QUEUE], read, Gate::Present, vec![Write::Put(QUEUE, record, None)])
+        self.run(&[QUEUE], read, Gate::Present, vec![(QUEUE, Op::Put(record, None))])
     }
 
     /// Deletes queue records `ids` (live calls' records, after their final
     /// answers), in one transaction.
     pub fn remove_all(&self, ids: &[f64]) -> impl Future<Output = Result<Ran>> + '_ {
-        self.write(&[QUEUE], ids.iter().map(|id| Write::Delete(QUEUE, Keys::One(JsValue::from_f64(*id)))).collect())
+        self.write(&[QUEUE], ids.iter().map(|id| (QUEUE, Op::Delete(Keys::One(JsValue::from_f64(*id))))).collect())
     }
 
     /// Queue record `id`, if it is still there (the [`Ran::first`]).
@@ -200,7 +201,7 @@ impl Store {
 
     /// Writes `owner`'s heartbeat, valid until `until_ms`.
     pub fn put_heartbeat(&self, owner: &str, until_ms: f64) -> impl Future<Output = Result<Ran>> + '_ {
-        self.write(&[META], vec![Write::Put(META, heartbeat_value(until_ms), Some(heartbeat_key(owner)))])
+        self.write(&[META], vec![(META, Op::Put(heartbeat_value(until_ms), Some(heartbeat_key(owner))))])
     }
 
     /// `owner`'s heartbeat, if it wrote one (the [`Ran::first`]; its
@@ -226,7 +227,7 @@ impl Store {
 
     /// Replaces a record (same id), e.g. after a failed replay.
     pub fn update(&self, record: JsValue) -> impl Future<Output = Result<Ran>> + '_ {
-        self.write(&[QUEUE], vec![Write::Put(QUEUE, record, None)])
+        self.write(&[QUEUE], vec![(QUEUE, Op::Put(record, None))])
     }
 
     /// Deletes the queue records with ids `first..=last`, in one
@@ -235,7 +236,7 @@ impl Store {
     /// dead-letter store, and a record added later always gets a larger id.
     /// Resolves with `undefined`; the store is owned, for a promise of it.
     pub async fn remove_run(self: Rc<Self>, first: f64, last: f64) -> Result<JsValue> {
-        self.write(&[QUEUE], vec![Write::Delete(QUEUE, Keys::Between(first, last))]).await?;
+        self.write(&[QUEUE], vec![(QUEUE, Op::Delete(Keys::Between(first, last)))]).await?;
         Ok(JsValue::UNDEFINED)
     }
 
@@ -252,7 +253,7 @@ impl Store {
     /// Moves queue record `queue_id` to the dead-letter store as `letter`,
     /// atomically. The dead letter's id is the [`Ran::id`].
     pub fn bury(&self, queue_id: JsValue, letter: JsValue) -> impl Future<Output = Result<Ran>> + '_ {
-        self.write(&[QUEUE, DEAD], vec![Write::Delete(QUEUE, Keys::One(queue_id)), Write::Add(DEAD, letter)])
+        self.write(&[QUEUE, DEAD], vec![(QUEUE, Op::Delete(Keys::One(queue_id))), (DEAD, Op::Add(letter))])
     }
 
     /// Dead letter `id`, if it is there (the [`Ran::first`]).
@@ -263,18 +264,18 @@ impl Store {
     /// Moves dead letter `id` back to the tail of the queue as `record`,
     /// atomically. The new queue id is the [`Ran::id`].
     pub fn resurrect(&self, id: f64, record: JsValue) -> impl Future<Output = Result<Ran>> + '_ {
-        self.write(&[QUEUE, DEAD], vec![Write::Delete(DEAD, Keys::One(JsValue::from_f64(id))), Write::Add(QUEUE, record)])
+        self.write(&[QUEUE, DEAD], vec![(DEAD, Op::Delete(Keys::One(JsValue::from_f64(id)))), (QUEUE, Op::Add(record))])
     }
 
     /// Deletes dead letter `id`.
     pub fn discard(&self, id: f64) -> impl Future<Output = Result<Ran>> + '_ {
-        self.write(&[DEAD], vec![Write::Delete(DEAD, Keys::One(JsValue::from_f64(id)))])
+        self.write(&[DEAD], vec![(DEAD, Op::Delete(Keys::One(JsValue::from_f64(id))))])
     }
 
     /// Counts the queued records and deletes them all (not the dead
     /// letters), in one transaction; the [`Ran::count`] says how many.
     pub fn clear_queue(&self) -> impl Future<Output = Result<Ran>> + '_ {
-        self.run(&[QUEUE], Read::Count, Gate::Always, vec![Write::Delete(QUEUE, Keys::All)])
+        self.run(&[QUEUE], Read::Count, Gate::Always, vec![(QUEUE, Op::Delete(Keys::All))])
     }
 
     /// The drain lease for browsers without Web Locks: takes or renews it
@@ -286,13 +287,13 @@ impl Store {
         let lease = js_sys::Object::new();
         crate::js::set(&lease, "owner", owner);
         crate::js::set(&lease, "until", until_ms);
-        self.lease(Gate::LeaseFree(owner, now_ms), Write::Put(META, lease.into(), Some(JsValue::from_str(LEASE))))
+        self.lease(Gate::LeaseFree(owner, now_ms), (META, Op::Put(lease.into(), Some(JsValue::from_str(LEASE)))))
     }
 
     /// Gives the lease up if `owner` holds it; [`Ran::wrote`] says whether
     /// it did.
     pub fn release_lease<'a>(&'a self, owner: &'a str) -> impl Future<Output = Result<Ran>> + 'a {
-        self.lease(Gate::LeaseHeld(owner), Write::Delete(META, Keys::One(JsValue::from_str(LEASE))))
+        self.lease(Gate::LeaseHeld(owner), (META, Op::Delete(Keys::One(JsValue::from_str(LEASE)))))
     }
 
     /// Reads the lease record and makes `write` if `gate` allows it, in one
@@ -366,6 +367,7 @@ enum Gate<'a> {
 }
 
 impl Gate<'_> {
+    /// Whether the writes run, given record `current`.
     fn allows(&self, current: &JsValue) -> bool {
         let holder = || crate::js::get(current, "owner").as_string();
         match *self {
@@ -407,16 +409,17 @@ impl Keys {
     }
 }
 
-/// A write of a [`Store::run`] transaction.
-enum Write {
-    /// Adds a value to a store under a new key (the stores with
-    /// auto-increment keys).
-    Add(&'static str, JsValue),
-    /// Puts a value in a store under its key path's key, or under the key
-    /// given.
-    Put(&'static str, JsValue, Option<JsValue>),
-    /// Deletes records from a store.
-    Delete(&'static str, Keys),
+/// A write of a [`Store::run`] transaction, in the store it names.
+type Write = (&'static str, Op);
+
+/// What a [`Write`] does.
+enum Op {
+    /// Adds a value under a new key (the stores with auto-increment keys).
+    Add(JsValue),
+    /// Puts a value under its key path's key, or under the key given.
+    Put(JsValue, Option<JsValue>),
+    /// Deletes records.
+    Delete(Keys),
 }
 
 /// The `meta` key of the drain lease.
