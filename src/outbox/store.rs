@@ -105,9 +105,10 @@ impl Store {
     async fn run(&self, stores: &[&str], read: Read, gate: Gate<'_>, writes: Vec<Write>) -> Result<Ran> {
         let mode = if writes.is_empty() { TransactionMode::ReadOnly } else { TransactionMode::ReadWrite };
         let tx = self.db.transaction(stores, mode)?;
+        let first = tx.store(stores[0])?;
         let records = match read {
-            Read::Records(keys, limit) => tx.store(stores[0])?.get_all(Some(keys.range()?), limit).await?,
-            Read::Count => vec![JsValue::from(tx.store(stores[0])?.count(None).await?)],
+            Read::Records(keys, limit) => first.get_all(Some(keys.range()?), limit).await?,
+            Read::Count => vec![JsValue::from(first.count(None).await?)],
             Read::Nothing => Vec::new(),
         };
         let mut ran = Ran { records, wrote: false, key: JsValue::UNDEFINED };
