@@ -16,7 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::ownership::{claim, Claim, Owner};
 use super::policy::{after_replay, delete_run_now, drain_may_start, is_due, is_expired, lease_until, DeadReason, Replay, Step, SKIPPED_RETRY_MS};
 use super::record::{DeadLetter, QueuedRequest};
-use super::store::{database_name, Store};
+use super::store::{database_name, Ran, Store};
 use crate::attempt::{send_once, Request, Sent};
 use crate::call::navigator_online;
 use crate::connectivity::{puts_server_in_doubt, Connectivity};
@@ -181,7 +181,7 @@ async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, 
         let now = js::now_ms();
         let until = lease_until(now, state.config.defaults.resolve().timeout_ms);
         let taken = match store.take_lease(&owner, now, until).await {
-            Ok(taken) => taken,
+            Ok(taken) => taken.wrote(),
             Err(e) => return Err(failed_to_start(&state, "cannot take the drain lease", e)),
         };
         if taken {
@@ -192,7 +192,7 @@ async fn drain_exclusively(state: Rc<Context>, forced: bool) -> Result<JsValue, 
     }
     // Another tab is draining. It may be finishing just as this tab's
     // records arrived: look again shortly while any remain.
-    let remaining = store.count().await.map_err(|e| e.doing("cannot count the offline queue"))?;
+    let remaining = store.count().await.map_err(|e| e.doing("cannot count the offline queue"))?.count();
     if remaining > 0 {
         state.drainer.schedule(js::now_ms() + SKIPPED_RETRY_MS);
     }
@@ -252,7 +252,7 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
         }
         if ahead.is_empty() {
             let batch = match store.batch_after(last_id, READ_AHEAD).await {
-                Ok(batch) => batch,
+                Ok(batch) => batch.records(),
                 Err(e) => {
                     failure = Some(e);
                     break;
@@ -283,7 +283,7 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
                 continue;
             }
             // Its call may have ended since the read: read it again.
-            match store.get(id).await {
+            match store.get(id).await.map(Ran::first) {
                 Ok(Some(current)) => raw = current,
                 Ok(None) => continue,
                 Err(e) => {
@@ -321,7 +321,7 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
             break;
         }
         if let Some(owner) = &lease {
-            match store.take_lease(owner, now, lease_until(now, timeout)).await {
+            match store.take_lease(owner, now, lease_until(now, timeout)).await.map(Ran::wrote) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
@@ -348,7 +348,7 @@ async fn drain_pass(state: Rc<Context>, store: Rc<Store>, forced: bool, lease: O
     if let Err(e) = deletes.finish(&store).await {
         failure.get_or_insert(e);
     }
-    let remaining = store.count().await.unwrap_or(0);
+    let remaining = store.count().await.map_or(0, Ran::count);
     let result = report(sent, dead, remaining, false);
     if let Some(e) = &failure {
         set(result.unchecked_ref(), "error", e.message());
@@ -470,7 +470,7 @@ async fn replay(state: &Rc<Context>, store: &Store, record: &mut QueuedRequest, 
             Step::Wait { at_ms, auth } => {
                 record.next_attempt_at = at_ms;
                 record.last_error = Some(sent.reason.clone());
-                store.update(&record.to_js()).await?;
+                store.update(record.to_js()).await?;
                 if auth {
                     state.emit(Event::AuthRequired { queue_id, idempotency_key: &record.idempotency_key, url: &record.url });
                 }
@@ -494,7 +494,7 @@ async fn bury(state: &Context, store: &Store, request: &JsValue, queue_id: &JsVa
         request,
     };
     let stored = letter.to_js(js::now_ms());
-    let id = store.bury(queue_id, &stored).await?;
+    let id = store.bury(queue_id.clone(), stored.clone().into()).await?.id();
     set(&stored, "id", id);
     state.emit(Event::DeadLetter(&stored));
     state.drainer.announce_soon();

@@ -227,7 +227,7 @@ impl LiveWrites {
     pub async fn release(&self, ctx: &Context, record: &QueuedRequest) {
         let id = record.id.unwrap_or(f64::NAN);
         if let Ok(store) = ctx.outbox.store().await {
-            let _ = store.update_if_present(&record.to_js(), id).await;
+            let _ = store.update_if_present(record.to_js(), id).await;
         }
         self.forget(id);
     }
@@ -267,7 +267,7 @@ impl LiveWrites {
         while i < owners.len() {
             let alive = match &held {
                 Some(held) => held.includes(&owner_lock(&owners[i]).into(), 0),
-                None => heartbeat_alive(store.heartbeat_until(&owners[i]).await?, now),
+                None => heartbeat_alive(store.heartbeat(&owners[i]).await?.first().and_then(|v| js::get(&v, "until").as_f64()), now),
             };
             if alive {
                 i += 1;

@@ -13,7 +13,7 @@ use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use super::record::{DeadLetter, QueuedRequest};
-use super::store::{database_name, Store};
+use super::store::{database_name, Ran, Store};
 use crate::context::Context;
 use crate::error::Error;
 use crate::events::{Event, Events};
@@ -108,25 +108,25 @@ impl Outbox {
     /// write is committed when this returns.
     pub async fn enqueue(&self, record: &QueuedRequest) -> Result<f64, Error> {
         let store = self.store().await?;
-        store.add(&record.to_js()).await
+        store.add(record.to_js()).await.map(Ran::id)
     }
 
     /// How many requests wait in the queue.
     pub async fn size(&self, ctx: &Rc<Context>) -> Result<u32, Error> {
         let store = ctx.settled_store().await?;
-        store.count().await.map_err(|e| e.doing("cannot count the offline queue"))
+        store.count().await.map(Ran::count).map_err(|e| e.doing("cannot count the offline queue"))
     }
 
     /// The queued requests, oldest (next to be sent) first.
     pub async fn list(&self, ctx: &Rc<Context>) -> Result<Vec<JsValue>, Error> {
         let store = ctx.settled_store().await?;
-        store.queued().await.map_err(|e| e.doing("cannot read the offline queue"))
+        store.queued().await.map(Ran::records).map_err(|e| e.doing("cannot read the offline queue"))
     }
 
     /// The dead letters, oldest first.
     pub async fn dead_letters(&self, ctx: &Rc<Context>) -> Result<Vec<JsValue>, Error> {
         let store = ctx.settled_store().await?;
-        store.dead_letters().await.map_err(|e| e.doing("cannot read the dead letters"))
+        store.dead_letters().await.map(Ran::records).map_err(|e| e.doing("cannot read the dead letters"))
     }
 
     /// Moves dead letter `id` back to the tail of the queue with its
@@ -134,7 +134,7 @@ impl Outbox {
     /// Returns its new queue id.
     pub async fn retry_dead_letter(&self, ctx: &Rc<Context>, id: f64) -> Result<f64, Error> {
         let store = ctx.settled_store().await?;
-        let letter = store.dead_letter(id).await.map_err(|e| e.doing("cannot read the dead letter"))?;
+        let letter = store.dead_letter(id).await.map_err(|e| e.doing("cannot read the dead letter"))?.first();
         let letter = letter.ok_or_else(|| Error::InvalidInput(["no dead letter with id ", &format_number(id)].concat()))?;
         let mut record = DeadLetter::replayable(&letter)
             .map_err(|field| Error::InvalidInput(["dead letter ", &format_number(id), " cannot be replayed: its request has a malformed ", field].concat()))?;
@@ -143,7 +143,7 @@ impl Outbox {
         record.owner = None;
         record.created_at = now;
         record.next_attempt_at = now;
-        let new_id = store.resurrect(id, &record.to_js()).await.map_err(|e| e.doing("cannot move the dead letter back"))?;
+        let new_id = store.resurrect(id, record.to_js()).await.map_err(|e| e.doing("cannot move the dead letter back"))?.id();
         ctx.drainer.enqueued();
         ctx.drainer.drain_in_background(true);
         Ok(new_id)
@@ -161,7 +161,7 @@ impl Outbox {
     pub async fn clear(&self, ctx: &Rc<Context>) -> Result<u32, Error> {
         let store = ctx.settled_store().await?;
         ctx.drainer.generation.set(ctx.drainer.generation.get().wrapping_add(1));
-        let n = store.clear_queue().await.map_err(|e| e.doing("cannot clear the offline queue"))?;
+        let n = store.clear_queue().await.map_err(|e| e.doing("cannot clear the offline queue"))?.count();
         ctx.drainer.announce_soon();
         Ok(n)
     }
@@ -170,8 +170,8 @@ impl Outbox {
     /// Callers go through `Drainer::announce_soon`, which coalesces bursts.
     pub async fn announce_size(&self, events: &Events) {
         let Ok(store) = self.store().await else { return };
-        if let Ok(size) = store.count().await {
-            self.announce(size, events);
+        if let Ok(ran) = store.count().await {
+            self.announce(ran.count(), events);
         }
     }
 
