@@ -172,6 +172,7 @@ async fn a_poison_record_is_dead_lettered_and_the_rest_still_drain() {
     let letters = Array::from(&settle(c.dead_letters()).await.unwrap());
     assert_eq!(letters.length(), 1);
     let letter = letters.get(0);
+    assert_eq!(num(&dead, "id"), num(&letter, "id"), "the event carries the stored dead letter's id");
     assert_eq!(num(&letter, "status"), 422.0);
     assert_eq!(num(&get(&letter, "body"), "status"), 422.0, "the problem+json body is kept");
     assert_eq!(get(&get(&letter, "request"), "body").as_string().as_deref(), Some(r#"{"bad":true}"#));
@@ -179,7 +180,9 @@ async fn a_poison_record_is_dead_lettered_and_the_rest_still_drain() {
 
     // Retried by hand it goes back to the queue (and is rejected again);
     // discarded it is gone.
-    settle(c.retry_dead_letter(num(&letter, "id"))).await.unwrap();
+    // Its new queue id comes after the 50 records queued before it.
+    let requeued = settle(c.retry_dead_letter(num(&letter, "id"))).await.unwrap().as_f64();
+    assert!(requeued.is_some_and(|id| id > 50.0 && id.fract() == 0.0), "retryDeadLetter resolves with the new queue id, not {requeued:?}");
     settle(c.drain_queue()).await.unwrap();
     let again = Array::from(&settle(c.dead_letters()).await.unwrap());
     assert_eq!(again.length(), 1);
