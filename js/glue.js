@@ -43,6 +43,41 @@ export function sleep(ms, signal) {
   });
 }
 
+// The last URL resolved: [text, base, href]. A till posts to the same
+// endpoint over and over, so this spares a `new URL` per call.
+let lastUrl = [];
+
+/**
+ * `url` (a string or a `URL`) as an absolute http(s) URL, resolved against
+ * `base` (or, without one, the page's location). Throws the message, which
+ * names `field`, when it is not one.
+ */
+export function absoluteUrl(field, url, base) {
+  const text = typeof url === "string" ? url : url instanceof URL ? url.href : undefined;
+  if (text === undefined) throw `${field} must be a string or a URL`;
+  base ??= globalThis.location?.href;
+  if (lastUrl[0] === text && lastUrl[1] === base) return lastUrl[2];
+  let parsed;
+  try {
+    parsed = new URL(text, base);
+  } catch {
+    throw `${field} is not a valid URL: ${text}`;
+  }
+  const { protocol, href } = parsed;
+  if (protocol !== "http:" && protocol !== "https:") throw `${field} must use http or https, got ${protocol} in ${text}`;
+  lastUrl = [text, base, href];
+  return href;
+}
+
+/** Whether `text` parses as an absolute URL (any scheme). */
+export function isAbsoluteUrl(text) {
+  try {
+    return !!new URL(text);
+  } catch {
+    return false;
+  }
+}
+
 // The largest delay setTimeout honours; longer ones fire at once.
 const MAX_TIMER_MS = 2147483647;
 

@@ -42,7 +42,7 @@ pub struct ApiClient {
 impl ApiClient {
     /// Starts (or joins) an operation; `Err` is an `invalid-input` ApiError.
     fn start(&self, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<Rc<InFlight>, Error> {
-        let (op, keys) = prepare(&self.ctx.config, &self.ctx.urls, method, url, body, options)?;
+        let (op, keys) = prepare(&self.ctx.config, method, url, body, options)?;
         // A call with its own signal neither joins nor is joined: its abort
         // must not cancel somebody else's operation.
         let shareable = op.signal.is_none();

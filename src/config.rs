@@ -87,7 +87,7 @@ impl ClientConfig {
         let base_url = match raw(&get(config, "baseUrl")) {
             Raw::Missing => None,
             Raw::Text(s) => {
-                if web_sys::Url::new(&s).is_err() {
+                if !crate::js::is_absolute_url(&s) {
                     return Err(["config.baseUrl is not an absolute URL: ", &s].concat());
                 }
                 Some(s)
@@ -124,7 +124,7 @@ impl ClientConfig {
         let defaults = Overrides::parse("config", |name| raw(&get(config, name)))?;
         let health_url = match raw(&get(config, "healthUrl")) {
             Raw::Missing => None,
-            Raw::Text(s) => Some(absolute_url("config.healthUrl", &s, base_url.as_deref())?),
+            Raw::Text(s) => Some(absolute_url("config.healthUrl", &JsValue::from_str(&s), base_url.as_deref())?),
             _ => return Err("config.healthUrl must be a string".into()),
         };
         let probe_timeout = crate::options::positive_ms("config.probeTimeout", &raw(&get(config, "probeTimeout")))?;

@@ -13,6 +13,15 @@ extern "C" {
     #[wasm_bindgen(js_name = makeApiError)]
     fn make_api_error(kind: &str, message: &str, fields: &JsValue) -> JsValue;
 
+    /// `url` (a string or a `URL`) resolved to an absolute http(s) URL;
+    /// throws the message naming `field` when it is not one.
+    #[wasm_bindgen(js_name = absoluteUrl, catch)]
+    pub fn absolute_url(field: &str, url: &JsValue, base: Option<&str>) -> Result<String, JsValue>;
+
+    /// Whether `text` parses as an absolute URL (any scheme).
+    #[wasm_bindgen(js_name = isAbsoluteUrl)]
+    pub fn is_absolute_url(text: &str) -> bool;
+
     /// One fetch attempt under a timeout; never rejects.
     #[wasm_bindgen(js_name = attempt)]
     pub fn fetch_attempt(url: &str, method: &str, headers: &web_sys::Headers, body: Option<&str>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
