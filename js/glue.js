@@ -82,14 +82,28 @@ export function isAbsoluteUrl(text) {
 const MAX_TIMER_MS = 2147483647;
 
 /**
- * One HTTP attempt under its own AbortSignal timeout. Never rejects: it
- * resolves with `{outcome: "response", status, headers, body}` (`headers`
- * the response's `Headers`, `body` as `readBody` gives it), or
- * `{outcome: "timeout"}`, `{outcome: "aborted"}` (the caller's signal
- * fired) or `{outcome: "network", message}`. The timer and the listener on
- * the caller's signal are always removed, so nothing outlives the attempt.
+ * One HTTP attempt under its own AbortSignal timeout. Its headers are
+ * `pairs` (names and values, alternating) set in order, `Content-Type:
+ * application/json` when there is a body and none was given, and
+ * `Idempotency-Key: key` last. Never rejects: it resolves with
+ * `{outcome: "invalid-header", name}` (nothing was sent), `{outcome:
+ * "response", status, headers, body}` (`headers` the response's `Headers`,
+ * `body` as `readBody` gives it), or `{outcome: "timeout"}`, `{outcome:
+ * "aborted"}` (the caller's signal fired) or `{outcome: "network",
+ * message}`. The timer and the listener on the caller's signal are always
+ * removed, so nothing outlives the attempt.
  */
-export async function attempt(url, method, headers, body, timeoutMs, callerSignal) {
+export async function attempt(url, method, pairs, body, key, timeoutMs, callerSignal) {
+  const headers = new Headers();
+  for (let i = 0; i < pairs.length; i += 2) {
+    try {
+      headers.set(pairs[i], pairs[i + 1]);
+    } catch {
+      return { outcome: "invalid-header", name: pairs[i] };
+    }
+  }
+  if (body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+  if (key !== undefined) headers.set("idempotency-key", key);
   if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
   const controller = new AbortController();
   let timedOut = false;

@@ -22,9 +22,10 @@ extern "C" {
     #[wasm_bindgen(js_name = isAbsoluteUrl)]
     pub fn is_absolute_url(text: &str) -> bool;
 
-    /// One fetch attempt under a timeout; never rejects.
+    /// One fetch attempt under a timeout, its headers built from
+    /// `headers` (names and values, alternating) and `key`; never rejects.
     #[wasm_bindgen(js_name = attempt)]
-    pub fn fetch_attempt(url: &str, method: &str, headers: &web_sys::Headers, body: Option<&str>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
+    pub fn fetch_attempt(url: &str, method: &str, headers: &js_sys::Array, body: Option<&str>, key: Option<&str>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
 
     /// The `ApiResponse` object (its `headers` copied from `Headers` on first read).
     #[wasm_bindgen(js_name = apiResponse)]

@@ -40,19 +40,24 @@ pub enum Attempt {
     Aborted,
     /// No response: the message from the browser.
     Network(String),
+    /// Nothing was sent: this header name (or its value) is not a valid header.
+    InvalidHeader(String),
 }
 
 /// The request one attempt sends.
 pub struct Outgoing<'a> {
     pub url: &'a str,
     pub method: &'a str,
-    pub headers: &'a web_sys::Headers,
+    /// Header names and values, alternating, set in this order.
+    pub headers: &'a js_sys::Array,
     pub body: Option<&'a str>,
+    /// The idempotency key, set after every other header.
+    pub key: Option<&'a str>,
 }
 
 /// Sends one attempt, aborting it after `timeout_ms` or when `signal` fires.
 pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Attempt {
-    let promise = js::fetch_attempt(req.url, req.method, req.headers, req.body, timeout_ms, signal.cloned());
+    let promise = js::fetch_attempt(req.url, req.method, req.headers, req.body, req.key, timeout_ms, signal.cloned());
     let result = match JsFuture::from(promise).await {
         Ok(v) => v,
         Err(e) => return Attempt::Network(js::message_of(&e)),
@@ -65,6 +70,7 @@ pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::
         }),
         Some("timeout") => Attempt::Timeout,
         Some("aborted") => Attempt::Aborted,
+        Some("invalid-header") => Attempt::InvalidHeader(get(&result, "name").as_string().unwrap_or_default()),
         _ => Attempt::Network(get(&result, "message").as_string().unwrap_or_else(|| "network error".into())),
     }
 }
