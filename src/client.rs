@@ -152,13 +152,13 @@ impl ApiClient {
     /// How many requests wait in this namespace's offline queue.
     #[wasm_bindgen(js_name = queueSize, unchecked_return_type = "Promise<number>")]
     pub fn queue_size(&self) -> Promise {
-        self.with_outbox(|ctx| async move { Ok(ctx.outbox.size(&ctx).await?.into()) })
+        self.with_outbox(Manage::Size)
     }
 
     /// The queued requests, oldest (next to be sent) first.
     #[wasm_bindgen(js_name = listQueue, unchecked_return_type = "Promise<QueuedRequest[]>")]
     pub fn list_queue(&self) -> Promise {
-        self.with_outbox(|ctx| async move { Ok(ctx.outbox.list(&ctx).await?.into_iter().collect::<js_sys::Array>().into()) })
+        self.with_outbox(Manage::List)
     }
 
     /// Sends the queued requests now, in order, ignoring their backoff.
@@ -172,7 +172,7 @@ impl ApiClient {
     /// The requests that can never be delivered as they are, with the reason.
     #[wasm_bindgen(js_name = deadLetters, unchecked_return_type = "Promise<DeadLetter[]>")]
     pub fn dead_letters(&self) -> Promise {
-        self.with_outbox(|ctx| async move { Ok(ctx.outbox.dead_letters(&ctx).await?.into_iter().collect::<js_sys::Array>().into()) })
+        self.with_outbox(Manage::DeadLetters)
     }
 
     /// Puts dead letter `id` back at the tail of the queue, with its original
@@ -180,20 +180,20 @@ impl ApiClient {
     /// repeated) and a fresh retention period. Resolves with the new queue id.
     #[wasm_bindgen(js_name = retryDeadLetter, unchecked_return_type = "Promise<number>")]
     pub fn retry_dead_letter(&self, id: f64) -> Promise {
-        self.with_outbox(move |ctx| async move { Ok(ctx.outbox.retry_dead_letter(&ctx, id).await?.into()) })
+        self.with_outbox(Manage::RetryDeadLetter(id))
     }
 
     /// Deletes dead letter `id` for good.
     #[wasm_bindgen(js_name = discardDeadLetter, unchecked_return_type = "Promise<void>")]
     pub fn discard_dead_letter(&self, id: f64) -> Promise {
-        self.with_outbox(move |ctx| async move { ctx.outbox.discard_dead_letter(&ctx, id).await.map(|()| JsValue::UNDEFINED) })
+        self.with_outbox(Manage::DiscardDeadLetter(id))
     }
 
     /// Deletes every queued request (not the dead letters): they will not
     /// be sent. Resolves with how many were removed.
     #[wasm_bindgen(js_name = clearQueue, unchecked_return_type = "Promise<number>")]
     pub fn clear_queue(&self) -> Promise {
-        self.with_outbox(|ctx| async move { Ok(ctx.outbox.clear(&ctx).await?.into()) })
+        self.with_outbox(Manage::Clear)
     }
 
     /// Stops listening to the browser (connectivity, visibility, other
@@ -213,8 +213,8 @@ impl ApiClient {
 
 impl ApiClient {
     /// Runs an outbox management call as a promise.
-    fn with_outbox<F: std::future::Future<Output = Result<JsValue, Error>> + 'static>(&self, call: impl FnOnce(Rc<Context>) -> F) -> Promise {
-        js::promise(call(self.ctx.clone()))
+    fn with_outbox(&self, call: Manage) -> Promise {
+        js::promise(manage(self.ctx.clone(), call))
     }
 
     /// Listens to the global `online`/`offline` events (re-emitted, and
@@ -255,6 +255,34 @@ impl ApiClient {
             });
         }
     }
+}
+
+/// An outbox management call. They all run in [`manage`], one future type
+/// for all of them instead of one per call.
+enum Manage {
+    Size,
+    List,
+    DeadLetters,
+    RetryDeadLetter(f64),
+    DiscardDeadLetter(f64),
+    Clear,
+}
+
+/// Runs management call `call` on the outbox of `ctx`; resolves with what
+/// its JavaScript method returns.
+async fn manage(ctx: Rc<Context>, call: Manage) -> Result<JsValue, Error> {
+    let outbox = &ctx.outbox;
+    Ok(match call {
+        Manage::Size => outbox.size(&ctx).await?.into(),
+        Manage::List => outbox.list(&ctx).await?.into_iter().collect::<js_sys::Array>().into(),
+        Manage::DeadLetters => outbox.dead_letters(&ctx).await?.into_iter().collect::<js_sys::Array>().into(),
+        Manage::RetryDeadLetter(id) => outbox.retry_dead_letter(&ctx, id).await?.into(),
+        Manage::DiscardDeadLetter(id) => {
+            outbox.discard_dead_letter(&ctx, id).await?;
+            JsValue::UNDEFINED
+        }
+        Manage::Clear => outbox.clear(&ctx).await?.into(),
+    })
 }
 
 thread_local! {
