@@ -22,6 +22,11 @@ extern "C" {
     #[wasm_bindgen(js_name = isAbsoluteUrl)]
     pub fn is_absolute_url(text: &str) -> bool;
 
+    /// A new random (version 4) UUID in lowercase hyphenated form, from the
+    /// CSPRNG: idempotency keys and the ids of live-write owners.
+    #[wasm_bindgen(js_name = newUuid)]
+    pub fn new_uuid() -> String;
+
     /// One fetch attempt under a timeout, its headers built from
     /// `headers` (names and values, alternating) and `key`; never rejects.
     #[wasm_bindgen(js_name = attempt)]
@@ -103,15 +108,8 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// A new random (version 4) UUID in lowercase hyphenated form, from the
-/// CSPRNG: idempotency keys and the ids of live-write owners.
-pub fn new_uuid() -> String {
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf).to_owned()
-}
-
 /// A uniform number in `[0, 1)` for jitter (not for keys: those come from
-/// the CSPRNG through `uuid`).
+/// the CSPRNG through [`new_uuid`]).
 pub fn random() -> f64 {
     js_sys::Math::random()
 }
