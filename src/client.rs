@@ -137,15 +137,17 @@ impl ApiClient {
         self.ctx.monitor.snapshot()
     }
 
-    /// Standard `EventTarget.addEventListener`; events carry data in `detail`.
+    /// Standard `EventTarget.addEventListener`; events carry data in
+    /// `detail`. The event name goes to the target as JavaScript gave it,
+    /// not through a Rust string.
     #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+    pub fn add_event_listener_js(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
         self.ctx.events.add_listener(kind, listener, options);
     }
 
     /// Standard `EventTarget.removeEventListener`.
     #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+    pub fn remove_event_listener_js(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
         self.ctx.events.remove_listener(kind, listener, options);
     }
 
@@ -212,6 +214,16 @@ impl ApiClient {
 }
 
 impl ApiClient {
+    /// `addEventListener` for Rust callers (the tests), with the event name as a `&str`.
+    pub fn add_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+        self.add_event_listener_js(&kind.into(), listener, options);
+    }
+
+    /// `removeEventListener` for Rust callers, with the event name as a `&str`.
+    pub fn remove_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+        self.remove_event_listener_js(&kind.into(), listener, options);
+    }
+
     /// Runs an outbox management call as a promise.
     fn with_outbox(&self, call: Manage) -> Promise {
         js::promise(manage(self.ctx.clone(), call))

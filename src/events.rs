@@ -242,9 +242,9 @@ extern "C" {
     #[wasm_bindgen(constructor, js_class = "EventTarget")]
     fn new() -> Target;
     #[wasm_bindgen(method, js_name = addEventListener)]
-    fn add(this: &Target, kind: &str, listener: &JsValue, options: &JsValue);
+    fn add(this: &Target, kind: &JsValue, listener: &JsValue, options: &JsValue);
     #[wasm_bindgen(method, js_name = removeEventListener)]
-    fn remove(this: &Target, kind: &str, listener: &JsValue, options: &JsValue);
+    fn remove(this: &Target, kind: &JsValue, listener: &JsValue, options: &JsValue);
     #[wasm_bindgen(method, js_name = dispatchEvent)]
     fn dispatch(this: &Target, event: &JsValue);
 
@@ -268,13 +268,14 @@ impl Events {
         Events { target: Target::new() }
     }
 
-    /// Standard `addEventListener` semantics.
-    pub fn add_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+    /// Standard `addEventListener` semantics; `kind` is passed on as the
+    /// caller gave it (no copy through a Rust string).
+    pub fn add_listener(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
         self.target.add(kind, listener, options);
     }
 
     /// Standard `removeEventListener` semantics.
-    pub fn remove_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+    pub fn remove_listener(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
         self.target.remove(kind, listener, options);
     }
 
