@@ -12,7 +12,7 @@ use crate::call::{navigator_online, run};
 use crate::config::ClientConfig;
 use crate::context::Context;
 use crate::error::Error;
-use crate::events::Event;
+use crate::events::{Event, Target};
 use crate::js::{self, get};
 use crate::operation::prepare;
 
@@ -36,7 +36,7 @@ pub struct ApiClient {
     ctx: Rc<Context>,
     in_flight: InFlightCalls,
     /// The global listeners (`online`, `offline`, `visibilitychange`), removed by `close`.
-    global_listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Closure<dyn FnMut()>)>>,
+    global_listeners: RefCell<Vec<(Target, &'static str, Closure<dyn FnMut()>)>>,
 }
 
 impl ApiClient {
@@ -204,7 +204,7 @@ impl ApiClient {
     /// for the next client.
     pub fn close(&self) {
         for (target, kind, closure) in self.global_listeners.borrow_mut().drain(..) {
-            let _ = target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+            target.remove(&kind.into(), closure.as_ref(), &JsValue::UNDEFINED);
         }
         self.ctx.drainer.stop();
         self.ctx.monitor.stop();
@@ -234,20 +234,19 @@ impl ApiClient {
     /// what is due). The closures hold the context weakly, so an unclosed
     /// client can still be freed.
     fn watch_globals(&self) {
-        let global: web_sys::EventTarget = js_sys::global().unchecked_into();
+        let global: Target = js_sys::global().unchecked_into();
         // A page has a document; a worker has none.
         let document = get(&js_sys::global(), "document");
         let mut listeners = self.global_listeners.borrow_mut();
-        let mut listen = |target: &web_sys::EventTarget, kind: &'static str, on: fn(&Rc<Context>)| {
+        let mut listen = |target: &Target, kind: &'static str, on: fn(&Rc<Context>)| {
             let weak: Weak<Context> = Rc::downgrade(&self.ctx);
             let closure = Closure::<dyn FnMut()>::new(move || {
                 if let Some(ctx) = weak.upgrade() {
                     on(&ctx);
                 }
             });
-            if target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref()).is_ok() {
-                listeners.push((target.clone(), kind, closure));
-            }
+            target.add(&kind.into(), closure.as_ref(), &JsValue::UNDEFINED);
+            listeners.push((target.clone(), kind, closure));
         };
         listen(&global, "online", |ctx| {
             ctx.emit(Event::Online);
