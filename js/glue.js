@@ -94,17 +94,21 @@ export function isAbsoluteUrl(text) {
 // The largest delay setTimeout honours; longer ones fire at once.
 const MAX_TIMER_MS = 2147483647;
 
+// How an attempt ended (`outcome` of its result; src/transport.rs reads
+// the same numbers).
+const NETWORK = 0, RESPONSE = 1, TIMEOUT = 2, ABORTED = 3, INVALID_HEADER = 4;
+
 /**
  * One HTTP attempt under its own AbortSignal timeout. Its headers are
  * `pairs` (names and values, alternating) set in order, `Content-Type:
  * application/json` when there is a body and none was given, and
  * `Idempotency-Key: key` last. Never rejects: it resolves with
- * `{outcome: "invalid-header", name}` (nothing was sent), `{outcome:
- * "response", status, headers, body}` (`headers` the response's `Headers`,
- * `body` as `readBody` gives it), or `{outcome: "timeout"}`, `{outcome:
- * "aborted"}` (the caller's signal fired) or `{outcome: "network",
- * message}`. The timer and the listener on the caller's signal are always
- * removed, so nothing outlives the attempt.
+ * `{outcome: INVALID_HEADER, message}` (`message` the header's name;
+ * nothing was sent), `{outcome: RESPONSE, status, headers, body}`
+ * (`headers` the response's `Headers`, `body` as `readBody` gives it),
+ * `{outcome: TIMEOUT}`, `{outcome: ABORTED}` (the caller's signal fired)
+ * or `{outcome: NETWORK, message}`. The timer and the listener on the
+ * caller's signal are always removed, so nothing outlives the attempt.
  */
 export async function attempt(url, method, pairs, body, key, timeoutMs, callerSignal) {
   const headers = new Headers();
@@ -112,12 +116,12 @@ export async function attempt(url, method, pairs, body, key, timeoutMs, callerSi
     try {
       headers.set(pairs[i], pairs[i + 1]);
     } catch {
-      return { outcome: "invalid-header", name: pairs[i] };
+      return { outcome: INVALID_HEADER, message: pairs[i] };
     }
   }
   if (body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
   if (key !== undefined) headers.set("idempotency-key", key);
-  if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
+  if (callerSignal && callerSignal.aborted) return { outcome: ABORTED };
   const controller = new AbortController();
   let timedOut = false;
   const onAbort = () => controller.abort(callerSignal.reason);
@@ -130,11 +134,11 @@ export async function attempt(url, method, pairs, body, key, timeoutMs, callerSi
     const init = { method, headers, signal: controller.signal };
     if (body !== undefined) init.body = body;
     const response = await globalThis.fetch(url, init);
-    return { outcome: "response", status: response.status, headers: response.headers, body: await readBody(response) };
+    return { outcome: RESPONSE, status: response.status, headers: response.headers, body: await readBody(response) };
   } catch (e) {
-    if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
-    if (timedOut) return { outcome: "timeout" };
-    return { outcome: "network", message: e && e.message ? String(e.message) : String(e) };
+    if (callerSignal && callerSignal.aborted) return { outcome: ABORTED };
+    if (timedOut) return { outcome: TIMEOUT };
+    return { outcome: NETWORK, message: e && e.message ? String(e.message) : String(e) };
   } finally {
     clearTimeout(timer);
     if (callerSignal) callerSignal.removeEventListener("abort", onAbort);

@@ -62,15 +62,17 @@ pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::
         Ok(v) => v,
         Err(e) => return Attempt::Network(js::message_of(&e)),
     };
-    match get(&result, "outcome").as_string().as_deref() {
-        Some("response") => Attempt::Response(HttpResponse {
+    // glue.js `attempt`'s outcomes, in its order.
+    let message = || get(&result, "message").as_string().unwrap_or_default();
+    match get(&result, "outcome").as_f64().unwrap_or(0.0) as u8 {
+        1 => Attempt::Response(HttpResponse {
             status: get(&result, "status").as_f64().unwrap_or(0.0) as u16,
             headers: get(&result, "headers").unchecked_into(),
             body: get(&result, "body"),
         }),
-        Some("timeout") => Attempt::Timeout,
-        Some("aborted") => Attempt::Aborted,
-        Some("invalid-header") => Attempt::InvalidHeader(get(&result, "name").as_string().unwrap_or_default()),
-        _ => Attempt::Network(get(&result, "message").as_string().unwrap_or_else(|| "network error".into())),
+        2 => Attempt::Timeout,
+        3 => Attempt::Aborted,
+        4 => Attempt::InvalidHeader(message()),
+        _ => Attempt::Network(message()),
     }
 }
