@@ -94,6 +94,14 @@ export function isAbsoluteUrl(text) {
 // The largest delay setTimeout honours; longer ones fire at once.
 const MAX_TIMER_MS = 2147483647;
 
+/**
+ * Calls `f` with no arguments; a promise of its result (awaited when it is
+ * a promise itself), rejected when it throws.
+ */
+export function callAsync(f) {
+  return new Promise((resolve) => resolve(f()));
+}
+
 // How an attempt ended (`outcome` of its result; src/transport.rs reads
 // the same numbers).
 const NETWORK = 0, RESPONSE = 1, TIMEOUT = 2, ABORTED = 3, INVALID_HEADER = 4;

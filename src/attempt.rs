@@ -2,7 +2,7 @@
 //! headers (layered, the key last), the send, and what came back as the
 //! retry policy reads it.
 
-use js_sys::{Array, Function, Promise};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -86,7 +86,6 @@ async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<Arr
 /// Promise. A throw or a bad result rejects the call with `invalid-input`.
 async fn call_header_function(f: &Function) -> Result<Vec<(String, String)>, Error> {
     let fail = |detail: String| Error::InvalidInput(["config.headers function failed: ", &detail].concat());
-    let result = f.call0(&JsValue::UNDEFINED).map_err(|e| fail(js::message_of(&e)))?;
-    let value = JsFuture::from(Promise::resolve(&result)).await.map_err(|e| fail(js::message_of(&e)))?;
+    let value = JsFuture::from(js::call_async(f)).await.map_err(|e| fail(js::message_of(&e)))?;
     header_pairs("the object returned by config.headers", &value).map_err(Error::InvalidInput)
 }

@@ -27,6 +27,11 @@ extern "C" {
     #[wasm_bindgen(js_name = newUuid)]
     pub fn new_uuid() -> String;
 
+    /// Calls `f` with no arguments: a promise of its result (awaited when it
+    /// is a promise itself), rejected when it throws.
+    #[wasm_bindgen(js_name = callAsync)]
+    pub fn call_async(f: &js_sys::Function) -> js_sys::Promise;
+
     /// One fetch attempt under a timeout, its headers built from
     /// `headers` (names and values, alternating) and `key`; never rejects.
     #[wasm_bindgen(js_name = attempt)]
