@@ -239,6 +239,11 @@ impl ApiClient {
         let document = get(&js_sys::global(), "document");
         let mut listeners = self.global_listeners.borrow_mut();
         let mut listen = |target: &Target, kind: &'static str, on: fn(&Rc<Context>)| {
+            // Not every global object is an EventTarget (a non-browser
+            // runtime's): there is nothing to listen to then.
+            if !get(target, "addEventListener").is_function() {
+                return;
+            }
             let weak: Weak<Context> = Rc::downgrade(&self.ctx);
             let closure = Closure::<dyn FnMut()>::new(move || {
                 if let Some(ctx) = weak.upgrade() {
