@@ -104,6 +104,11 @@ export function callAsync(f) {
 
 // How an attempt ended (`outcome` of its result; src/transport.rs reads
 // the same numbers).
+// The headers by which a server says it replayed a stored response, and
+// their value then ("true" in any case, ASCII whitespace around it).
+const REPLAY_HEADERS = ["idempotent-replayed", "x-idempotent-replay"];
+const REPLAYED = /^[ \t\n\f\r]*true[ \t\n\f\r]*$/i;
+
 const NETWORK = 0, RESPONSE = 1, TIMEOUT = 2, ABORTED = 3, INVALID_HEADER = 4;
 
 /**
@@ -112,8 +117,10 @@ const NETWORK = 0, RESPONSE = 1, TIMEOUT = 2, ABORTED = 3, INVALID_HEADER = 4;
  * application/json` when there is a body and none was given, and
  * `Idempotency-Key: key` last. Never rejects: it resolves with
  * `{outcome: INVALID_HEADER, message}` (`message` the header's name;
- * nothing was sent), `{outcome: RESPONSE, status, headers, body}`
- * (`headers` the response's `Headers`, `body` as `readBody` gives it),
+ * nothing was sent), `{outcome: RESPONSE, status, headers, body,
+ * retryAfter, replayed}` (`headers` the response's `Headers`, `body` as
+ * `readBody` gives it, `retryAfter` that header or null, `replayed`
+ * whether the server says it replayed a stored response),
  * `{outcome: TIMEOUT}`, `{outcome: ABORTED}` (the caller's signal fired)
  * or `{outcome: NETWORK, message}`. The timer and the listener on the
  * caller's signal are always removed, so nothing outlives the attempt.
@@ -142,7 +149,15 @@ export async function attempt(url, method, pairs, body, key, timeoutMs, callerSi
     const init = { method, headers, signal: controller.signal };
     if (body !== undefined) init.body = body;
     const response = await globalThis.fetch(url, init);
-    return { outcome: RESPONSE, status: response.status, headers: response.headers, body: await readBody(response) };
+    const got = response.headers;
+    return {
+      outcome: RESPONSE,
+      status: response.status,
+      headers: got,
+      body: await readBody(response),
+      retryAfter: got.get("retry-after"),
+      replayed: REPLAY_HEADERS.some((name) => REPLAYED.test(got.get(name))),
+    };
   } catch (e) {
     if (callerSignal && callerSignal.aborted) return { outcome: ABORTED };
     if (timedOut) return { outcome: TIMEOUT };

@@ -48,11 +48,11 @@ pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout
         Attempt::Timeout => Sent { outcome: AttemptOutcome::Timeout, response: None, reason: "timeout".into(), aborted: false },
         Attempt::Network(message) => Sent { outcome: AttemptOutcome::Network, response: None, reason: ["network: ", &message].concat(), aborted: false },
         Attempt::Response(resp) => {
-            let header = resp.header("retry-after");
+            let header = resp.retry_after.as_deref();
             let outcome = AttemptOutcome::Response {
                 status: resp.status,
                 has_retry_after: header.is_some(),
-                retry_after_ms: header.as_deref().and_then(|h| parse_retry_after(h, js::now_ms())),
+                retry_after_ms: header.and_then(|h| parse_retry_after(h, js::now_ms())),
             };
             let reason = ["status ", &decimal(resp.status.into())].concat();
             Sent { outcome, response: Some(resp), reason, aborted: false }

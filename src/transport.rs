@@ -8,25 +8,22 @@ use crate::js::{self, get};
 
 /// A response as the SDK keeps it: status, headers and the body, read in
 /// full under the attempt's timeout and parsed once (JSON when the content
-/// type says so, `null` for 204/205, text otherwise).
+/// type says so, `null` for 204/205, text otherwise), and the two headers
+/// the SDK reads itself, read by glue.js `attempt`.
 pub struct HttpResponse {
     pub status: u16,
     pub headers: web_sys::Headers,
     pub body: JsValue,
+    /// The `Retry-After` header, if present.
+    pub retry_after: Option<String>,
+    replayed: bool,
 }
 
 impl HttpResponse {
-    /// The value of header `name`, if present.
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).ok().flatten()
-    }
-
     /// Whether the server says this response was replayed from its
     /// idempotency store (`Idempotent-Replayed: true` or `X-Idempotent-Replay: true`).
     pub fn replayed(&self) -> bool {
-        ["idempotent-replayed", "x-idempotent-replay"]
-            .iter()
-            .any(|h| self.header(h).is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case("true")))
+        self.replayed
     }
 }
 
@@ -69,6 +66,8 @@ pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::
             status: get(&result, "status").as_f64().unwrap_or(0.0) as u16,
             headers: get(&result, "headers").unchecked_into(),
             body: get(&result, "body"),
+            retry_after: get(&result, "retryAfter").as_string(),
+            replayed: get(&result, "replayed").is_truthy(),
         }),
         2 => Attempt::Timeout,
         3 => Attempt::Aborted,
