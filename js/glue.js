@@ -115,15 +115,15 @@ const NETWORK = 0, RESPONSE = 1, TIMEOUT = 2, ABORTED = 3, INVALID_HEADER = 4;
  * One HTTP attempt under its own AbortSignal timeout. Its headers are
  * `pairs` (names and values, alternating) set in order, `Content-Type:
  * application/json` when there is a body and none was given, and
- * `Idempotency-Key: key` last. Never rejects: it resolves with
- * `{outcome: INVALID_HEADER, message}` (`message` the header's name;
- * nothing was sent), `{outcome: RESPONSE, status, headers, body,
- * retryAfter, replayed}` (`headers` the response's `Headers`, `body` as
- * `readBody` gives it, `retryAfter` that header or null, `replayed`
- * whether the server says it replayed a stored response),
- * `{outcome: TIMEOUT}`, `{outcome: ABORTED}` (the caller's signal fired)
- * or `{outcome: NETWORK, message}`. The timer and the listener on the
- * caller's signal are always removed, so nothing outlives the attempt.
+ * `Idempotency-Key: key` last. Never rejects: it resolves with `{outcome,
+ * reason}`, `reason` the words the SDK reports it with: INVALID_HEADER
+ * ("invalid header: NAME"; nothing was sent), RESPONSE ("status N"; with
+ * `status`, `headers` the response's `Headers`, `body` as `readBody` gives
+ * it, `retryAfter` that header or null, `replayed` whether the server says
+ * it replayed a stored response), TIMEOUT ("timeout"), ABORTED ("aborted":
+ * the caller's signal fired) or NETWORK ("network: " and the browser's
+ * message). The timer and the listener on the caller's signal are always
+ * removed, so nothing outlives the attempt.
  */
 export async function attempt(url, method, pairs, body, key, timeoutMs, callerSignal) {
   const headers = new Headers();
@@ -131,12 +131,12 @@ export async function attempt(url, method, pairs, body, key, timeoutMs, callerSi
     try {
       headers.set(pairs[i], pairs[i + 1]);
     } catch {
-      return { outcome: INVALID_HEADER, message: pairs[i] };
+      return { outcome: INVALID_HEADER, reason: `invalid header: ${pairs[i]}` };
     }
   }
   if (body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
   if (key !== undefined) headers.set("idempotency-key", key);
-  if (callerSignal && callerSignal.aborted) return { outcome: ABORTED };
+  if (callerSignal && callerSignal.aborted) return { outcome: ABORTED, reason: "aborted" };
   const controller = new AbortController();
   let timedOut = false;
   const onAbort = () => controller.abort(callerSignal.reason);
@@ -152,6 +152,7 @@ export async function attempt(url, method, pairs, body, key, timeoutMs, callerSi
     const got = response.headers;
     return {
       outcome: RESPONSE,
+      reason: `status ${response.status}`,
       status: response.status,
       headers: got,
       body: await readBody(response),
@@ -159,9 +160,9 @@ export async function attempt(url, method, pairs, body, key, timeoutMs, callerSi
       replayed: REPLAY_HEADERS.some((name) => REPLAYED.test(got.get(name))),
     };
   } catch (e) {
-    if (callerSignal && callerSignal.aborted) return { outcome: ABORTED };
-    if (timedOut) return { outcome: TIMEOUT };
-    return { outcome: NETWORK, message: e && e.message ? String(e.message) : String(e) };
+    if (callerSignal && callerSignal.aborted) return { outcome: ABORTED, reason: "aborted" };
+    if (timedOut) return { outcome: TIMEOUT, reason: "timeout" };
+    return { outcome: NETWORK, reason: `network: ${e && e.message ? String(e.message) : String(e)}` };
   } finally {
     clearTimeout(timer);
     if (callerSignal) callerSignal.removeEventListener("abort", onAbort);

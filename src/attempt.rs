@@ -9,7 +9,6 @@ use wasm_bindgen_futures::JsFuture;
 use crate::config::{header_pairs, HeaderSource};
 use crate::error::Error;
 use crate::js;
-use crate::options::decimal;
 use crate::retry::AttemptOutcome;
 use crate::retry_after::parse_retry_after;
 use crate::transport::{self, Attempt, HttpResponse, Outgoing};
@@ -42,11 +41,12 @@ pub(crate) struct Sent {
 pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<Sent, Error> {
     let headers = attempt_headers(headers, req).await?;
     let outgoing = Outgoing { url: req.url, method: req.method, headers: &headers, body: req.body, key: req.key };
-    Ok(match transport::send(&outgoing, timeout_ms, signal).await {
-        Attempt::InvalidHeader(name) => return Err(Error::InvalidInput(["invalid header: ", &name].concat())),
-        Attempt::Aborted => Sent { outcome: AttemptOutcome::Network, response: None, reason: "aborted".into(), aborted: true },
-        Attempt::Timeout => Sent { outcome: AttemptOutcome::Timeout, response: None, reason: "timeout".into(), aborted: false },
-        Attempt::Network(message) => Sent { outcome: AttemptOutcome::Network, response: None, reason: ["network: ", &message].concat(), aborted: false },
+    let (attempt, reason) = transport::send(&outgoing, timeout_ms, signal).await;
+    Ok(match attempt {
+        Attempt::InvalidHeader => return Err(Error::InvalidInput(reason)),
+        Attempt::Aborted => Sent { outcome: AttemptOutcome::Network, response: None, reason, aborted: true },
+        Attempt::Timeout => Sent { outcome: AttemptOutcome::Timeout, response: None, reason, aborted: false },
+        Attempt::Network => Sent { outcome: AttemptOutcome::Network, response: None, reason, aborted: false },
         Attempt::Response(resp) => {
             let header = resp.retry_after.as_deref();
             let outcome = AttemptOutcome::Response {
@@ -54,7 +54,6 @@ pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout
                 has_retry_after: header.is_some(),
                 retry_after_ms: header.and_then(|h| parse_retry_after(h, js::now_ms())),
             };
-            let reason = ["status ", &decimal(resp.status.into())].concat();
             Sent { outcome, response: Some(resp), reason, aborted: false }
         }
     })

@@ -35,10 +35,10 @@ pub enum Attempt {
     Timeout,
     /// The caller's AbortSignal fired.
     Aborted,
-    /// No response: the message from the browser.
-    Network(String),
-    /// Nothing was sent: this header name (or its value) is not a valid header.
-    InvalidHeader(String),
+    /// No response.
+    Network,
+    /// Nothing was sent: a header name or value is not a valid header.
+    InvalidHeader,
 }
 
 /// The request one attempt sends.
@@ -53,15 +53,17 @@ pub struct Outgoing<'a> {
 }
 
 /// Sends one attempt, aborting it after `timeout_ms` or when `signal` fires.
-pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Attempt {
+/// Returns how it ended and why, as the retry loop and the errors tell it:
+/// "timeout", "aborted", "network: …" (the browser's message), "status N",
+/// or "invalid header: NAME".
+pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> (Attempt, String) {
     let promise = js::fetch_attempt(req.url, req.method, req.headers, req.body, req.key, timeout_ms, signal.cloned());
     let result = match JsFuture::from(promise).await {
         Ok(v) => v,
-        Err(e) => return Attempt::Network(js::message_of(&e)),
+        Err(e) => return (Attempt::Network, ["network: ", &js::message_of(&e)].concat()),
     };
     // glue.js `attempt`'s outcomes, in its order.
-    let message = || get(&result, "message").as_string().unwrap_or_default();
-    match get(&result, "outcome").as_f64().unwrap_or(0.0) as u8 {
+    let attempt = match get(&result, "outcome").as_f64().unwrap_or(0.0) as u8 {
         1 => Attempt::Response(HttpResponse {
             status: get(&result, "status").as_f64().unwrap_or(0.0) as u16,
             headers: get(&result, "headers").unchecked_into(),
@@ -71,7 +73,8 @@ pub async fn send(req: &Outgoing<'_>, timeout_ms: f64, signal: Option<&web_sys::
         }),
         2 => Attempt::Timeout,
         3 => Attempt::Aborted,
-        4 => Attempt::InvalidHeader(message()),
-        _ => Attempt::Network(message()),
-    }
+        4 => Attempt::InvalidHeader,
+        _ => Attempt::Network,
+    };
+    (attempt, get(&result, "reason").as_string().unwrap_or_default())
 }
