@@ -105,12 +105,12 @@ fn prepare_call(config: &ClientConfig, method: &JsValue, url: &JsValue, body: &J
 /// The call headers allowed into the outbox: `Content-Type`, and the names
 /// listed in `persistHeaders`.
 fn persisted_headers(headers: &[(String, String)], allowed: &[String]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|(name, _)| {
-            let lower = name.to_ascii_lowercase();
-            lower == "content-type" || allowed.contains(&lower)
-        })
-        .cloned()
-        .collect()
+    let mut kept = Vec::new();
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        if lower == "content-type" || allowed.contains(&lower) {
+            kept.push((name.clone(), value.clone()));
+        }
+    }
+    kept
 }
