@@ -64,7 +64,10 @@ impl ApiClient {
         });
         let entry = Rc::new(InFlight { response, body: RefCell::new(None) });
         if shareable {
-            self.in_flight.borrow_mut().extend(keys.into_iter().map(|k| (k, entry.clone())));
+            let mut calls = self.in_flight.borrow_mut();
+            for key in keys {
+                calls.push((key, entry.clone()));
+            }
         }
         Ok(entry)
     }
@@ -290,8 +293,8 @@ async fn manage(ctx: Rc<Context>, call: Manage) -> Result<JsValue, Error> {
     let outbox = &ctx.outbox;
     Ok(match call {
         Manage::Size => outbox.size(&ctx).await?.into(),
-        Manage::List => outbox.list(&ctx).await?.into_iter().collect::<js_sys::Array>().into(),
-        Manage::DeadLetters => outbox.dead_letters(&ctx).await?.into_iter().collect::<js_sys::Array>().into(),
+        Manage::List => js::array(outbox.list(&ctx).await?),
+        Manage::DeadLetters => js::array(outbox.dead_letters(&ctx).await?),
         Manage::RetryDeadLetter(id) => outbox.retry_dead_letter(&ctx, id).await?.into(),
         Manage::DiscardDeadLetter(id) => {
             outbox.discard_dead_letter(&ctx, id).await?;

@@ -128,6 +128,16 @@ pub fn get(obj: &JsValue, name: &str) -> JsValue {
     }
 }
 
+/// `values` as a JavaScript array (a plain loop: `collect` would add an
+/// iterator specialisation per source type).
+pub fn array(values: Vec<JsValue>) -> JsValue {
+    let array = js_sys::Array::new();
+    for value in values {
+        array.push(&value);
+    }
+    array.into()
+}
+
 /// `text` as a JavaScript string, or `null`.
 pub fn text_or_null(text: Option<&str>) -> JsValue {
     text.map(JsValue::from).unwrap_or(JsValue::NULL)
