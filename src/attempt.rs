@@ -74,9 +74,11 @@ async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<Arr
         }
     };
     let list = Array::new();
-    for (name, value) in req.stored_headers.iter().chain(client_pairs).chain(req.call_headers) {
-        list.push(&JsValue::from_str(name));
-        list.push(&JsValue::from_str(value));
+    for layer in [req.stored_headers, client_pairs, req.call_headers] {
+        for (name, value) in layer {
+            list.push(&JsValue::from_str(name));
+            list.push(&JsValue::from_str(value));
+        }
     }
     Ok(list)
 }
