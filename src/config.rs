@@ -69,8 +69,9 @@ pub fn header_pairs(field: &str, value: &JsValue) -> Result<Vec<(String, String)
         return Err([field, " must be an object of header names to string values"].concat());
     }
     let mut pairs = Vec::new();
-    for entry in Object::entries(value.unchecked_ref()).iter() {
-        let entry: Array = entry.unchecked_into();
+    let entries = Object::entries(value.unchecked_ref());
+    for i in 0..entries.length() {
+        let entry: Array = entries.get(i).unchecked_into();
         let name = entry.get(0).as_string().unwrap_or_default();
         match entry.get(1).as_string() {
             Some(v) => pairs.push((name, v)),
@@ -113,8 +114,9 @@ impl ClientConfig {
             if !Array::is_array(&persist_value) {
                 return Err("config.persistHeaders must be an array of header names".into());
             }
-            for name in persist_value.unchecked_ref::<Array>().iter() {
-                match name.as_string() {
+            let names: &Array = persist_value.unchecked_ref();
+            for i in 0..names.length() {
+                match names.get(i).as_string() {
                     Some(n) => persist_headers.push(n.to_ascii_lowercase()),
                     None => return Err("config.persistHeaders must contain only strings".into()),
                 }
