@@ -206,7 +206,8 @@ impl ApiClient {
     /// their records stay theirs until they do; queued requests stay queued
     /// for the next client.
     pub fn close(&self) {
-        for (target, kind, closure) in self.global_listeners.borrow_mut().drain(..) {
+        let listeners = std::mem::take(&mut *self.global_listeners.borrow_mut());
+        for (target, kind, closure) in listeners {
             target.remove(&kind.into(), closure.as_ref(), &JsValue::UNDEFINED);
         }
         self.ctx.drainer.stop();
