@@ -58,7 +58,15 @@ impl ApiClient {
         let response = js::promise(async move {
             let result = run(&ctx, &op).await;
             if shareable {
-                in_flight.borrow_mut().retain(|(k, _)| !registered.contains(k));
+                let mut calls = in_flight.borrow_mut();
+                let mut i = 0;
+                while i < calls.len() {
+                    if registered.contains(&calls[i].0) {
+                        calls.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
             }
             result
         });
