@@ -52,25 +52,27 @@ impl ApiClient {
                 return Ok(existing.clone());
             }
         }
-        let ctx = self.ctx.clone();
-        let in_flight = self.in_flight.clone();
-        let registered = keys.clone();
-        let response = js::promise(async move {
-            let result = run(&ctx, &op).await;
-            if shareable {
-                let mut calls = in_flight.borrow_mut();
-                let mut i = 0;
-                while i < calls.len() {
-                    if registered.contains(&calls[i].0) {
-                        calls.remove(i);
-                    } else {
-                        i += 1;
+        // The call's future knows its entry (weakly) and takes it off the
+        // list when it ends, under every key it was registered with.
+        let entry = Rc::new_cyclic(|me: &Weak<InFlight>| {
+            let (ctx, in_flight, me) = (self.ctx.clone(), self.in_flight.clone(), me.clone());
+            let response = js::promise(async move {
+                let result = run(&ctx, &op).await;
+                if shareable {
+                    let mut calls = in_flight.borrow_mut();
+                    let mut i = 0;
+                    while i < calls.len() {
+                        if Rc::as_ptr(&calls[i].1) == me.as_ptr() {
+                            calls.remove(i);
+                        } else {
+                            i += 1;
+                        }
                     }
                 }
-            }
-            result
+                result
+            });
+            InFlight { response, body: RefCell::new(None) }
         });
-        let entry = Rc::new(InFlight { response, body: RefCell::new(None) });
         if shareable {
             let mut calls = self.in_flight.borrow_mut();
             for key in keys {
