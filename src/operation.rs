@@ -57,7 +57,8 @@ fn is_write(method: &str) -> bool {
 
 fn normalize_method(method: &JsValue) -> Result<String, String> {
     let m = method.as_string().ok_or("method must be a string such as \"POST\"")?;
-    let valid = !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    // An RFC 9110 token: letters, digits and !#$%&'*+-.^_`|~.
+    let valid = !m.is_empty() && m.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'));
     if !valid {
         return Err(["method is not a valid HTTP method: ", &m].concat());
     }
