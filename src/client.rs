@@ -29,6 +29,10 @@ struct InFlight {
 /// scan of them.
 type InFlightCalls = Rc<RefCell<Vec<(String, Rc<InFlight>)>>>;
 
+/// A listener on the global object or the document: where, which event,
+/// and the closure (kept alive until `close` removes it).
+type GlobalListener = (Target, &'static str, Closure<dyn FnMut()>);
+
 /// A resilient HTTP client: idempotency keys, retries with backoff, per-attempt
 /// timeouts, in-flight deduplication, a write-ahead outbox and events.
 #[wasm_bindgen]
@@ -36,7 +40,7 @@ pub struct ApiClient {
     ctx: Rc<Context>,
     in_flight: InFlightCalls,
     /// The global listeners (`online`, `offline`, `visibilitychange`), removed by `close`.
-    global_listeners: RefCell<Vec<(Target, &'static str, Closure<dyn FnMut()>)>>,
+    global_listeners: RefCell<Vec<GlobalListener>>,
 }
 
 impl ApiClient {

@@ -95,7 +95,7 @@ fn prepare_call(config: &ClientConfig, method: &JsValue, url: &JsValue, body: &J
     let settings = opts.overrides.or(&config.defaults).resolve();
     let dedup = dedup_keys(&method, &url, body.as_deref(), opts.dedupe_key.as_deref(), opts.idempotency_key.as_deref());
     let key = if is_write(&method) {
-        Some(opts.idempotency_key.unwrap_or_else(|| js::new_uuid()))
+        Some(opts.idempotency_key.unwrap_or_else(js::new_uuid))
     } else {
         None
     };
