@@ -44,8 +44,9 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// Starts (or joins) an operation; `Err` is an `invalid-input` ApiError.
-    fn start(&self, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<Rc<InFlight>, Error> {
+    /// Starts (or joins) an operation (`method` `None`: a `post`); `Err` is
+    /// an `invalid-input` ApiError.
+    fn start(&self, method: Option<&JsValue>, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<Rc<InFlight>, Error> {
         let (op, keys) = prepare(&self.ctx.config, method, url, body, options)?;
         // A call with its own signal neither joins nor is joined: its abort
         // must not cancel somebody else's operation.
@@ -111,7 +112,7 @@ impl ApiClient {
         #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "PostOptions")] options: Option<JsValue>,
     ) -> Promise {
-        match self.start(&JsValue::from_str("POST"), &url, &body, &options.unwrap_or(JsValue::UNDEFINED)) {
+        match self.start(None, &url, &body, &options.unwrap_or(JsValue::UNDEFINED)) {
             Ok(entry) => {
                 let mut cached = entry.body.borrow_mut();
                 cached.get_or_insert_with(|| js::body_of(&entry.response)).clone()
@@ -131,7 +132,7 @@ impl ApiClient {
         #[wasm_bindgen(unchecked_optional_param_type = "PostOptions")] options: Option<JsValue>,
     ) -> Promise {
         let (body, options) = (body.unwrap_or(JsValue::UNDEFINED), options.unwrap_or(JsValue::UNDEFINED));
-        match self.start(&method, &url, &body, &options) {
+        match self.start(Some(&method), &url, &body, &options) {
             Ok(entry) => entry.response.clone(),
             Err(e) => Promise::reject(&e.into()),
         }

@@ -55,7 +55,9 @@ fn is_write(method: &str) -> bool {
     matches!(method, "POST" | "PUT" | "PATCH" | "DELETE")
 }
 
-fn normalize_method(method: &JsValue) -> Result<String, String> {
+/// The method, validated and upper-cased; `None` (a `post`) is POST.
+fn normalize_method(method: Option<&JsValue>) -> Result<String, String> {
+    let Some(method) = method else { return Ok("POST".into()) };
     let m = method.as_string().ok_or("method must be a string such as \"POST\"")?;
     // An RFC 9110 token: letters, digits and !#$%&'*+-.^_`|~.
     let valid = !m.is_empty() && m.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'));
@@ -75,11 +77,12 @@ pub(crate) fn absolute_url(field: &str, url: &JsValue, base: Option<&str>) -> Re
 
 /// Validates a call and turns it into an operation, or names the problem.
 /// Also returns the dedup keys the call is known by while in flight.
-pub(crate) fn prepare(config: &ClientConfig, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), Error> {
+/// `method` `None` is a `post`.
+pub(crate) fn prepare(config: &ClientConfig, method: Option<&JsValue>, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), Error> {
     prepare_call(config, method, url, body, options).map_err(Error::InvalidInput)
 }
 
-fn prepare_call(config: &ClientConfig, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), String> {
+fn prepare_call(config: &ClientConfig, method: Option<&JsValue>, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), String> {
     let method = normalize_method(method)?;
     let url = absolute_url("url", url, config.base_url.as_deref())?;
     let opts = CallOptions::from_js(options)?;
