@@ -43,19 +43,100 @@ export function sleep(ms, signal) {
   });
 }
 
+/**
+ * A new random (version 4) UUID, lowercase and hyphenated, from the CSPRNG.
+ * `crypto.getRandomValues`, not `crypto.randomUUID`: only secure contexts
+ * have the latter, and a till may serve its app from a LAN address.
+ */
+export function newUuid() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 15) | 64;
+  b[8] = (b[8] & 63) | 128;
+  const h = Array.from(b, (x) => (x + 256).toString(16).slice(1)).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// The last URL resolved: [text, base, href]. A till posts to the same
+// endpoint over and over, so this spares a `new URL` per call.
+let lastUrl = [];
+
+/**
+ * `url` (a string or a `URL`) as an absolute http(s) URL, resolved against
+ * `base` (or, without one, the page's location). Throws the message, which
+ * names `field`, when it is not one.
+ */
+export function absoluteUrl(field, url, base) {
+  const text = typeof url === "string" ? url : url instanceof URL ? url.href : undefined;
+  if (text === undefined) throw `${field} must be a string or a URL`;
+  base ??= globalThis.location?.href;
+  if (lastUrl[0] === text && lastUrl[1] === base) return lastUrl[2];
+  let parsed;
+  try {
+    parsed = new URL(text, base);
+  } catch {
+    throw `${field} is not a valid URL: ${text}`;
+  }
+  const { protocol, href } = parsed;
+  if (protocol !== "http:" && protocol !== "https:") throw `${field} must use http or https, got ${protocol} in ${text}`;
+  lastUrl = [text, base, href];
+  return href;
+}
+
+/** Whether `text` parses as an absolute URL (any scheme). */
+export function isAbsoluteUrl(text) {
+  try {
+    return !!new URL(text);
+  } catch {
+    return false;
+  }
+}
+
 // The largest delay setTimeout honours; longer ones fire at once.
 const MAX_TIMER_MS = 2147483647;
 
 /**
- * One HTTP attempt under its own AbortSignal timeout. Never rejects: it
- * resolves with `{outcome: "response", status, headers, body}` (`headers`
- * the response's `Headers`, `body` as `readBody` gives it), or
- * `{outcome: "timeout"}`, `{outcome: "aborted"}` (the caller's signal
- * fired) or `{outcome: "network", message}`. The timer and the listener on
- * the caller's signal are always removed, so nothing outlives the attempt.
+ * Calls `f` with no arguments; a promise of its result (awaited when it is
+ * a promise itself), rejected when it throws.
  */
-export async function attempt(url, method, headers, body, timeoutMs, callerSignal) {
-  if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
+export function callAsync(f) {
+  return new Promise((resolve) => resolve(f()));
+}
+
+// How an attempt ended (`outcome` of its result; src/transport.rs reads
+// the same numbers).
+// The headers by which a server says it replayed a stored response, and
+// their value then ("true" in any case, ASCII whitespace around it).
+const REPLAY_HEADERS = ["idempotent-replayed", "x-idempotent-replay"];
+const REPLAYED = /^[ \t\n\f\r]*true[ \t\n\f\r]*$/i;
+
+const NETWORK = 0, RESPONSE = 1, TIMEOUT = 2, ABORTED = 3, INVALID_HEADER = 4;
+
+/**
+ * One HTTP attempt under its own AbortSignal timeout. Its headers are
+ * `pairs` (names and values, alternating) set in order, `Content-Type:
+ * application/json` when there is a body and none was given, and
+ * `Idempotency-Key: key` last. Never rejects: it resolves with `{outcome,
+ * reason}`, `reason` the words the SDK reports it with: INVALID_HEADER
+ * ("invalid header: NAME"; nothing was sent), RESPONSE ("status N"; with
+ * `status`, `headers` the response's `Headers`, `body` as `readBody` gives
+ * it, `retryAfter` that header or null, `replayed` whether the server says
+ * it replayed a stored response), TIMEOUT ("timeout"), ABORTED ("aborted":
+ * the caller's signal fired) or NETWORK ("network: " and the browser's
+ * message). The timer and the listener on the caller's signal are always
+ * removed, so nothing outlives the attempt.
+ */
+export async function attempt(url, method, pairs, body, key, timeoutMs, callerSignal) {
+  const headers = new Headers();
+  for (let i = 0; i < pairs.length; i += 2) {
+    try {
+      headers.set(pairs[i], pairs[i + 1]);
+    } catch {
+      return { outcome: INVALID_HEADER, reason: `invalid header: ${pairs[i]}` };
+    }
+  }
+  if (body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+  if (key !== undefined) headers.set("idempotency-key", key);
+  if (callerSignal && callerSignal.aborted) return { outcome: ABORTED, reason: "aborted" };
   const controller = new AbortController();
   let timedOut = false;
   const onAbort = () => controller.abort(callerSignal.reason);
@@ -68,11 +149,20 @@ export async function attempt(url, method, headers, body, timeoutMs, callerSigna
     const init = { method, headers, signal: controller.signal };
     if (body !== undefined) init.body = body;
     const response = await globalThis.fetch(url, init);
-    return { outcome: "response", status: response.status, headers: response.headers, body: await readBody(response) };
+    const got = response.headers;
+    return {
+      outcome: RESPONSE,
+      reason: `status ${response.status}`,
+      status: response.status,
+      headers: got,
+      body: await readBody(response),
+      retryAfter: got.get("retry-after"),
+      replayed: REPLAY_HEADERS.some((name) => REPLAYED.test(got.get(name))),
+    };
   } catch (e) {
-    if (callerSignal && callerSignal.aborted) return { outcome: "aborted" };
-    if (timedOut) return { outcome: "timeout" };
-    return { outcome: "network", message: e && e.message ? String(e.message) : String(e) };
+    if (callerSignal && callerSignal.aborted) return { outcome: ABORTED, reason: "aborted" };
+    if (timedOut) return { outcome: TIMEOUT, reason: "timeout" };
+    return { outcome: NETWORK, reason: `network: ${e && e.message ? String(e.message) : String(e)}` };
   } finally {
     clearTimeout(timer);
     if (callerSignal) callerSignal.removeEventListener("abort", onAbort);

@@ -2,14 +2,13 @@
 //! headers (layered, the key last), the send, and what came back as the
 //! retry policy reads it.
 
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::config::{header_pairs, HeaderSource};
 use crate::error::Error;
 use crate::js;
-use crate::options::decimal;
 use crate::retry::AttemptOutcome;
 use crate::retry_after::parse_retry_after;
 use crate::transport::{self, Attempt, HttpResponse, Outgoing};
@@ -37,57 +36,57 @@ pub(crate) struct Sent {
 }
 
 /// Sends one attempt of `req` with the client's `headers` and reads what
-/// came back. `Err` only when the headers function failed (nothing was sent).
+/// came back. `Err` only when the headers were refused (the headers
+/// function failed, or a name or value is not a valid header): nothing was sent.
 pub(crate) async fn send_once(headers: &HeaderSource, req: &Request<'_>, timeout_ms: f64, signal: Option<&web_sys::AbortSignal>) -> Result<Sent, Error> {
     let headers = attempt_headers(headers, req).await?;
-    let outgoing = Outgoing { url: req.url, method: req.method, headers: &headers, body: req.body };
-    Ok(match transport::send(&outgoing, timeout_ms, signal).await {
-        Attempt::Aborted => Sent { outcome: AttemptOutcome::Network, response: None, reason: "aborted".into(), aborted: true },
-        Attempt::Timeout => Sent { outcome: AttemptOutcome::Timeout, response: None, reason: "timeout".into(), aborted: false },
-        Attempt::Network(message) => Sent { outcome: AttemptOutcome::Network, response: None, reason: ["network: ", &message].concat(), aborted: false },
+    let outgoing = Outgoing { url: req.url, method: req.method, headers: &headers, body: req.body, key: req.key };
+    let (attempt, reason) = transport::send(&outgoing, timeout_ms, signal).await;
+    Ok(match attempt {
+        Attempt::InvalidHeader => return Err(Error::InvalidInput(reason)),
+        Attempt::Aborted => Sent { outcome: AttemptOutcome::Network, response: None, reason, aborted: true },
+        Attempt::Timeout => Sent { outcome: AttemptOutcome::Timeout, response: None, reason, aborted: false },
+        Attempt::Network => Sent { outcome: AttemptOutcome::Network, response: None, reason, aborted: false },
         Attempt::Response(resp) => {
-            let header = resp.header("retry-after");
+            let header = resp.retry_after.as_deref();
             let outcome = AttemptOutcome::Response {
                 status: resp.status,
                 has_retry_after: header.is_some(),
-                retry_after_ms: header.as_deref().and_then(|h| parse_retry_after(h, js::now_ms())),
+                retry_after_ms: header.and_then(|h| parse_retry_after(h, js::now_ms())),
             };
-            let reason = ["status ", &decimal(resp.status.into())].concat();
             Sent { outcome, response: Some(resp), reason, aborted: false }
         }
     })
 }
 
-/// The headers of one attempt, layered: the stored ones, then the client's
-/// (its function is called anew each time), then the call's;
-/// `Content-Type` for a JSON body; the operation's key last, so nothing
-/// overwrites it.
-async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<web_sys::Headers, Error> {
-    let headers = web_sys::Headers::new().map_err(Error::Js)?;
-    let client_pairs = match source {
-        HeaderSource::None => Vec::new(),
-        HeaderSource::Fixed(pairs) => pairs.clone(),
-        HeaderSource::Function(f) => call_header_function(f).await?,
+/// The headers of one attempt as the name, value list glue.js `attempt`
+/// sets in order: the stored ones, then the client's (its function is
+/// called anew each time), then the call's. The glue adds `Content-Type`
+/// for a JSON body and the operation's key last, so nothing overwrites it.
+async fn attempt_headers(source: &HeaderSource, req: &Request<'_>) -> Result<Array, Error> {
+    let fetched;
+    let client_pairs: &[(String, String)] = match source {
+        HeaderSource::None => &[],
+        HeaderSource::Fixed(pairs) => pairs,
+        HeaderSource::Function(f) => {
+            fetched = call_header_function(f).await?;
+            &fetched
+        }
     };
-    let mut has_content_type = false;
-    for (name, value) in req.stored_headers.iter().chain(client_pairs.iter()).chain(req.call_headers.iter()) {
-        headers.set(name, value).map_err(|_| Error::InvalidInput(["invalid header: ", name].concat()))?;
-        has_content_type |= name.eq_ignore_ascii_case("content-type");
+    let list = Array::new();
+    for layer in [req.stored_headers, client_pairs, req.call_headers] {
+        for (name, value) in layer {
+            list.push(&JsValue::from_str(name));
+            list.push(&JsValue::from_str(value));
+        }
     }
-    if req.body.is_some() && !has_content_type {
-        headers.set("content-type", "application/json").map_err(Error::Js)?;
-    }
-    if let Some(key) = req.key {
-        headers.set("idempotency-key", key).map_err(Error::Js)?;
-    }
-    Ok(headers)
+    Ok(list)
 }
 
 /// Calls the client's headers function and awaits its result when it is a
 /// Promise. A throw or a bad result rejects the call with `invalid-input`.
 async fn call_header_function(f: &Function) -> Result<Vec<(String, String)>, Error> {
     let fail = |detail: String| Error::InvalidInput(["config.headers function failed: ", &detail].concat());
-    let result = f.call0(&JsValue::UNDEFINED).map_err(|e| fail(js::message_of(&e)))?;
-    let value = JsFuture::from(Promise::resolve(&result)).await.map_err(|e| fail(js::message_of(&e)))?;
+    let value = JsFuture::from(js::call_async(f)).await.map_err(|e| fail(js::message_of(&e)))?;
     header_pairs("the object returned by config.headers", &value).map_err(Error::InvalidInput)
 }

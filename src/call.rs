@@ -140,14 +140,24 @@ async fn attempt_until_final(ctx: &Rc<Context>, op: &Operation) -> Ended {
 
 /// The error of a call that gave up and may not wait in the outbox.
 fn gave_up(op: &Operation, attempts: u32, why: GiveUp, sent: &Sent) -> Error {
+    let built;
     let (kind, what) = match (why, &sent.outcome) {
-        (GiveUp::TotalTimeout, _) => (ErrorKind::Timeout, "ran out of its totalTimeout".to_string()),
-        (GiveUp::ServerUnreachable, _) => (ErrorKind::Network, "gave up: the server does not answer its health probe".to_string()),
-        (_, AttemptOutcome::Timeout) => (ErrorKind::Timeout, ["timed out after ", &format_number(op.settings.timeout_ms), " ms"].concat()),
-        (_, AttemptOutcome::Network) => (ErrorKind::Network, ["failed: ", &sent.reason].concat()),
-        (_, AttemptOutcome::Response { .. }) => (ErrorKind::Http, describe_status(sent.response.as_ref().expect("a response"))),
+        (GiveUp::TotalTimeout, _) => (ErrorKind::Timeout, "ran out of its totalTimeout"),
+        (GiveUp::ServerUnreachable, _) => (ErrorKind::Network, "gave up: the server does not answer its health probe"),
+        (_, AttemptOutcome::Timeout) => {
+            built = ["timed out after ", &format_number(op.settings.timeout_ms), " ms"].concat();
+            (ErrorKind::Timeout, built.as_str())
+        }
+        (_, AttemptOutcome::Network) => {
+            built = ["failed: ", &sent.reason].concat();
+            (ErrorKind::Network, built.as_str())
+        }
+        (_, AttemptOutcome::Response { .. }) => {
+            built = describe_status(sent.response.as_ref().expect("a response"));
+            (ErrorKind::Http, built.as_str())
+        }
     };
-    failure(kind, op, &what, attempts, sent.response.as_ref())
+    failure(kind, op, what, attempts, sent.response.as_ref())
 }
 
 /// Tells the app that a write is not durable: it goes to the network, but

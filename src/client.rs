@@ -12,7 +12,7 @@ use crate::call::{navigator_online, run};
 use crate::config::ClientConfig;
 use crate::context::Context;
 use crate::error::Error;
-use crate::events::Event;
+use crate::events::{Event, Target};
 use crate::js::{self, get};
 use crate::operation::prepare;
 
@@ -29,6 +29,10 @@ struct InFlight {
 /// scan of them.
 type InFlightCalls = Rc<RefCell<Vec<(String, Rc<InFlight>)>>>;
 
+/// A listener on the global object or the document: where, which event,
+/// and the closure (kept alive until `close` removes it).
+type GlobalListener = (Target, &'static str, Closure<dyn FnMut()>);
+
 /// A resilient HTTP client: idempotency keys, retries with backoff, per-attempt
 /// timeouts, in-flight deduplication, a write-ahead outbox and events.
 #[wasm_bindgen]
@@ -36,13 +40,14 @@ pub struct ApiClient {
     ctx: Rc<Context>,
     in_flight: InFlightCalls,
     /// The global listeners (`online`, `offline`, `visibilitychange`), removed by `close`.
-    global_listeners: RefCell<Vec<(web_sys::EventTarget, &'static str, Closure<dyn FnMut()>)>>,
+    global_listeners: RefCell<Vec<GlobalListener>>,
 }
 
 impl ApiClient {
-    /// Starts (or joins) an operation; `Err` is an `invalid-input` ApiError.
-    fn start(&self, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<Rc<InFlight>, Error> {
-        let (op, keys) = prepare(&self.ctx.config, &self.ctx.urls, method, url, body, options)?;
+    /// Starts (or joins) an operation (`method` `None`: a `post`); `Err` is
+    /// an `invalid-input` ApiError.
+    fn start(&self, method: Option<&JsValue>, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<Rc<InFlight>, Error> {
+        let (op, keys) = prepare(&self.ctx.config, method, url, body, options)?;
         // A call with its own signal neither joins nor is joined: its abort
         // must not cancel somebody else's operation.
         let shareable = op.signal.is_none();
@@ -52,19 +57,32 @@ impl ApiClient {
                 return Ok(existing.clone());
             }
         }
-        let ctx = self.ctx.clone();
-        let in_flight = self.in_flight.clone();
-        let registered = keys.clone();
-        let response = js::promise(async move {
-            let result = run(&ctx, &op).await;
-            if shareable {
-                in_flight.borrow_mut().retain(|(k, _)| !registered.contains(k));
-            }
-            result
+        // The call's future knows its entry (weakly) and takes it off the
+        // list when it ends, under every key it was registered with.
+        let entry = Rc::new_cyclic(|me: &Weak<InFlight>| {
+            let (ctx, in_flight, me) = (self.ctx.clone(), self.in_flight.clone(), me.clone());
+            let response = js::promise(async move {
+                let result = run(&ctx, &op).await;
+                if shareable {
+                    let mut calls = in_flight.borrow_mut();
+                    let mut i = 0;
+                    while i < calls.len() {
+                        if Rc::as_ptr(&calls[i].1) == me.as_ptr() {
+                            calls.remove(i);
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                result
+            });
+            InFlight { response, body: RefCell::new(None) }
         });
-        let entry = Rc::new(InFlight { response, body: RefCell::new(None) });
         if shareable {
-            self.in_flight.borrow_mut().extend(keys.into_iter().map(|k| (k, entry.clone())));
+            let mut calls = self.in_flight.borrow_mut();
+            for key in keys {
+                calls.push((key, entry.clone()));
+            }
         }
         Ok(entry)
     }
@@ -94,7 +112,7 @@ impl ApiClient {
         #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "PostOptions")] options: Option<JsValue>,
     ) -> Promise {
-        match self.start(&JsValue::from_str("POST"), &url, &body, &options.unwrap_or(JsValue::UNDEFINED)) {
+        match self.start(None, &url, &body, &options.unwrap_or(JsValue::UNDEFINED)) {
             Ok(entry) => {
                 let mut cached = entry.body.borrow_mut();
                 cached.get_or_insert_with(|| js::body_of(&entry.response)).clone()
@@ -114,7 +132,7 @@ impl ApiClient {
         #[wasm_bindgen(unchecked_optional_param_type = "PostOptions")] options: Option<JsValue>,
     ) -> Promise {
         let (body, options) = (body.unwrap_or(JsValue::UNDEFINED), options.unwrap_or(JsValue::UNDEFINED));
-        match self.start(&method, &url, &body, &options) {
+        match self.start(Some(&method), &url, &body, &options) {
             Ok(entry) => entry.response.clone(),
             Err(e) => Promise::reject(&e.into()),
         }
@@ -137,28 +155,30 @@ impl ApiClient {
         self.ctx.monitor.snapshot()
     }
 
-    /// Standard `EventTarget.addEventListener`; events carry data in `detail`.
+    /// Standard `EventTarget.addEventListener`; events carry data in
+    /// `detail`. The event name goes to the target as JavaScript gave it,
+    /// not through a Rust string.
     #[wasm_bindgen(js_name = addEventListener, skip_typescript)]
-    pub fn add_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+    pub fn add_event_listener_js(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
         self.ctx.events.add_listener(kind, listener, options);
     }
 
     /// Standard `EventTarget.removeEventListener`.
     #[wasm_bindgen(js_name = removeEventListener, skip_typescript)]
-    pub fn remove_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+    pub fn remove_event_listener_js(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
         self.ctx.events.remove_listener(kind, listener, options);
     }
 
     /// How many requests wait in this namespace's offline queue.
     #[wasm_bindgen(js_name = queueSize, unchecked_return_type = "Promise<number>")]
     pub fn queue_size(&self) -> Promise {
-        self.with_outbox(|ctx| async move { Ok(ctx.outbox.size(&ctx).await?.into()) })
+        self.with_outbox(Manage::Size)
     }
 
     /// The queued requests, oldest (next to be sent) first.
     #[wasm_bindgen(js_name = listQueue, unchecked_return_type = "Promise<QueuedRequest[]>")]
     pub fn list_queue(&self) -> Promise {
-        self.with_outbox(|ctx| async move { Ok(ctx.outbox.list(&ctx).await?.into_iter().collect::<js_sys::Array>().into()) })
+        self.with_outbox(Manage::List)
     }
 
     /// Sends the queued requests now, in order, ignoring their backoff.
@@ -172,7 +192,7 @@ impl ApiClient {
     /// The requests that can never be delivered as they are, with the reason.
     #[wasm_bindgen(js_name = deadLetters, unchecked_return_type = "Promise<DeadLetter[]>")]
     pub fn dead_letters(&self) -> Promise {
-        self.with_outbox(|ctx| async move { Ok(ctx.outbox.dead_letters(&ctx).await?.into_iter().collect::<js_sys::Array>().into()) })
+        self.with_outbox(Manage::DeadLetters)
     }
 
     /// Puts dead letter `id` back at the tail of the queue, with its original
@@ -180,20 +200,20 @@ impl ApiClient {
     /// repeated) and a fresh retention period. Resolves with the new queue id.
     #[wasm_bindgen(js_name = retryDeadLetter, unchecked_return_type = "Promise<number>")]
     pub fn retry_dead_letter(&self, id: f64) -> Promise {
-        self.with_outbox(move |ctx| async move { Ok(ctx.outbox.retry_dead_letter(&ctx, id).await?.into()) })
+        self.with_outbox(Manage::RetryDeadLetter(id))
     }
 
     /// Deletes dead letter `id` for good.
     #[wasm_bindgen(js_name = discardDeadLetter, unchecked_return_type = "Promise<void>")]
     pub fn discard_dead_letter(&self, id: f64) -> Promise {
-        self.with_outbox(move |ctx| async move { ctx.outbox.discard_dead_letter(&ctx, id).await.map(|()| JsValue::UNDEFINED) })
+        self.with_outbox(Manage::DiscardDeadLetter(id))
     }
 
     /// Deletes every queued request (not the dead letters): they will not
     /// be sent. Resolves with how many were removed.
     #[wasm_bindgen(js_name = clearQueue, unchecked_return_type = "Promise<number>")]
     pub fn clear_queue(&self) -> Promise {
-        self.with_outbox(|ctx| async move { Ok(ctx.outbox.clear(&ctx).await?.into()) })
+        self.with_outbox(Manage::Clear)
     }
 
     /// Stops listening to the browser (connectivity, visibility, other
@@ -201,8 +221,9 @@ impl ApiClient {
     /// their records stay theirs until they do; queued requests stay queued
     /// for the next client.
     pub fn close(&self) {
-        for (target, kind, closure) in self.global_listeners.borrow_mut().drain(..) {
-            let _ = target.remove_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+        let listeners = std::mem::take(&mut *self.global_listeners.borrow_mut());
+        for (target, kind, closure) in listeners {
+            target.remove(&kind.into(), closure.as_ref(), &JsValue::UNDEFINED);
         }
         self.ctx.drainer.stop();
         self.ctx.monitor.stop();
@@ -212,9 +233,19 @@ impl ApiClient {
 }
 
 impl ApiClient {
+    /// `addEventListener` for Rust callers (the tests), with the event name as a `&str`.
+    pub fn add_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+        self.add_event_listener_js(&kind.into(), listener, options);
+    }
+
+    /// `removeEventListener` for Rust callers, with the event name as a `&str`.
+    pub fn remove_event_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+        self.remove_event_listener_js(&kind.into(), listener, options);
+    }
+
     /// Runs an outbox management call as a promise.
-    fn with_outbox<F: std::future::Future<Output = Result<JsValue, Error>> + 'static>(&self, call: impl FnOnce(Rc<Context>) -> F) -> Promise {
-        js::promise(call(self.ctx.clone()))
+    fn with_outbox(&self, call: Manage) -> Promise {
+        js::promise(manage(self.ctx.clone(), call))
     }
 
     /// Listens to the global `online`/`offline` events (re-emitted, and
@@ -222,20 +253,24 @@ impl ApiClient {
     /// what is due). The closures hold the context weakly, so an unclosed
     /// client can still be freed.
     fn watch_globals(&self) {
-        let global: web_sys::EventTarget = js_sys::global().unchecked_into();
+        let global: Target = js_sys::global().unchecked_into();
         // A page has a document; a worker has none.
         let document = get(&js_sys::global(), "document");
         let mut listeners = self.global_listeners.borrow_mut();
-        let mut listen = |target: &web_sys::EventTarget, kind: &'static str, on: fn(&Rc<Context>)| {
+        let mut listen = |target: &Target, kind: &'static str, on: fn(&Rc<Context>)| {
+            // Not every global object is an EventTarget (a non-browser
+            // runtime's): there is nothing to listen to then.
+            if !get(target, "addEventListener").is_function() {
+                return;
+            }
             let weak: Weak<Context> = Rc::downgrade(&self.ctx);
             let closure = Closure::<dyn FnMut()>::new(move || {
                 if let Some(ctx) = weak.upgrade() {
                     on(&ctx);
                 }
             });
-            if target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref()).is_ok() {
-                listeners.push((target.clone(), kind, closure));
-            }
+            target.add(&kind.into(), closure.as_ref(), &JsValue::UNDEFINED);
+            listeners.push((target.clone(), kind, closure));
         };
         listen(&global, "online", |ctx| {
             ctx.emit(Event::Online);
@@ -255,6 +290,34 @@ impl ApiClient {
             });
         }
     }
+}
+
+/// An outbox management call. They all run in [`manage`], one future type
+/// for all of them instead of one per call.
+enum Manage {
+    Size,
+    List,
+    DeadLetters,
+    RetryDeadLetter(f64),
+    DiscardDeadLetter(f64),
+    Clear,
+}
+
+/// Runs management call `call` on the outbox of `ctx`; resolves with what
+/// its JavaScript method returns.
+async fn manage(ctx: Rc<Context>, call: Manage) -> Result<JsValue, Error> {
+    let outbox = &ctx.outbox;
+    Ok(match call {
+        Manage::Size => outbox.size(&ctx).await?.into(),
+        Manage::List => js::array(outbox.list(&ctx).await?),
+        Manage::DeadLetters => js::array(outbox.dead_letters(&ctx).await?),
+        Manage::RetryDeadLetter(id) => outbox.retry_dead_letter(&ctx, id).await?.into(),
+        Manage::DiscardDeadLetter(id) => {
+            outbox.discard_dead_letter(&ctx, id).await?;
+            JsValue::UNDEFINED
+        }
+        Manage::Clear => outbox.clear(&ctx).await?.into(),
+    })
 }
 
 thread_local! {

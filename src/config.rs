@@ -69,8 +69,9 @@ pub fn header_pairs(field: &str, value: &JsValue) -> Result<Vec<(String, String)
         return Err([field, " must be an object of header names to string values"].concat());
     }
     let mut pairs = Vec::new();
-    for entry in Object::entries(value.unchecked_ref()).iter() {
-        let entry: Array = entry.unchecked_into();
+    let entries = Object::entries(value.unchecked_ref());
+    for i in 0..entries.length() {
+        let entry: Array = entries.get(i).unchecked_into();
         let name = entry.get(0).as_string().unwrap_or_default();
         match entry.get(1).as_string() {
             Some(v) => pairs.push((name, v)),
@@ -87,7 +88,7 @@ impl ClientConfig {
         let base_url = match raw(&get(config, "baseUrl")) {
             Raw::Missing => None,
             Raw::Text(s) => {
-                if web_sys::Url::new(&s).is_err() {
+                if !crate::js::is_absolute_url(&s) {
                     return Err(["config.baseUrl is not an absolute URL: ", &s].concat());
                 }
                 Some(s)
@@ -113,8 +114,9 @@ impl ClientConfig {
             if !Array::is_array(&persist_value) {
                 return Err("config.persistHeaders must be an array of header names".into());
             }
-            for name in persist_value.unchecked_ref::<Array>().iter() {
-                match name.as_string() {
+            let names: &Array = persist_value.unchecked_ref();
+            for i in 0..names.length() {
+                match names.get(i).as_string() {
                     Some(n) => persist_headers.push(n.to_ascii_lowercase()),
                     None => return Err("config.persistHeaders must contain only strings".into()),
                 }
@@ -124,7 +126,7 @@ impl ClientConfig {
         let defaults = Overrides::parse("config", |name| raw(&get(config, name)))?;
         let health_url = match raw(&get(config, "healthUrl")) {
             Raw::Missing => None,
-            Raw::Text(s) => Some(absolute_url("config.healthUrl", &s, base_url.as_deref())?),
+            Raw::Text(s) => Some(absolute_url("config.healthUrl", &JsValue::from_str(&s), base_url.as_deref())?),
             _ => return Err("config.healthUrl must be a string".into()),
         };
         let probe_timeout = crate::options::positive_ms("config.probeTimeout", &raw(&get(config, "probeTimeout")))?;

@@ -10,7 +10,6 @@ use gloo_timers::callback::Timeout;
 use crate::config::ClientConfig;
 use crate::events::{Event, Events};
 use crate::monitor::Monitor;
-use crate::operation::UrlResolver;
 use crate::outbox::drain::Drainer;
 use crate::outbox::live::LiveWrites;
 use crate::outbox::queue::Outbox;
@@ -25,7 +24,6 @@ pub(crate) struct Context {
     pub live: LiveWrites,
     /// What the client knows of its connection to the server.
     pub monitor: Monitor,
-    pub urls: UrlResolver,
 }
 
 impl Context {
@@ -40,7 +38,6 @@ impl Context {
             drainer: Drainer::new(),
             live: LiveWrites::new(),
             monitor,
-            urls: UrlResolver::default(),
         });
         ctx.drainer.attach(&ctx);
         ctx

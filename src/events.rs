@@ -235,16 +235,17 @@ pub fn event_names() -> js_sys::Array {
 #[wasm_bindgen]
 extern "C" {
     /// The platform `EventTarget`, bound with the listener argument as a
-    /// plain value so both functions and `{handleEvent}` objects work.
+    /// plain value so both functions and `{handleEvent}` objects work. The
+    /// client's own target, and the global object and document it listens to.
     #[wasm_bindgen(js_name = EventTarget)]
     #[derive(Clone)]
     pub type Target;
     #[wasm_bindgen(constructor, js_class = "EventTarget")]
     fn new() -> Target;
     #[wasm_bindgen(method, js_name = addEventListener)]
-    fn add(this: &Target, kind: &str, listener: &JsValue, options: &JsValue);
+    pub fn add(this: &Target, kind: &JsValue, listener: &JsValue, options: &JsValue);
     #[wasm_bindgen(method, js_name = removeEventListener)]
-    fn remove(this: &Target, kind: &str, listener: &JsValue, options: &JsValue);
+    pub fn remove(this: &Target, kind: &JsValue, listener: &JsValue, options: &JsValue);
     #[wasm_bindgen(method, js_name = dispatchEvent)]
     fn dispatch(this: &Target, event: &JsValue);
 
@@ -268,13 +269,14 @@ impl Events {
         Events { target: Target::new() }
     }
 
-    /// Standard `addEventListener` semantics.
-    pub fn add_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+    /// Standard `addEventListener` semantics; `kind` is passed on as the
+    /// caller gave it (no copy through a Rust string).
+    pub fn add_listener(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
         self.target.add(kind, listener, options);
     }
 
     /// Standard `removeEventListener` semantics.
-    pub fn remove_listener(&self, kind: &str, listener: &JsValue, options: &JsValue) {
+    pub fn remove_listener(&self, kind: &JsValue, listener: &JsValue, options: &JsValue) {
         self.target.remove(kind, listener, options);
     }
 

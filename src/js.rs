@@ -13,9 +13,29 @@ extern "C" {
     #[wasm_bindgen(js_name = makeApiError)]
     fn make_api_error(kind: &str, message: &str, fields: &JsValue) -> JsValue;
 
-    /// One fetch attempt under a timeout; never rejects.
+    /// `url` (a string or a `URL`) resolved to an absolute http(s) URL;
+    /// throws the message naming `field` when it is not one.
+    #[wasm_bindgen(js_name = absoluteUrl, catch)]
+    pub fn absolute_url(field: &str, url: &JsValue, base: Option<&str>) -> Result<String, JsValue>;
+
+    /// Whether `text` parses as an absolute URL (any scheme).
+    #[wasm_bindgen(js_name = isAbsoluteUrl)]
+    pub fn is_absolute_url(text: &str) -> bool;
+
+    /// A new random (version 4) UUID in lowercase hyphenated form, from the
+    /// CSPRNG: idempotency keys and the ids of live-write owners.
+    #[wasm_bindgen(js_name = newUuid)]
+    pub fn new_uuid() -> String;
+
+    /// Calls `f` with no arguments: a promise of its result (awaited when it
+    /// is a promise itself), rejected when it throws.
+    #[wasm_bindgen(js_name = callAsync)]
+    pub fn call_async(f: &js_sys::Function) -> js_sys::Promise;
+
+    /// One fetch attempt under a timeout, its headers built from
+    /// `headers` (names and values, alternating) and `key`; never rejects.
     #[wasm_bindgen(js_name = attempt)]
-    pub fn fetch_attempt(url: &str, method: &str, headers: &web_sys::Headers, body: Option<&str>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
+    pub fn fetch_attempt(url: &str, method: &str, headers: &js_sys::Array, body: Option<&str>, key: Option<&str>, timeout_ms: f64, signal: Option<web_sys::AbortSignal>) -> js_sys::Promise;
 
     /// The `ApiResponse` object (its `headers` copied from `Headers` on first read).
     #[wasm_bindgen(js_name = apiResponse)]
@@ -93,15 +113,8 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// A new random (version 4) UUID in lowercase hyphenated form, from the
-/// CSPRNG: idempotency keys and the ids of live-write owners.
-pub fn new_uuid() -> String {
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf).to_owned()
-}
-
 /// A uniform number in `[0, 1)` for jitter (not for keys: those come from
-/// the CSPRNG through `uuid`).
+/// the CSPRNG through [`new_uuid`]).
 pub fn random() -> f64 {
     js_sys::Math::random()
 }
@@ -113,6 +126,16 @@ pub fn get(obj: &JsValue, name: &str) -> JsValue {
     } else {
         JsValue::UNDEFINED
     }
+}
+
+/// `values` as a JavaScript array (a plain loop: `collect` would add an
+/// iterator specialisation per source type).
+pub fn array(values: Vec<JsValue>) -> JsValue {
+    let array = js_sys::Array::new();
+    for value in values {
+        array.push(&value);
+    }
+    array.into()
 }
 
 /// `text` as a JavaScript string, or `null`.

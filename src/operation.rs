@@ -2,14 +2,12 @@
 //! logical operation (method, absolute URL, JSON body, headers, key), or an
 //! error message that names the problem.
 
-use std::cell::RefCell;
-
 use wasm_bindgen::prelude::*;
 
 use crate::config::{CallOptions, ClientConfig};
 use crate::dedup::dedup_keys;
 use crate::error::Error;
-use crate::js::{self, get};
+use crate::js;
 use crate::options::Settings;
 use crate::outbox::record::QueuedRequest;
 
@@ -52,87 +50,41 @@ impl Operation {
     }
 }
 
-/// Resolves URLs against the client's base. A till posts to the same
-/// endpoint over and over, so the last result is kept: that spares a
-/// `new URL` per call.
-#[derive(Default)]
-pub(crate) struct UrlResolver {
-    /// (as given, base, absolute)
-    last: RefCell<Option<(String, Option<String>, String)>>,
-}
-
-impl UrlResolver {
-    /// The absolute http(s) URL of `url` (a string or a `URL`).
-    fn resolve(&self, url: &JsValue, base: Option<String>) -> Result<String, String> {
-        let text = if url.is_string() {
-            url.as_string().unwrap_or_default()
-        } else if url.is_instance_of::<web_sys::Url>() {
-            url.unchecked_ref::<web_sys::Url>().href()
-        } else {
-            return Err("url must be a string or a URL".into());
-        };
-        if let Some((t, b, resolved)) = self.last.borrow().as_ref() {
-            if *t == text && *b == base {
-                return Ok(resolved.clone());
-            }
-        }
-        let resolved = absolute_url("url", &text, base.as_deref())?;
-        *self.last.borrow_mut() = Some((text, base, resolved.clone()));
-        Ok(resolved)
-    }
-}
-
 /// Whether `method` changes state on the server, so it carries a key.
 fn is_write(method: &str) -> bool {
     matches!(method, "POST" | "PUT" | "PATCH" | "DELETE")
 }
 
-fn normalize_method(method: &JsValue) -> Result<String, String> {
+/// The method, validated and upper-cased; `None` (a `post`) is POST.
+fn normalize_method(method: Option<&JsValue>) -> Result<String, String> {
+    let Some(method) = method else { return Ok("POST".into()) };
     let m = method.as_string().ok_or("method must be a string such as \"POST\"")?;
-    let valid = !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    // An RFC 9110 token: letters, digits and !#$%&'*+-.^_`|~.
+    let valid = !m.is_empty() && m.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'));
     if !valid {
         return Err(["method is not a valid HTTP method: ", &m].concat());
     }
     Ok(m.to_ascii_uppercase())
 }
 
-/// The page's (or worker's) location, if it has one.
-fn global_location() -> Option<String> {
-    get(&get(&js_sys::global(), "location"), "href").as_string()
-}
-
-/// `text` as an absolute http(s) URL, resolved against `base` (or, without
-/// one, the page's location); errors name `field`.
-pub(crate) fn absolute_url(field: &str, text: &str, base: Option<&str>) -> Result<String, String> {
-    let location;
-    let base = match base {
-        Some(b) => Some(b),
-        None => {
-            location = global_location();
-            location.as_deref()
-        }
-    };
-    let parsed = match base {
-        Some(b) => web_sys::Url::new_with_base(text, b),
-        None => web_sys::Url::new(text),
-    }
-    .map_err(|_| [field, " is not a valid URL: ", text].concat())?;
-    let protocol = parsed.protocol();
-    if protocol != "http:" && protocol != "https:" {
-        return Err([field, " must use http or https, got ", &protocol, " in ", text].concat());
-    }
-    Ok(parsed.href())
+/// `url` (a string or a `URL`) as an absolute http(s) URL, resolved
+/// against `base` (or, without one, the page's location); errors name
+/// `field`. One glue call (`absoluteUrl`), which keeps the last result: a
+/// till posts to the same endpoint over and over.
+pub(crate) fn absolute_url(field: &str, url: &JsValue, base: Option<&str>) -> Result<String, String> {
+    js::absolute_url(field, url, base).map_err(|e| e.as_string().unwrap_or_default())
 }
 
 /// Validates a call and turns it into an operation, or names the problem.
 /// Also returns the dedup keys the call is known by while in flight.
-pub(crate) fn prepare(config: &ClientConfig, urls: &UrlResolver, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), Error> {
-    prepare_call(config, urls, method, url, body, options).map_err(Error::InvalidInput)
+/// `method` `None` is a `post`.
+pub(crate) fn prepare(config: &ClientConfig, method: Option<&JsValue>, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), Error> {
+    prepare_call(config, method, url, body, options).map_err(Error::InvalidInput)
 }
 
-fn prepare_call(config: &ClientConfig, urls: &UrlResolver, method: &JsValue, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), String> {
+fn prepare_call(config: &ClientConfig, method: Option<&JsValue>, url: &JsValue, body: &JsValue, options: &JsValue) -> Result<(Operation, Vec<String>), String> {
     let method = normalize_method(method)?;
-    let url = urls.resolve(url, config.base_url.clone().or_else(global_location))?;
+    let url = absolute_url("url", url, config.base_url.as_deref())?;
     let opts = CallOptions::from_js(options)?;
     let body = if body.is_undefined() {
         None
@@ -146,7 +98,7 @@ fn prepare_call(config: &ClientConfig, urls: &UrlResolver, method: &JsValue, url
     let settings = opts.overrides.or(&config.defaults).resolve();
     let dedup = dedup_keys(&method, &url, body.as_deref(), opts.dedupe_key.as_deref(), opts.idempotency_key.as_deref());
     let key = if is_write(&method) {
-        Some(opts.idempotency_key.unwrap_or_else(|| js::new_uuid()))
+        Some(opts.idempotency_key.unwrap_or_else(js::new_uuid))
     } else {
         None
     };
@@ -157,12 +109,12 @@ fn prepare_call(config: &ClientConfig, urls: &UrlResolver, method: &JsValue, url
 /// The call headers allowed into the outbox: `Content-Type`, and the names
 /// listed in `persistHeaders`.
 fn persisted_headers(headers: &[(String, String)], allowed: &[String]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|(name, _)| {
-            let lower = name.to_ascii_lowercase();
-            lower == "content-type" || allowed.contains(&lower)
-        })
-        .cloned()
-        .collect()
+    let mut kept = Vec::new();
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        if lower == "content-type" || allowed.contains(&lower) {
+            kept.push((name.clone(), value.clone()));
+        }
+    }
+    kept
 }

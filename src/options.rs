@@ -158,15 +158,18 @@ impl Overrides {
 
     /// The fields, validated; an error names the field without its object.
     fn read(get: impl Fn(&str) -> Raw) -> Result<Overrides, String> {
+        // One rule per kind of field, each read through one helper.
+        let wait = |field: &str, rule: fn(&str, &Raw) -> Result<Option<f64>, String>| timer_ms(field, rule(field, &get(field))?);
+        let flag = |field: &str| boolean(field, &get(field));
         Ok(Overrides {
             max_retries: count("maxRetries", &get("maxRetries"))?,
-            retry_delay: timer_ms("retryDelay", non_negative_ms("retryDelay", &get("retryDelay"))?)?,
-            max_retry_delay: timer_ms("maxRetryDelay", non_negative_ms("maxRetryDelay", &get("maxRetryDelay"))?)?,
-            jitter: boolean("jitter", &get("jitter"))?,
-            timeout: timer_ms("timeout", positive_ms("timeout", &get("timeout"))?)?,
-            total_timeout: timer_ms("totalTimeout", positive_ms("totalTimeout", &get("totalTimeout"))?)?,
-            queue_if_offline: boolean("queueIfOffline", &get("queueIfOffline"))?,
-            write_ahead: boolean("writeAhead", &get("writeAhead"))?,
+            retry_delay: wait("retryDelay", non_negative_ms)?,
+            max_retry_delay: wait("maxRetryDelay", non_negative_ms)?,
+            jitter: flag("jitter")?,
+            timeout: wait("timeout", positive_ms)?,
+            total_timeout: wait("totalTimeout", positive_ms)?,
+            queue_if_offline: flag("queueIfOffline")?,
+            write_ahead: flag("writeAhead")?,
         })
     }
 

@@ -600,11 +600,9 @@ async function decompose(tag, n, rounds) {
     "D2 D1 + glue attempt() (AbortController, 60 s timer, Headers, body read and parsed), sent event": async (db) => {
       let rec = await headOf(db);
       while (rec) {
-        const h = new Headers();
-        h.set("content-type", "application/json");
-        h.set("idempotency-key", rec.idempotencyKey);
-        const r = await glue.attempt(rec.url, "POST", h, rec.body, 60000, undefined);
-        if (r.outcome !== "response") throw new Error(`attempt: ${r.outcome}`);
+        // attempt builds the Headers: Content-Type for the body, then the key.
+        const r = await glue.attempt(rec.url, "POST", [], rec.body, rec.idempotencyKey, 60000, undefined);
+        if (r.outcome !== 1) throw new Error(`attempt: outcome ${r.outcome}`); // 1: a response (glue.js RESPONSE)
         events.dispatchEvent(new CustomEvent("sent", { detail: { queueId: rec.id, body: r.body, status: r.status } }));
         rec = await removeThenHead(db, rec.id);
       }
