@@ -43,19 +43,6 @@ export function sleep(ms, signal) {
   });
 }
 
-/**
- * A new random (version 4) UUID, lowercase and hyphenated, from the CSPRNG.
- * `crypto.getRandomValues`, not `crypto.randomUUID`: only secure contexts
- * have the latter, and a till may serve its app from a LAN address.
- */
-export function newUuid() {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 15) | 64;
-  b[8] = (b[8] & 63) | 128;
-  const h = Array.from(b, (x) => (x + 256).toString(16).slice(1)).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 // The last URL resolved: [text, base, href]. A till posts to the same
 // endpoint over and over, so this spares a `new URL` per call.
 let lastUrl = [];

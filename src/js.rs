@@ -22,11 +22,6 @@ extern "C" {
     #[wasm_bindgen(js_name = isAbsoluteUrl)]
     pub fn is_absolute_url(text: &str) -> bool;
 
-    /// A new random (version 4) UUID in lowercase hyphenated form, from the
-    /// CSPRNG: idempotency keys and the ids of live-write owners.
-    #[wasm_bindgen(js_name = newUuid)]
-    pub fn new_uuid() -> String;
-
     /// Calls `f` with no arguments: a promise of its result (awaited when it
     /// is a promise itself), rejected when it throws.
     #[wasm_bindgen(js_name = callAsync)]
@@ -113,8 +108,15 @@ pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// A new random (version 4) UUID in lowercase hyphenated form, from the
+/// CSPRNG: idempotency keys and the ids of live-write owners.
+pub fn new_uuid() -> String {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf).to_owned()
+}
+
 /// A uniform number in `[0, 1)` for jitter (not for keys: those come from
-/// the CSPRNG through [`new_uuid`]).
+/// the CSPRNG through `uuid`).
 pub fn random() -> f64 {
     js_sys::Math::random()
 }
