@@ -89,13 +89,13 @@ export function callAsync(f) {
   return new Promise((resolve) => resolve(f()));
 }
 
-// How an attempt ended (`outcome` of its result; src/transport.rs reads
-// the same numbers).
 // The headers by which a server says it replayed a stored response, and
 // their value then ("true" in any case, ASCII whitespace around it).
 const REPLAY_HEADERS = ["idempotent-replayed", "x-idempotent-replay"];
 const REPLAYED = /^[ \t\n\f\r]*true[ \t\n\f\r]*$/i;
 
+// How an attempt ended (`outcome` of its result; src/transport.rs reads
+// the same numbers).
 const NETWORK = 0, RESPONSE = 1, TIMEOUT = 2, ABORTED = 3, INVALID_HEADER = 4;
 
 /**
