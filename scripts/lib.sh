@@ -28,15 +28,14 @@ esac
 
 PKG_TOOLCHAIN=${PKG_TOOLCHAIN:-nightly-2026-05-19}
 
-# The wasm features of the package's module: those rustc (>= 1.82) enables by
-# default on wasm32-unknown-unknown, less reference-types, which
-# scripts/build-pkg.sh turns off (`wasm-opt --print-features` on the
-# wasm-bindgen output lists them). Stated explicitly so the result does not
+# The wasm features rustc (>= 1.82) enables by default on wasm32-unknown-unknown
+# (`wasm-opt --print-features` on the wasm-bindgen output lists them); wasm-bindgen
+# uses externref when reference-types is on. Stated explicitly so the result does not
 # depend on binaryen reading them from the module's features section.
 # The passes: functions that differ only in constants merged into one, then
 # -Oz until it changes nothing more (README.md, Size, has what each gave).
 WASM_OPT_ARGS=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
-               --enable-mutable-globals --enable-multivalue
+               --enable-mutable-globals --enable-reference-types --enable-multivalue
                --merge-similar-functions -Oz --converge)
 
 die() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }

@@ -74,14 +74,15 @@ for (const [name, short] of importNames) {
   js = renameInGlue(js, name, short, key, new RegExp(`(?<![\\w$])${name}(?![\\w$])`, "g"), 1, 1);
 }
 // The modules imported from: the glue itself and each snippet, written as a
-// key of the glue's imports object (`"./snippets/…/glue.js": import1`) and
+// key of the glue's imports object (`"./snippets/…/glue.js": import1`; a
+// snippet may be listed several times, each time with the same module) and
 // once per import in the .wasm. Each gets a one-letter name in both.
 const moduleNames = new Map();
 for (const { module: from } of allImports) if (!moduleNames.has(from)) moduleNames.set(from, shortName(moduleNames.size));
 for (const [name, short] of moduleNames) {
   const key = `"${name}": import`;
-  if (js.split(key).length !== 2) throw new Error(`${jsPath} does not list the import module ${name} once as expected`);
-  js = js.replace(key, `${short}: import`);
+  if (!js.includes(key)) throw new Error(`${jsPath} does not list the import module ${name} as expected`);
+  js = js.replaceAll(key, `${short}: import`);
 }
 for (const { name, module: from, base, params, results } of allImports) {
   module.removeFunction(name);
